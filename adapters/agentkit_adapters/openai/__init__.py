@@ -1,0 +1,1 @@
+"""OpenAI adapters (placeholder until the Chat Completions adapter lands)."""

@@ -1,0 +1,130 @@
+"""agentkit: write an agent once, run it on any model.
+
+Names load on first use (PEP 562), so ``import agentkit`` costs almost
+nothing and the CLI's ``--help`` answers at once; adapters, MCP and the local
+model load only when a run asks for them.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # messages
+    "AudioPart": "._messages",
+    "ContentBlock": "._messages",
+    "ImagePart": "._messages",
+    "Message": "._messages",
+    "Part": "._messages",
+    "ReasoningPart": "._messages",
+    "ResourcePart": "._messages",
+    "TextPart": "._messages",
+    "ToolCallPart": "._messages",
+    "ToolResultPart": "._messages",
+    "Usage": "._messages",
+    # the adapter contract and its events
+    "Capabilities": "._model",
+    "FinishReason": "._model",
+    "ModelAdapter": "._model",
+    "ModelRequest": "._model",
+    "ModelResponse": "._model",
+    "ModelSettings": "._model",
+    "ReasoningDeltaEvent": "._model",
+    "RefusalDeltaEvent": "._model",
+    "ResponseEndEvent": "._model",
+    "ResponseStartEvent": "._model",
+    "RunWarning": "._model",
+    "StreamEvent": "._model",
+    "TextDeltaEvent": "._model",
+    "ToolCallDeltaEvent": "._model",
+    "ToolCallEndEvent": "._model",
+    "ToolCallStartEvent": "._model",
+    "ToolDefinition": "._model",
+    "StreamAccumulator": "._stream",
+    # tools and agents
+    "FunctionToolset": "._tools",
+    "Tool": "._tools",
+    "Toolset": "._tools",
+    "tool": "._tools",
+    "Agent": "._agent",
+    "load_agent": "._agentfile",
+    # running
+    "RunEndEvent": "._result",
+    "RunEvent": "._result",
+    "RunResult": "._result",
+    "ToolResultEvent": "._result",
+    "TurnStartEvent": "._result",
+    "WarningEvent": "._result",
+    "run": "._runner",
+    "run_stream": "._runner",
+    "run_sync": "._runner",
+    "resolve_model": "._registry",
+    "choose_model": "._registry",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from ._agent import Agent
+    from ._agentfile import load_agent
+    from ._messages import (
+        AudioPart,
+        ContentBlock,
+        ImagePart,
+        Message,
+        Part,
+        ReasoningPart,
+        ResourcePart,
+        TextPart,
+        ToolCallPart,
+        ToolResultPart,
+        Usage,
+    )
+    from ._model import (
+        Capabilities,
+        FinishReason,
+        ModelAdapter,
+        ModelRequest,
+        ModelResponse,
+        ModelSettings,
+        ReasoningDeltaEvent,
+        RefusalDeltaEvent,
+        ResponseEndEvent,
+        ResponseStartEvent,
+        RunWarning,
+        StreamEvent,
+        TextDeltaEvent,
+        ToolCallDeltaEvent,
+        ToolCallEndEvent,
+        ToolCallStartEvent,
+        ToolDefinition,
+    )
+    from ._registry import choose_model, resolve_model
+    from ._result import (
+        RunEndEvent,
+        RunEvent,
+        RunResult,
+        ToolResultEvent,
+        TurnStartEvent,
+        WarningEvent,
+    )
+    from ._runner import run, run_stream, run_sync
+    from ._stream import StreamAccumulator
+    from ._tools import FunctionToolset, Tool, Toolset, tool

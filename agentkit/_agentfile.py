@@ -1,0 +1,157 @@
+"""``agent.yaml``: the same agent as Python code, as a file checked against ``specs/``.
+
+A file is validated against the published agent schema with ``jsonschema``
+first, so a mistake is reported with the file, the JSON path and what is
+wrong, in the same words for every tool that reads the schema.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._agent import Agent
+from ._model import ModelSettings
+from ._registry import load_toolset_entry_point
+from ._tools import Tool, Toolset
+from .exceptions import SpecValidationError, UserError
+
+__all__ = ["AgentFile", "load_agent"]
+
+
+class AgentFile(BaseModel):
+    """The ``agent.yaml`` format (published as ``specs/.../agent.schema.json``)."""
+
+    model_config = ConfigDict(extra="forbid", title="agentkit agent file")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str | None = None
+    instructions: str = ""
+    model: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_.\-]*:.*$",
+        description="default provider:model, used when none is given at run time",
+    )
+    tools: list[str] = Field(
+        default_factory=list,
+        description="import paths (package.module:object) or agentkit.tools entry-point names",
+    )
+    output_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema 2020-12 the final answer must match"
+    )
+    settings: ModelSettings = Field(default_factory=ModelSettings)
+    max_turns: int = Field(default=10, ge=1)
+    tool_timeout: float = Field(default=60.0, gt=0)
+    tool_retries: int = Field(default=2, ge=0)
+    output_retries: int = Field(default=2, ge=0)
+
+
+def _json_path(parts: Any) -> str:
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def validate_document(document: Any, schema_name: str, source: str) -> None:
+    """Check ``document`` against the published schema ``schema_name``.
+
+    Raises:
+        SpecValidationError: naming ``source``, the JSON path and the problem.
+    """
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    from ._specs import load_schema
+
+    validator = Draft202012Validator(load_schema(schema_name))
+    error = best_match(validator.iter_errors(document))
+    if error is not None:
+        raise SpecValidationError(source, _json_path(error.absolute_path), error.message)
+
+
+def _import_object(reference: str, source: str) -> Any:
+    module_name, _, attribute = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(f"{source}: cannot import {module_name!r} for tool {reference!r}: {exc}")
+    obj: Any = module
+    for name in attribute.split("."):
+        try:
+            obj = getattr(obj, name)
+        except AttributeError:
+            raise UserError(f"{source}: {module_name!r} has no {attribute!r} (tool {reference!r})")
+    return obj
+
+
+def _tool_items(obj: Any, reference: str, source: str) -> list[Any]:
+    if isinstance(obj, (list, tuple)):
+        return [item for entry in obj for item in _tool_items(entry, reference, source)]
+    if isinstance(obj, (Tool, Toolset)) or callable(obj):
+        return [obj]
+    raise UserError(f"{source}: {reference!r} is not a tool, a function or a tool set")
+
+
+def resolve_tools(references: list[str], source: str, base: Path | None) -> list[Any]:
+    """Import every tool reference of an agent file."""
+    if base is not None and str(base) not in sys.path:
+        # Tools next to the agent file import like a script's own modules.
+        sys.path.insert(0, str(base))
+    items: list[Any] = []
+    for reference in references:
+        if ":" in reference:
+            obj = _import_object(reference, source)
+        else:
+            obj = load_toolset_entry_point(reference)
+            if obj is None:
+                raise UserError(
+                    f"{source}: tool {reference!r} is neither module:object nor an installed "
+                    "agentkit.tools entry point"
+                )
+        items.extend(_tool_items(obj, reference, source))
+    return items
+
+
+def agent_from_document(document: Any, source: str, base: Path | None = None) -> Agent:
+    """Build an agent from a parsed agent file (validated first)."""
+    validate_document(document, "agent", source)
+    spec = AgentFile.model_validate(document)
+    return Agent(
+        name=spec.name,
+        description=spec.description,
+        instructions=spec.instructions,
+        tools=resolve_tools(spec.tools, source, base),
+        output_schema=spec.output_schema,
+        settings=spec.settings,
+        max_turns=spec.max_turns,
+        default_model=spec.model,
+        tool_timeout=spec.tool_timeout,
+        tool_retries=spec.tool_retries,
+        output_retries=spec.output_retries,
+    )
+
+
+def load_agent(path: str | Path) -> Agent:
+    """Load and validate an ``agent.yaml`` (or ``.json``) file.
+
+    Raises:
+        SpecValidationError: the file does not match the agent schema.
+        UserError: the file cannot be read or a tool cannot be imported.
+    """
+    import yaml
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read agent file {file}: {exc.strerror}") from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecValidationError(str(file), "$", f"not valid YAML: {exc}") from exc
+    return agent_from_document(document, str(file), file.resolve().parent)

@@ -1,0 +1,365 @@
+"""Tools: typed Python functions the model can call, and tool sets.
+
+``@tool`` reads a function's signature and docstring into an MCP-shaped
+``ToolDefinition``. A ``Toolset`` is anything that can list tools and call
+one by name; ``@tool`` functions, MCP servers and agents all are, which is
+what makes serving and consuming MCP the same code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Protocol,
+    get_type_hints,
+    overload,
+    runtime_checkable,
+)
+
+import anyio
+import anyio.to_thread
+from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
+from pydantic.fields import FieldInfo
+
+from ._messages import AudioPart, ImagePart, ResourcePart, TextPart, ToolResultPart
+from ._model import ToolDefinition
+from .exceptions import ToolError, UserError
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+__all__ = ["FunctionToolset", "Tool", "Toolset", "tool"]
+
+
+@runtime_checkable
+class Toolset(Protocol):
+    """Anything that offers tools: ``@tool`` functions, an MCP server, an agent."""
+
+    async def list_tools(self) -> list[ToolDefinition]:
+        """The tools on offer."""
+        ...
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
+        """Call tool ``name``; the result's ``call_id`` is left for the caller to set."""
+        ...
+
+
+_ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$")
+_SECTION = re.compile(r"^\s*[A-Z][A-Za-z ]*:\s*$")
+_ARG_LINE = re.compile(r"^\s*\*{0,2}(\w+)(?:\s*\([^)]*\))?\s*:\s*(.*)$")
+
+
+def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into its description and ``Args:`` entries."""
+    if not doc:
+        return "", {}
+    lines = inspect.cleandoc(doc).splitlines()
+    summary: list[str] = []
+    args: dict[str, str] = {}
+    in_args = False
+    current: str | None = None
+    arg_indent = 0
+    for line in lines:
+        if _ARGS_HEADER.match(line):
+            in_args, current = True, None
+            continue
+        if in_args:
+            if _SECTION.match(line) and not line.startswith(" "):
+                in_args = False
+                continue
+            indent = len(line) - len(line.lstrip())
+            match = _ARG_LINE.match(line)
+            if match and (current is None or indent <= arg_indent):
+                current, arg_indent = match.group(1), indent
+                args[current] = match.group(2).strip()
+            elif current and line.strip():
+                args[current] = f"{args[current]} {line.strip()}".strip()
+            continue
+        if _SECTION.match(line) and not line.startswith(" "):
+            break
+        summary.append(line)
+    return "\n".join(summary).strip(), args
+
+
+def _strip_titles(schema: Any) -> Any:
+    # pydantic titles every property ("City"); they cost tokens and say nothing.
+    if isinstance(schema, dict):
+        out = {}
+        for key, value in schema.items():
+            if key == "title" and isinstance(value, str):
+                continue
+            if key == "properties" and isinstance(value, dict):
+                out[key] = {k: _strip_titles(v) for k, v in value.items()}
+            else:
+                out[key] = _strip_titles(value)
+        return out
+    if isinstance(schema, list):
+        return [_strip_titles(v) for v in schema]
+    return schema
+
+
+def _is_structured(annotation: Any) -> bool:
+    if annotation in (inspect.Signature.empty, None, type(None), str, Any):
+        return False
+    return not (isinstance(annotation, type) and issubclass(annotation, ContentBlockTypes))
+
+
+ContentBlockTypes = (TextPart, ImagePart, AudioPart, ResourcePart, ToolResultPart)
+
+
+class Tool:
+    """A Python function the model can call.
+
+    Build one with ``@tool``. Calling ``run`` validates the arguments against
+    the input schema (``jsonschema``), calls the function (sync functions run
+    in a worker thread so they cannot block the event loop) under the timeout,
+    and returns an MCP-shaped result. Failures become error results.
+
+    Attributes:
+        definition: The MCP-shaped definition the model sees.
+        function: The wrapped function.
+        timeout: Seconds one call may take, or None for the agent's default.
+        retries: Failed calls allowed per run before the run stops, or None
+            for the agent's default.
+    """
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        annotations: dict[str, Any] | None = None,
+    ) -> None:
+        self.function = function
+        self.timeout = timeout
+        self.retries = retries
+        self._is_async = inspect.iscoroutinefunction(function)
+        summary, arg_docs = parse_docstring(function.__doc__)
+        signature = inspect.signature(function)
+        hints = get_type_hints(function, include_extras=True)
+        fields: dict[str, Any] = {}
+        for param in signature.parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise UserError(f"tool {function.__name__}: *args and **kwargs cannot be described")
+            annotation = hints.get(param.name, Any)
+            default = ... if param.default is param.empty else param.default
+            info = FieldInfo.from_annotated_attribute(annotation, default)
+            if info.description is None and param.name in arg_docs:
+                info.description = arg_docs[param.name]
+            fields[param.name] = (info.annotation, info)
+        self._args_model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+            f"{function.__name__}_arguments", **fields
+        )
+        input_schema = _strip_titles(self._args_model.model_json_schema())
+        input_schema.setdefault("properties", {})
+        return_type = hints.get("return", inspect.Signature.empty)
+        self._wrap_result = False
+        output_schema: dict[str, Any] | None = None
+        self._return_adapter: TypeAdapter[Any] | None = None
+        if _is_structured(return_type):
+            self._return_adapter = TypeAdapter(return_type)
+            schema = _strip_titles(self._return_adapter.json_schema(mode="serialization"))
+            if schema.get("type") == "object":
+                output_schema = schema
+            else:
+                # MCP's structuredContent must be an object: wrap other values.
+                self._wrap_result = True
+                defs = schema.pop("$defs", None)
+                output_schema = {
+                    "type": "object",
+                    "properties": {"result": schema},
+                    "required": ["result"],
+                }
+                if defs:
+                    output_schema["$defs"] = defs
+        self.definition = ToolDefinition(
+            name=name or function.__name__,
+            title=title,
+            description=description if description is not None else (summary or None),
+            input_schema=input_schema,
+            output_schema=output_schema,
+            annotations=annotations,
+        )
+        self._validator: Validator | None = None
+
+    @property
+    def name(self) -> str:
+        """The tool's name."""
+        return self.definition.name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the wrapped function directly, as if undecorated."""
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Tool({self.name!r})"
+
+    def validator(self) -> Validator:
+        """The compiled ``jsonschema`` validator of the input schema (built once)."""
+        if self._validator is None:
+            from jsonschema import Draft202012Validator
+
+            self._validator = Draft202012Validator(self.definition.input_schema)
+        return self._validator
+
+    def check_arguments(self, arguments: dict[str, Any]) -> str | None:
+        """Why ``arguments`` do not fit the input schema, or None when they do."""
+        errors = sorted(self.validator().iter_errors(arguments), key=lambda e: list(e.path))
+        if not errors:
+            return None
+        return "; ".join(
+            f"{'/'.join(str(p) for p in e.absolute_path) or 'arguments'}: {e.message}"
+            for e in errors[:5]
+        )
+
+    async def run(self, arguments: dict[str, Any], *, timeout: float | None = None) -> ToolResultPart:
+        """Validate ``arguments``, call the function and return its result.
+
+        Raises nothing for a failing tool: invalid arguments, a timeout and any
+        exception inside the function become a result with ``is_error`` set.
+        """
+        problem = self.check_arguments(arguments)
+        if problem is not None:
+            return error_result(f"Invalid arguments for tool {self.name}: {problem}")
+        try:
+            parsed = self._args_model.model_validate(arguments)
+        except ValidationError as exc:
+            return error_result(f"Invalid arguments for tool {self.name}: {exc}")
+        kwargs = {name: getattr(parsed, name) for name in type(parsed).model_fields}
+        limit = timeout if self.timeout is None else self.timeout
+        try:
+            with anyio.fail_after(limit):
+                if self._is_async:
+                    value = await self.function(**kwargs)
+                else:
+                    value = await anyio.to_thread.run_sync(
+                        lambda: self.function(**kwargs), abandon_on_cancel=True
+                    )
+        except TimeoutError:
+            return error_result(f"Tool {self.name} timed out after {limit} seconds")
+        except ToolError as exc:
+            return error_result(str(exc))
+        except Exception as exc:
+            return error_result(f"Tool {self.name} failed: {type(exc).__name__}: {exc}")
+        return self.to_result(value)
+
+    def to_result(self, value: Any) -> ToolResultPart:
+        """Turn the function's return value into an MCP-shaped result."""
+        if isinstance(value, ToolResultPart):
+            return value
+        if isinstance(value, ContentBlockTypes):
+            return ToolResultPart(call_id="", name=self.name, content=[value])
+        if self._return_adapter is not None:
+            data = self._return_adapter.dump_python(value, mode="json")
+            structured = {"result": data} if self._wrap_result else data
+            return ToolResultPart(
+                call_id="",
+                name=self.name,
+                content=[TextPart(text=json.dumps(data, ensure_ascii=False))],
+                structured_content=structured,
+            )
+        if value is None:
+            text = ""
+        elif isinstance(value, str):
+            text = value
+        else:
+            text = json.dumps(TypeAdapter(Any).dump_python(value, mode="json"), ensure_ascii=False)
+        return ToolResultPart(call_id="", name=self.name, content=[TextPart(text=text)])
+
+
+def error_result(message: str, *, name: str | None = None) -> ToolResultPart:
+    """A tool result that tells the model what went wrong."""
+    return ToolResultPart(call_id="", name=name, content=[TextPart(text=message)], is_error=True)
+
+
+@overload
+def tool(function: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Turn a typed function (sync or async) into a tool.
+
+    The input schema comes from the parameters' type hints and the docstring's
+    ``Args:`` section; an output schema comes from a structured return type
+    (a pydantic model, dataclass, TypedDict, list, number, ...).
+
+    Args:
+        function: The function, when used as a bare ``@tool``.
+        name: Tool name; defaults to the function's name.
+        title: Human-readable title (MCP ``title``).
+        description: Defaults to the docstring's summary.
+        timeout: Seconds one call may take.
+        retries: Failed calls allowed per run before the run stops.
+        annotations: MCP tool annotations, like ``{"readOnlyHint": True}``.
+
+    Returns:
+        A ``Tool``, still callable like the function.
+    """
+
+    def wrap(fn: Callable[..., Any]) -> Tool:
+        return Tool(
+            fn,
+            name=name,
+            title=title,
+            description=description,
+            timeout=timeout,
+            retries=retries,
+            annotations=annotations,
+        )
+
+    return wrap(function) if function is not None else wrap
+
+
+class FunctionToolset:
+    """A tool set of ``@tool`` functions (plain functions are wrapped)."""
+
+    def __init__(self, tools: Sequence[Tool | Callable[..., Any]] = ()) -> None:
+        self.tools: dict[str, Tool] = {}
+        for item in tools:
+            t = item if isinstance(item, Tool) else Tool(item)
+            if t.name in self.tools:
+                raise UserError(f"two tools are named {t.name!r}")
+            self.tools[t.name] = t
+
+    async def list_tools(self) -> list[ToolDefinition]:
+        """The definitions of every tool."""
+        return [t.definition for t in self.tools.values()]
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
+        """Run tool ``name``; an unknown name is an error result."""
+        found = self.tools.get(name)
+        if found is None:
+            return error_result(f"Unknown tool {name!r}. Available tools: {', '.join(self.tools)}")
+        return await found.run(arguments)
+

@@ -1,0 +1,228 @@
+"""Every error agentkit raises, in one tree.
+
+```
+AgentkitError
+├── UserError                    misconfiguration, bad agent file, missing key
+│   └── SpecValidationError      a document failed its JSON Schema: .source .path
+├── AdapterError                 .provider .model_id
+│   ├── ProviderHTTPError        .status_code .body .retry_after
+│   │   ├── AuthenticationError  401/403, or a provider's "bad key" 400
+│   │   ├── RateLimitError       429 and quota errors
+│   │   ├── ModelNotFoundError   unknown model
+│   │   ├── BadRequestError      any other 4xx the provider rejected
+│   │   ├── ContextLengthError   the prompt does not fit the model
+│   │   ├── ContentFilterError   the provider blocked the prompt or the answer
+│   │   └── ServerError          5xx
+│   ├── ProviderConnectionError  the provider could not be reached, or the stream broke
+│   ├── UnsupportedFeatureError  content the provider cannot represent
+│   └── UnexpectedResponseError  malformed or truncated provider output
+├── ToolError                    a tool failed; the model is told and the run goes on
+└── RunError                     a run failed: .messages keeps the conversation so far
+    ├── ModelCallError           the model call failed: .cause is the AdapterError
+    ├── MaxTurnsError            the run hit max_turns before a final answer
+    ├── OutputValidationError    the final answer never matched the output schema
+    └── ToolRetriesError         a tool kept failing past its retry budget
+```
+
+Vendor and transport errors are translated at one seam in each adapter and
+always raised ``from`` the original exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._messages import Message, Usage
+
+__all__ = [
+    "AdapterError",
+    "AgentkitError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentFilterError",
+    "ContextLengthError",
+    "MaxTurnsError",
+    "ModelCallError",
+    "ModelNotFoundError",
+    "OutputValidationError",
+    "ProviderConnectionError",
+    "ProviderHTTPError",
+    "RateLimitError",
+    "RunError",
+    "ServerError",
+    "SpecValidationError",
+    "ToolError",
+    "ToolRetriesError",
+    "UnexpectedResponseError",
+    "UnsupportedFeatureError",
+    "UserError",
+]
+
+
+class AgentkitError(Exception):
+    """Base class of every error agentkit raises on purpose."""
+
+
+class UserError(AgentkitError):
+    """Something the user can fix: configuration, an agent file, a missing key."""
+
+
+class SpecValidationError(UserError):
+    """A document (agent file, scenario, ...) does not match its JSON Schema.
+
+    Attributes:
+        source: Where the document came from (a file path or a description).
+        path: JSON path of the offending value, like ``$.tools[0]``.
+        reason: What is wrong, in words.
+    """
+
+    def __init__(self, source: str, path: str, reason: str) -> None:
+        self.source = source
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{source}: at {path}: {reason}")
+
+
+class AdapterError(AgentkitError):
+    """A provider adapter failed.
+
+    Attributes:
+        provider: Provider name, like ``"openai"``.
+        model_id: The model that was asked.
+    """
+
+    def __init__(self, message: str, *, provider: str, model_id: str = "") -> None:
+        self.provider = provider
+        self.model_id = model_id
+        super().__init__(f"{provider}: {message}")
+
+
+class ProviderHTTPError(AdapterError):
+    """The provider answered with an error status (or an error inside a stream).
+
+    Attributes:
+        status_code: HTTP status; errors that arrive inside a 200 stream keep 200.
+        body: The provider's error body, parsed as JSON when it was JSON.
+        retry_after: Seconds the provider asked us to wait, when it said so.
+        code: The provider's own error code or type, like ``"invalid_api_key"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        model_id: str = "",
+        status_code: int,
+        body: Any = None,
+        retry_after: float | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.retry_after = retry_after
+        self.code = code
+        super().__init__(f"{status_code} {message}", provider=provider, model_id=model_id)
+
+
+class AuthenticationError(ProviderHTTPError):
+    """The key is missing, wrong or lacks permission."""
+
+
+class RateLimitError(ProviderHTTPError):
+    """Too many requests or quota exhausted; see ``retry_after``."""
+
+
+class ModelNotFoundError(ProviderHTTPError):
+    """The provider does not know the model (or the key cannot see it)."""
+
+
+class BadRequestError(ProviderHTTPError):
+    """The provider rejected the request as invalid."""
+
+
+class ContextLengthError(ProviderHTTPError):
+    """The conversation is longer than the model's context window."""
+
+
+class ContentFilterError(ProviderHTTPError):
+    """The provider blocked the prompt or the answer for safety reasons."""
+
+
+class ServerError(ProviderHTTPError):
+    """The provider failed on its side (5xx); usually worth retrying."""
+
+
+class ProviderConnectionError(AdapterError):
+    """The provider could not be reached, or the connection broke mid-answer."""
+
+
+class UnsupportedFeatureError(AdapterError):
+    """The request holds content this provider cannot represent."""
+
+
+class UnexpectedResponseError(AdapterError):
+    """The provider's answer was malformed, truncated or of an unknown shape."""
+
+
+class ToolError(AgentkitError):
+    """Raise inside a tool to send the model an error it can act on.
+
+    Any exception inside a tool becomes an error result for the model; this
+    one's message is passed on exactly as written.
+    """
+
+
+class RunError(AgentkitError):
+    """A run failed. Nothing is lost: ``messages`` holds the conversation so far.
+
+    Attributes:
+        messages: Every message of the run up to the failure, input included.
+        usage: Token usage summed over the model calls that completed.
+        cause: The underlying agentkit error, when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        messages: Sequence[Message] = (),
+        usage: Usage | None = None,
+        cause: AgentkitError | None = None,
+    ) -> None:
+        self.messages: list[Message] = list(messages)
+        self.usage = usage
+        self.cause = cause
+        super().__init__(message)
+
+
+class ModelCallError(RunError):
+    """The model call failed; ``cause`` is the adapter's error.
+
+    The provider, status and retry hint are copied from the cause so that a
+    caller can act on them without unwrapping.
+    """
+
+    @property
+    def provider(self) -> str | None:
+        """Provider of the failing call."""
+        return self.cause.provider if isinstance(self.cause, AdapterError) else None
+
+    @property
+    def status_code(self) -> int | None:
+        """HTTP status of the failing call, when it was an HTTP error."""
+        return self.cause.status_code if isinstance(self.cause, ProviderHTTPError) else None
+
+
+class MaxTurnsError(RunError):
+    """The run reached ``max_turns`` without a final answer."""
+
+
+class OutputValidationError(RunError):
+    """The model's final answer did not match the output schema, even after retries."""
+
+
+class ToolRetriesError(RunError):
+    """A tool kept failing (bad arguments, errors) past its retry budget."""
