@@ -79,13 +79,17 @@ def _import_object(reference: str, source: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UserError(f"{source}: cannot import {module_name!r} for tool {reference!r}: {exc}")
+        raise UserError(
+            f"{source}: cannot import {module_name!r} for tool {reference!r}: {exc}"
+        ) from exc
     obj: Any = module
     for name in attribute.split("."):
         try:
             obj = getattr(obj, name)
         except AttributeError:
-            raise UserError(f"{source}: {module_name!r} has no {attribute!r} (tool {reference!r})")
+            raise UserError(
+                f"{source}: {module_name!r} has no {attribute!r} (tool {reference!r})"
+            ) from None
     return obj
 
 

@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 #: Why the model stopped, normalised across providers.
-FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "refusal", "error", "other"]
+FinishReason = Literal[
+    "stop", "length", "tool_calls", "content_filter", "refusal", "error", "other"
+]
 
 #: ``auto``, ``none``, ``required`` (some tool), or the name of one tool to force.
 ToolChoice = str

@@ -42,6 +42,7 @@ from .exceptions import (
     MaxTurnsError,
     ModelCallError,
     OutputValidationError,
+    RunError,
     ToolRetriesError,
     UserError,
 )
@@ -116,7 +117,10 @@ class _ToolIndex:
                 if definition.name in index.routes:
                     raise UserError(f"two tools are named {definition.name!r}")
                 found = direct.get(definition.name) if isinstance(direct, dict) else None
-                index.routes[definition.name] = (toolset, found if isinstance(found, Tool) else None)
+                index.routes[definition.name] = (
+                    toolset,
+                    found if isinstance(found, Tool) else None,
+                )
                 index.definitions.append(definition)
         return index
 
@@ -143,7 +147,7 @@ class _Run:
         self.output_failures = 0
         self.turns = 0
 
-    def error(self, cls: type[Exception], message: str, cause: Any = None) -> Exception:
+    def error(self, cls: type[RunError], message: str, cause: Any = None) -> RunError:
         return cls(message, messages=self.messages, usage=self.usage, cause=cause)
 
     def _add_usage(self, response: ModelResponse) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import sys
 from collections.abc import Callable, Sequence
 from typing import (
     TYPE_CHECKING,
@@ -58,20 +59,19 @@ def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
     """Split a Google-style docstring into its description and ``Args:`` entries."""
     if not doc:
         return "", {}
-    lines = inspect.cleandoc(doc).splitlines()
     summary: list[str] = []
     args: dict[str, str] = {}
-    in_args = False
+    section = "summary"
     current: str | None = None
     arg_indent = 0
-    for line in lines:
+    for line in inspect.cleandoc(doc).splitlines():
         if _ARGS_HEADER.match(line):
-            in_args, current = True, None
-            continue
-        if in_args:
-            if _SECTION.match(line) and not line.startswith(" "):
-                in_args = False
-                continue
+            section, current = "args", None
+        elif _SECTION.match(line) and not line.startswith(" "):
+            section = "other"
+        elif section == "summary":
+            summary.append(line)
+        elif section == "args":
             indent = len(line) - len(line.lstrip())
             match = _ARG_LINE.match(line)
             if match and (current is None or indent <= arg_indent):
@@ -79,10 +79,6 @@ def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
                 args[current] = match.group(2).strip()
             elif current and line.strip():
                 args[current] = f"{args[current]} {line.strip()}".strip()
-            continue
-        if _SECTION.match(line) and not line.startswith(" "):
-            break
-        summary.append(line)
     return "\n".join(summary).strip(), args
 
 
@@ -138,6 +134,7 @@ class Tool:
         timeout: float | None = None,
         retries: int | None = None,
         annotations: dict[str, Any] | None = None,
+        localns: dict[str, Any] | None = None,
     ) -> None:
         self.function = function
         self.timeout = timeout
@@ -145,7 +142,7 @@ class Tool:
         self._is_async = inspect.iscoroutinefunction(function)
         summary, arg_docs = parse_docstring(function.__doc__)
         signature = inspect.signature(function)
-        hints = get_type_hints(function, include_extras=True)
+        hints = get_type_hints(function, localns=localns, include_extras=True)
         fields: dict[str, Any] = {}
         for param in signature.parameters.values():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -156,7 +153,7 @@ class Tool:
             if info.description is None and param.name in arg_docs:
                 info.description = arg_docs[param.name]
             fields[param.name] = (info.annotation, info)
-        self._args_model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        self._args_model: type[BaseModel] = create_model(
             f"{function.__name__}_arguments", **fields
         )
         input_schema = _strip_titles(self._args_model.model_json_schema())
@@ -221,7 +218,12 @@ class Tool:
             for e in errors[:5]
         )
 
-    async def run(self, arguments: dict[str, Any], *, timeout: float | None = None) -> ToolResultPart:
+    async def run(
+        self,
+        arguments: dict[str, Any],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - the agent's default, applied inside
+    ) -> ToolResultPart:
         """Validate ``arguments``, call the function and return its result.
 
         Raises nothing for a failing tool: invalid arguments, a timeout and any
@@ -256,7 +258,7 @@ class Tool:
         """Turn the function's return value into an MCP-shaped result."""
         if isinstance(value, ToolResultPart):
             return value
-        if isinstance(value, ContentBlockTypes):
+        if isinstance(value, TextPart | ImagePart | AudioPart | ResourcePart):
             return ToolResultPart(call_id="", name=self.name, content=[value])
         if self._return_adapter is not None:
             data = self._return_adapter.dump_python(value, mode="json")
@@ -327,6 +329,10 @@ def tool(
         A ``Tool``, still callable like the function.
     """
 
+    # Names defined next to the decorated function (a model class inside a test
+    # or a function body) resolve through the caller's locals.
+    localns = sys._getframe(1).f_locals
+
     def wrap(fn: Callable[..., Any]) -> Tool:
         return Tool(
             fn,
@@ -336,6 +342,7 @@ def tool(
             timeout=timeout,
             retries=retries,
             annotations=annotations,
+            localns=localns,
         )
 
     return wrap(function) if function is not None else wrap
@@ -362,4 +369,3 @@ class FunctionToolset:
         if found is None:
             return error_result(f"Unknown tool {name!r}. Available tools: {', '.join(self.tools)}")
         return await found.run(arguments)
-

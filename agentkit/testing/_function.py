@@ -29,9 +29,7 @@ def _estimate_tokens(text: str) -> int:
 
 
 def _request_tokens(request: ModelRequest) -> int:
-    return sum(
-        _estimate_tokens(p.model_dump_json()) for m in request.messages for p in m.parts
-    )
+    return sum(_estimate_tokens(p.model_dump_json()) for m in request.messages for p in m.parts)
 
 
 class FunctionAdapter:

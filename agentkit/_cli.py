@@ -1,0 +1,259 @@
+"""The ``agentkit`` command.
+
+Only ``argparse`` loads before a subcommand runs, so ``agentkit --help``
+answers at once; each subcommand imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from ._result import RunResult
+
+__all__ = ["main"]
+
+#: Exit codes, one per error class, so scripts can tell failures apart.
+EXIT_CODES = {
+    "UserError": 2,
+    "SpecValidationError": 2,
+    "AuthenticationError": 3,
+    "RateLimitError": 4,
+    "ModelNotFoundError": 5,
+    "ContentFilterError": 6,
+    "MaxTurnsError": 7,
+    "OutputValidationError": 8,
+    "ToolRetriesError": 9,
+    "ProviderHTTPError": 10,
+    "AdapterError": 10,
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="agentkit",
+        description="Write an agent once, run it on any model.",
+    )
+    parser.add_argument("--version", action="version", version=f"agentkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run an agent file to a final answer")
+    run.add_argument("agent", help="path to agent.yaml")
+    run.add_argument("--model", "-m", help="provider:model, e.g. openai:gpt-4.1-mini")
+    run.add_argument("--input", "-i", help="the user's message (default: read stdin)")
+    run.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stream the answer as it arrives (default: on)",
+    )
+    run.add_argument("--json", action="store_true", help="print every run event as a JSON line")
+
+    validate = sub.add_parser("validate", help="check an agent file against its schema")
+    validate.add_argument("agent", help="path to agent.yaml")
+
+    schema = sub.add_parser("schema", help="print a published JSON Schema")
+    schema.add_argument("name", help="message, tool, agent, stream-event, run-event or usage")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    from .exceptions import AgentkitError
+
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "validate":
+            return _validate(args)
+        return _schema(args)
+    except AgentkitError as exc:
+        print(f"error: {_describe(exc)}", file=sys.stderr)
+        return _exit_code(exc)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _describe(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None)
+    name = type(cause).__name__ if cause is not None else type(exc).__name__
+    return f"{name}: {exc}"
+
+
+def _exit_code(exc: BaseException) -> int:
+    for candidate in (getattr(exc, "cause", None), exc):
+        if candidate is None:
+            continue
+        for cls in type(candidate).__mro__:
+            if cls.__name__ in EXIT_CODES:
+                return EXIT_CODES[cls.__name__]
+    return 1
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ._agentfile import load_agent
+
+    agent = load_agent(args.agent)
+    print(f"{args.agent}: ok (agent {agent.name!r})")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from ._specs import load_schema, render
+
+    sys.stdout.write(render(load_schema(args.name)))
+    return 0
+
+
+def _read_input(args: argparse.Namespace) -> str:
+    from .exceptions import UserError
+
+    if args.input is not None:
+        return str(args.input)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UserError("no input: pass --input TEXT or pipe the message on stdin")
+    text = sys.stdin.read().strip()
+    if not text:
+        raise UserError("no input: stdin was empty")
+    return text
+
+
+def _run(args: argparse.Namespace) -> int:
+    import anyio
+
+    from ._agentfile import load_agent
+    from ._registry import choose_model
+
+    agent = load_agent(args.agent)
+    message = _read_input(args)
+    choice = choose_model(args.model, agent.default_model)
+    if not args.json:
+        print(f"model: {choice.model} ({choice.reason})", file=sys.stderr)
+
+    printer = _JsonPrinter(sys.stdout) if args.json else _HumanPrinter(sys.stdout, sys.stderr)
+
+    async def go() -> RunResult | None:
+        from ._runner import run_stream
+
+        result = None
+        async for event in run_stream(agent, message, model=choice.model, stream=args.stream):
+            result = printer.event(event) or result
+        return result
+
+    result = anyio.run(go)
+    if result is not None and isinstance(printer, _HumanPrinter):
+        _print_usage_table(result, printer.turn_usage, sys.stdout)
+    return 0
+
+
+class _JsonPrinter:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def event(self, event: Any) -> RunResult | None:
+        self.out.write(event.model_dump_json(exclude_none=True) + "\n")
+        self.out.flush()
+        return getattr(event, "result", None)
+
+
+class _HumanPrinter:
+    """Text as it arrives, each tool call and result, warnings on stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out = out
+        self.err = err
+        self.at_line_start = True
+        self.turn_usage: list[tuple[int, str, Any]] = []
+        self.turn = 0
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+        self.at_line_start = text.endswith("\n")
+
+    def _line(self, text: str) -> None:
+        if not self.at_line_start:
+            self._write("\n")
+        self._write(text + "\n")
+
+    def event(self, event: Any) -> RunResult | None:
+        import json
+
+        kind = event.type
+        if kind == "turn_start":
+            self.turn = event.turn
+        elif kind == "text_delta" or kind == "refusal_delta":
+            self._write(event.text)
+        elif kind == "tool_call_end":
+            call = event.call
+            shown = call.raw_arguments or json.dumps(call.arguments, ensure_ascii=False)
+            self._line(f"→ {call.name}({shown})")
+        elif kind == "tool_result":
+            mark = "✗" if event.result.is_error else "←"
+            body = event.result.text or json.dumps(event.result.structured_content)
+            self._line(f"{mark} {event.call.name}: {_clip(body)}")
+        elif kind == "warning":
+            print(f"warning: {event.warning.message}", file=self.err)
+        elif kind == "response_end":
+            response = event.response
+            model = f"{response.provider}:{response.model_id}"
+            self.turn_usage.append((self.turn, model, response.usage))
+        elif kind == "run_end":
+            if not self.at_line_start:
+                self._write("\n")
+            return event.result  # type: ignore[no-any-return]
+        return None
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _print_usage_table(result: RunResult, turns: list[tuple[int, str, Any]], out: TextIO) -> None:
+    """One row per model call, then the total, with prices where they are known."""
+    from ._cost import price_usage
+    from ._messages import Usage
+
+    def cost(value: float | None) -> str:
+        return "unknown" if value is None else f"${value:.6f}"
+
+    def row(label: str, model: str, usage: Usage) -> list[str]:
+        return [
+            label,
+            model,
+            str(usage.input_tokens),
+            str(usage.cache_read_input_tokens),
+            str(usage.output_tokens),
+            str(usage.reasoning_output_tokens),
+            cost(usage.cost_usd),
+        ]
+
+    rows: list[list[str]] = [["turn", "model", "input", "cached", "output", "reasoning", "cost"]]
+    for turn, model, usage in turns:
+        if usage is None:
+            rows.append([str(turn), model, "-", "-", "-", "-", "not reported"])
+            continue
+        rows.append(row(str(turn), model, price_usage(model, usage)))
+    total = Usage(requests=0, cost_usd=0.0)
+    for key, usage in result.usage_by_model.items():
+        total = total + price_usage(key, usage)
+    rows.append(row("total", f"{result.turns} turns", total))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out.write("\n")
+    for r in rows:
+        cells = [
+            cell.ljust(width) if i < 2 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(r, widths, strict=True))
+        ]
+        out.write("  ".join(cells).rstrip() + "\n")

@@ -1,0 +1,62 @@
+"""Prices come from genai-prices or a local override; unknown is None, never zero."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentkit import Message, RunResult, Usage
+from agentkit._cost import _overrides, price_usage
+
+
+def test_known_model_is_priced_with_cached_tokens_cheaper() -> None:
+    usage = Usage(input_tokens=1_000_000, output_tokens=0)
+    cached = Usage(input_tokens=1_000_000, cache_read_input_tokens=1_000_000)
+    full = price_usage("openai:gpt-4.1-mini", usage).cost_usd
+    cheap = price_usage("openai:gpt-4.1-mini", cached).cost_usd
+    assert full is not None
+    assert cheap is not None
+    assert full > 0
+    assert cheap < full
+
+
+def test_gemini_provider_name_is_mapped() -> None:
+    cost = price_usage("gemini:gemini-2.5-flash", Usage(input_tokens=1000, output_tokens=1000))
+    assert cost.cost_usd is not None
+    assert cost.cost_usd > 0
+
+
+def test_unknown_model_is_unknown_not_zero() -> None:
+    assert price_usage("openai:no-such-model-xyz", Usage(input_tokens=10)).cost_usd is None
+    assert price_usage("function:function", Usage(input_tokens=10)).cost_usd is None
+
+
+def test_override_file_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(
+        json.dumps({"local:mine": {"input": 2.0, "output": 4.0, "cache_read": 1.0}}),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AGENTKIT_PRICES", str(path))
+    _overrides.cache_clear()
+    usage = Usage(input_tokens=1_000_000, cache_read_input_tokens=500_000, output_tokens=250_000)
+    assert price_usage("local:mine", usage).cost_usd == pytest.approx(0.5 * 2 + 0.5 * 1 + 1.0)
+
+
+def test_run_result_cost_is_unknown_when_any_model_is() -> None:
+    result = RunResult(
+        output="x",
+        messages=[Message.user("x")],
+        usage=Usage(),
+        usage_by_model={
+            "openai:gpt-4.1-mini": Usage(input_tokens=100),
+            "function:function": Usage(input_tokens=100),
+        },
+        turns=2,
+        model="openai:gpt-4.1-mini",
+    )
+    assert result.cost_usd is None
+    priced = result.priced_usage()
+    assert priced["openai:gpt-4.1-mini"].cost_usd is not None

@@ -1,0 +1,362 @@
+"""The run loop, driven by ``FunctionAdapter`` (a Python function plays the model)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import pytest
+from pydantic import BaseModel
+
+from agentkit import (
+    Agent,
+    Capabilities,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    RunEndEvent,
+    TextPart,
+    ToolCallPart,
+    Usage,
+    run,
+    run_stream,
+    run_sync,
+    tool,
+)
+from agentkit.exceptions import (
+    AuthenticationError,
+    MaxTurnsError,
+    ModelCallError,
+    OutputValidationError,
+    ToolRetriesError,
+    UserError,
+)
+from agentkit.testing import FunctionAdapter
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Weather in a city.
+
+    Args:
+        city: City name.
+    """
+    return f"{city}: 21C, sunny"
+
+
+def call(tool_name: str, call_id: str = "c1", /, **arguments: Any) -> ToolCallPart:
+    return ToolCallPart(id=call_id, name=tool_name, arguments=arguments)
+
+
+def weather_model(request: ModelRequest) -> Any:
+    last = request.messages[-1]
+    if last.role == "user":
+        return [call("get_weather", city="Paris")]
+    return f"It is {last.parts[0].text}"  # type: ignore[union-attr]
+
+
+AGENT = Agent(name="weather", instructions="Be brief.", tools=[get_weather])
+
+
+@pytest.mark.anyio
+async def test_tool_loop_reaches_a_final_answer() -> None:
+    model = FunctionAdapter(weather_model)
+    result = await run(AGENT, "Weather in Paris?", model=model)
+    assert result.output == "It is Paris: 21C, sunny"
+    assert result.turns == 2
+    assert [m.role for m in result.messages] == ["system", "user", "assistant", "tool", "assistant"]
+    tool_message = result.messages[3]
+    assert tool_message.parts[0].call_id == "c1"  # type: ignore[union-attr]
+    assert result.usage.requests == 2
+    assert result.usage_by_model.keys() == {"function:function"}
+    # The model saw the tool definition and the system prompt.
+    first = model.calls[0]
+    assert [t.name for t in first.tools] == ["get_weather"]
+    assert first.messages[0] == Message.system("Be brief.")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream", [True, False])
+async def test_stream_events_are_well_ordered(stream: bool) -> None:
+    events = [
+        e
+        async for e in run_stream(
+            AGENT, "Weather in Paris?", model=FunctionAdapter(weather_model), stream=stream
+        )
+    ]
+    kinds = [e.type for e in events]
+    assert kinds[0] == "turn_start"
+    assert kinds[-1] == "run_end"
+    assert kinds.count("response_start") == kinds.count("response_end") == 2
+    assert kinds.index("tool_call_start") < kinds.index("tool_call_delta")
+    assert kinds.index("tool_call_delta") < kinds.index("tool_call_end")
+    assert kinds.index("tool_call_end") < kinds.index("tool_result")
+    text = "".join(e.text for e in events if e.type == "text_delta")
+    final = events[-1]
+    assert isinstance(final, RunEndEvent)
+    assert text == final.result.output == "It is Paris: 21C, sunny"
+    arguments = "".join(e.arguments_delta for e in events if e.type == "tool_call_delta")
+    assert json.loads(arguments) == {"city": "Paris"}
+
+
+def test_run_sync() -> None:
+    result = run_sync(AGENT, "Weather?", model=FunctionAdapter(weather_model))
+    assert result.output == "It is Paris: 21C, sunny"
+
+
+@pytest.mark.anyio
+async def test_parallel_tool_calls_run_concurrently() -> None:
+    first_started = anyio.Event()
+    second_started = anyio.Event()
+
+    @tool
+    async def first() -> str:
+        first_started.set()
+        with anyio.fail_after(2):
+            await second_started.wait()  # only possible if both run at once
+        return "one"
+
+    @tool
+    async def second() -> str:
+        second_started.set()
+        with anyio.fail_after(2):
+            await first_started.wait()
+        return "two"
+
+    def model(request: ModelRequest) -> Any:
+        if request.messages[-1].role == "user":
+            return [call("first", "a"), call("second", "b")]
+        results = [p.text for p in request.messages[-1].parts]  # type: ignore[union-attr]
+        return " ".join(results)
+
+    agent = Agent(name="p", tools=[first, second])
+    result = await run(agent, "go", model=FunctionAdapter(model))
+    assert result.output == "one two"
+    ids = [p.call_id for p in result.messages[-2].parts]  # type: ignore[union-attr]
+    assert ids == ["a", "b"]
+
+
+@pytest.mark.anyio
+async def test_tool_errors_go_back_to_the_model() -> None:
+    seen: list[str] = []
+
+    def model(request: ModelRequest) -> Any:
+        last = request.messages[-1]
+        if last.role == "user":
+            return [call("get_weather", "x1", town="Paris")]  # wrong argument name
+        result = last.parts[0]
+        seen.append(result.text)  # type: ignore[union-attr]
+        if len(seen) == 1:
+            return [call("no_such_tool", "x2")]
+        if len(seen) == 2:
+            return [ToolCallPart(id="x3", name="get_weather", raw_arguments="{city: Paris")]
+        return "gave up politely"
+
+    agent = Agent(name="e", tools=[get_weather], tool_retries=5)
+    result = await run(agent, "hi", model=FunctionAdapter(model))
+    assert result.output == "gave up politely"
+    assert "'city' is a required property" in seen[0]
+    assert seen[1] == "There is no tool named 'no_such_tool'. Available tools: get_weather."
+    assert seen[2].startswith("The arguments for get_weather were not a JSON object")
+    errors = [p for m in result.messages if m.role == "tool" for p in m.parts]
+    assert all(p.is_error for p in errors)  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_tool_retry_budget_stops_the_run_and_keeps_messages() -> None:
+    def model(request: ModelRequest) -> Any:
+        return [call("get_weather", f"c{len(request.messages)}")]  # always missing city
+
+    agent = Agent(name="r", tools=[get_weather], tool_retries=1)
+    with pytest.raises(ToolRetriesError) as info:
+        await run(agent, "hi", model=FunctionAdapter(model))
+    assert "get_weather failed 2 times (budget 1)" in str(info.value)
+    assert [m.role for m in info.value.messages][-2:] == ["assistant", "tool"]
+    assert info.value.usage is not None
+    assert info.value.usage.requests == 2
+
+
+@pytest.mark.anyio
+async def test_max_turns_keeps_the_conversation() -> None:
+    def model(request: ModelRequest) -> Any:
+        return [call("get_weather", f"c{len(request.messages)}", city="Oslo")]
+
+    agent = Agent(name="loop", tools=[get_weather], max_turns=3)
+    with pytest.raises(MaxTurnsError) as info:
+        await run(agent, "hi", model=FunctionAdapter(model))
+    assert "max_turns=3" in str(info.value)
+    assert len(info.value.messages) == 1 + 3 * 2  # user + 3 x (assistant, tool)
+
+
+@pytest.mark.anyio
+async def test_adapter_errors_become_model_call_errors_with_history() -> None:
+    def model(request: ModelRequest) -> Any:
+        if len(request.messages) > 2:
+            raise AuthenticationError(
+                "bad key; check OPENAI_API_KEY", provider="openai", status_code=401
+            )
+        return [call("get_weather", city="Rome")]
+
+    with pytest.raises(ModelCallError) as info:
+        await run(AGENT, "hi", model=FunctionAdapter(model))
+    err = info.value
+    assert isinstance(err.cause, AuthenticationError)
+    assert err.provider == "openai"
+    assert err.status_code == 401
+    assert [m.role for m in err.messages] == ["system", "user", "assistant", "tool"]
+
+
+class City(BaseModel):
+    name: str
+    population_millions: float
+
+
+def structured_model(request: ModelRequest) -> Any:
+    """Answers correctly in whichever structured-output mode the runner chose."""
+    answer = {"name": "Paris", "population_millions": 2.1}
+    if any(t.name == "final_result" for t in request.tools):
+        last = request.messages[-1]
+        if last.role == "tool":  # retry after a rejected answer
+            return [call("final_result", "f2", **answer)]
+        return [call("final_result", "f1", name="Paris")]  # first try misses a field
+    if request.output_schema is not None:
+        assert request.output_schema["required"] == ["name", "population_millions"]
+        return json.dumps(answer)
+    prompt = " ".join(m.text for m in request.messages if m.role == "system")
+    assert "JSON Schema" in prompt
+    return "```json\n" + json.dumps(answer) + "\n```"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("modes", "expected_turns"),
+    [({"native", "tool", "prompted"}, 1), ({"tool", "prompted"}, 2), ({"prompted"}, 1)],
+)
+async def test_structured_output_mode_follows_capabilities(
+    modes: set[str], expected_turns: int
+) -> None:
+    caps = Capabilities(structured_output=frozenset(modes))
+    agent = Agent(name="city", output_type=City)
+    result = await run(
+        agent, "Biggest French city?", model=FunctionAdapter(structured_model, capabilities=caps)
+    )
+    assert result.output == City(name="Paris", population_millions=2.1)
+    assert result.turns == expected_turns
+
+
+@pytest.mark.anyio
+async def test_output_schema_dict_and_retry_then_failure() -> None:
+    answers = iter(["not json", '{"n": "x"}', '{"n": 3}'])
+    agent = Agent(
+        name="n",
+        output_schema={
+            "type": "object",
+            "properties": {"n": {"type": "integer"}},
+            "required": ["n"],
+        },
+    )
+    result = await run(agent, "n?", model=FunctionAdapter(lambda r: next(answers)))
+    assert result.output == {"n": 3}
+    assert result.turns == 3
+    notes = [m.text for m in result.messages if m.role == "user"][1:]
+    assert notes[0].startswith("Please try again: your answer was not valid JSON")
+    assert notes[1] == (
+        "Please try again: your answer did not match the output schema: "
+        "n: 'x' is not of type 'integer'."
+    )
+
+    with pytest.raises(OutputValidationError) as info:
+        await run(agent, "n?", model=FunctionAdapter(lambda r: "never json"))
+    assert "after 3 tries" in str(info.value)
+    # user, then three answers with a retry note between each: nothing is lost.
+    assert [m.role for m in info.value.messages] == ["user"] + ["assistant", "user"] * 2 + [
+        "assistant"
+    ]
+
+
+@pytest.mark.anyio
+async def test_scalar_output_type_is_wrapped_and_unwrapped() -> None:
+    agent = Agent(name="count", output_type=int)
+    assert agent.output_json_schema == {
+        "type": "object",
+        "properties": {"result": {"type": "integer"}},
+        "required": ["result"],
+        "additionalProperties": False,
+    }
+    result = await run(agent, "how many?", model=FunctionAdapter(lambda r: '{"result": 7}'))
+    assert result.output == 7
+
+
+@pytest.mark.anyio
+async def test_refusal_is_reported() -> None:
+    def refuse(request: ModelRequest) -> ModelResponse:
+        return ModelResponse(
+            message=Message(role="assistant", parts=[]),
+            finish_reason="stop",
+            provider="function",
+            model_id="m",
+            refusal="I can't help with that.",
+            usage=Usage(input_tokens=3, output_tokens=5),
+        )
+
+    plain = await run(Agent(name="a"), "x", model=FunctionAdapter(refuse))
+    assert plain.output == "I can't help with that."
+    with pytest.raises(OutputValidationError, match="refused to answer: I can't help"):
+        await run(Agent(name="b", output_type=City), "x", model=FunctionAdapter(refuse))
+
+
+@pytest.mark.anyio
+async def test_settings_merge_and_history() -> None:
+    model = FunctionAdapter(lambda r: "ok")
+    agent = Agent(name="s", instructions="sys", settings=ModelSettings(temperature=0.5, seed=1))
+    history = [Message.user("earlier"), Message.assistant("reply")]
+    await run(agent, "now", model=model, history=history, settings=ModelSettings(temperature=0))
+    request = model.calls[0]
+    assert request.settings.temperature == 0
+    assert request.settings.seed == 1
+    assert [m.text for m in request.messages] == ["sys", "earlier", "reply", "now"]
+
+
+@pytest.mark.anyio
+async def test_unknown_provider_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="no adapter for provider 'nope'"):
+        await run(AGENT, "x", model="nope:model")
+    with pytest.raises(UserError, match="names no provider"):
+        await run(AGENT, "x", model="gpt-4")
+
+
+@pytest.mark.anyio
+async def test_cancelling_a_run_cancels_its_tools() -> None:
+    cancelled = anyio.Event()
+
+    @tool
+    async def forever() -> str:
+        try:
+            await anyio.sleep(30)
+        finally:
+            cancelled.set()
+        return "never"
+
+    agent = Agent(name="c", tools=[forever])
+    model = FunctionAdapter(lambda r: [call("forever")])
+    with anyio.move_on_after(0.2):
+        await run(agent, "x", model=model)
+    assert cancelled.is_set()
+
+
+def test_usage_sum_keeps_unknown_cost_unknown() -> None:
+    a = Usage(input_tokens=1, output_tokens=2, cost_usd=0.5)
+    b = Usage(input_tokens=3, output_tokens=4, cache_read_input_tokens=1)
+    total = a + b
+    assert (total.input_tokens, total.output_tokens, total.requests) == (4, 6, 2)
+    assert total.cost_usd is None
+    assert (a + a).cost_usd == 1.0
+    assert total.total_tokens == 10
+
+
+def test_message_helpers() -> None:
+    m = Message(role="assistant", parts=[TextPart(text="a"), call("t"), TextPart(text="b")])
+    assert m.text == "ab"
+    assert [c.name for c in m.tool_calls] == ["t"]

@@ -1,0 +1,257 @@
+"""``@tool``: schemas from signatures and docstrings, validation, failures as results."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import anyio
+import pytest
+from pydantic import BaseModel, Field
+
+from agentkit import FunctionToolset, ImagePart, TextPart, Tool, tool
+from agentkit._tools import parse_docstring
+from agentkit.exceptions import ToolError, UserError
+
+
+class Forecast(BaseModel):
+    city: str
+    days: list[int]
+
+
+@tool
+def forecast(city: str, days: int = 3, unit: Literal["c", "f"] = "c") -> Forecast:
+    """Forecast the weather.
+
+    Longer text that is not the summary.
+
+    Args:
+        city: The city's name.
+        days: How many days ahead,
+            between 1 and 7.
+        unit: Temperature unit.
+
+    Returns:
+        The forecast.
+    """
+    return Forecast(city=city, days=list(range(days)))
+
+
+def test_input_schema_from_signature_and_docstring() -> None:
+    d = forecast.definition
+    assert d.name == "forecast"
+    assert d.description == "Forecast the weather.\n\nLonger text that is not the summary."
+    assert d.input_schema == {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "description": "The city's name."},
+            "days": {
+                "type": "integer",
+                "default": 3,
+                "description": "How many days ahead, between 1 and 7.",
+            },
+            "unit": {
+                "type": "string",
+                "enum": ["c", "f"],
+                "default": "c",
+                "description": "Temperature unit.",
+            },
+        },
+        "required": ["city"],
+    }
+
+
+def test_output_schema_for_structured_return() -> None:
+    assert forecast.definition.output_schema == {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "days": {"type": "array", "items": {"type": "integer"}},
+        },
+        "required": ["city", "days"],
+    }
+
+
+def test_scalar_return_is_wrapped_as_mcp_requires() -> None:
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    assert add.definition.output_schema == {
+        "type": "object",
+        "properties": {"result": {"type": "integer"}},
+        "required": ["result"],
+    }
+    result = anyio.run(add.run, {"a": 2, "b": 3})
+    assert result.structured_content == {"result": 5}
+    assert result.text == "5"
+
+
+def test_text_return_has_no_output_schema() -> None:
+    @tool
+    def hello(name: str) -> str:
+        return f"hi {name}"
+
+    assert hello.definition.output_schema is None
+    assert hello.definition.description is None
+    result = anyio.run(hello.run, {"name": "Ada"})
+    assert result.text == "hi Ada"
+    assert result.structured_content is None
+    assert not result.is_error
+
+
+def test_annotated_field_and_dataclass_return() -> None:
+    @dataclass
+    class Point:
+        x: int
+        y: int
+
+    @tool(name="make_point", title="Make a point", timeout=5)
+    def mk(x: Annotated[int, Field(ge=0, description="x coordinate")], y: int = 0) -> Point:
+        return Point(x, y)
+
+    d = mk.definition
+    assert d.name == "make_point"
+    assert d.title == "Make a point"
+    assert d.input_schema["properties"]["x"] == {
+        "type": "integer",
+        "minimum": 0,
+        "description": "x coordinate",
+    }
+    assert d.output_schema is not None
+    assert d.output_schema["required"] == ["x", "y"]
+    result = anyio.run(mk.run, {"x": 1, "y": 2})
+    assert result.structured_content == {"x": 1, "y": 2}
+    bad = anyio.run(mk.run, {"x": -1})
+    assert bad.is_error
+    assert "x: -1 is less than the minimum of 0" in bad.text
+
+
+@pytest.mark.anyio
+async def test_invalid_arguments_become_an_error_result() -> None:
+    result = await forecast.run({"city": 5, "days": "three"})
+    assert result.is_error
+    assert result.text.startswith("Invalid arguments for tool forecast:")
+    assert "city: 5 is not of type 'string'" in result.text
+    assert "days: 'three' is not of type 'integer'" in result.text
+    missing = await forecast.run({})
+    assert "'city' is a required property" in missing.text
+
+
+@pytest.mark.anyio
+async def test_exceptions_inside_a_tool_become_error_results() -> None:
+    @tool
+    def boom(x: int) -> str:
+        raise RuntimeError(f"disk full at {x}")
+
+    @tool
+    async def refuse(x: int) -> str:
+        raise ToolError("x must be even; try 2")
+
+    r1 = await boom.run({"x": 1})
+    assert r1.is_error
+    assert r1.text == "Tool boom failed: RuntimeError: disk full at 1"
+    r2 = await refuse.run({"x": 1})
+    assert r2.is_error
+    assert r2.text == "x must be even; try 2"
+
+
+@pytest.mark.anyio
+async def test_timeout_for_async_and_sync_tools() -> None:
+    @tool(timeout=0.05)
+    async def slow() -> str:
+        await anyio.sleep(5)
+        return "late"
+
+    @tool
+    def blocking() -> str:
+        time.sleep(0.3)
+        return "late"
+
+    started = time.perf_counter()
+    r1 = await slow.run({})
+    assert r1.is_error
+    assert r1.text == "Tool slow timed out after 0.05 seconds"
+    r2 = await blocking.run({}, timeout=0.05)
+    assert r2.is_error
+    assert "timed out" in r2.text
+    assert time.perf_counter() - started < 0.3
+
+
+@pytest.mark.anyio
+async def test_sync_tools_run_off_the_event_loop() -> None:
+    ticks = 0
+
+    @tool
+    def block() -> str:
+        time.sleep(0.2)
+        return "done"
+
+    async def ticker() -> None:
+        nonlocal ticks
+        for _ in range(10):
+            await anyio.sleep(0.01)
+            ticks += 1
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(ticker)
+        result = await block.run({})
+    assert result.text == "done"
+    assert ticks == 10  # the loop kept running while the tool blocked
+
+
+@pytest.mark.anyio
+async def test_content_block_return_passes_through() -> None:
+    @tool
+    def picture() -> ImagePart:
+        return ImagePart(data=b"\x89PNG", media_type="image/png")
+
+    result = await picture.run({})
+    assert result.content == [ImagePart(data=b"\x89PNG", media_type="image/png")]
+
+
+@pytest.mark.anyio
+async def test_function_toolset() -> None:
+    def plain(a: str) -> str:
+        """Echo."""
+        return a
+
+    ts = FunctionToolset([forecast, plain])
+    names = [d.name for d in await ts.list_tools()]
+    assert names == ["forecast", "plain"]
+    assert (await ts.call_tool("plain", {"a": "x"})).content == [TextPart(text="x")]
+    unknown = await ts.call_tool("nope", {})
+    assert unknown.is_error
+    assert unknown.text == "Unknown tool 'nope'. Available tools: forecast, plain"
+    with pytest.raises(UserError, match="two tools are named 'plain'"):
+        FunctionToolset([plain, plain])
+
+
+def test_varargs_are_rejected() -> None:
+    def f(*args: int) -> None: ...
+
+    with pytest.raises(UserError, match="cannot be described"):
+        Tool(f)
+
+
+def test_tool_stays_callable() -> None:
+    assert forecast("Oslo", days=1) == Forecast(city="Oslo", days=[0])
+
+
+def test_parse_docstring_sections() -> None:
+    summary, args = parse_docstring(
+        """Do it.
+
+        Args:
+            a (int): first
+            b: second
+                continued
+
+        Raises:
+            ValueError: never
+        """
+    )
+    assert summary == "Do it."
+    assert args == {"a": "first", "b": "second continued"}
