@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
@@ -102,11 +103,17 @@ def _parse_json_answer(text: str) -> Any:
 
 
 class _ToolIndex:
-    """Which tool set serves which tool name, built once per run."""
+    """Which tool set serves which tool name, built once per run.
+
+    When two tool sets offer the same name, the later one's tool is renamed
+    ``<toolset name>_<tool>`` (the model sees the new name, the tool set gets
+    its own) and a warning says so.
+    """
 
     def __init__(self) -> None:
         self.definitions: list[ToolDefinition] = []
-        self.routes: dict[str, tuple[Toolset, Tool | None]] = {}
+        self.routes: dict[str, tuple[Toolset, Tool | None, str]] = {}
+        self.warnings: list[RunWarning] = []
 
     @classmethod
     async def build(cls, toolsets: Sequence[Toolset]) -> _ToolIndex:
@@ -114,12 +121,29 @@ class _ToolIndex:
         for toolset in toolsets:
             direct = getattr(toolset, "tools", None)
             for definition in await toolset.list_tools():
-                if definition.name in index.routes:
-                    raise UserError(f"two tools are named {definition.name!r}")
-                found = direct.get(definition.name) if isinstance(direct, dict) else None
+                original = definition.name
+                if original in index.routes:
+                    prefix = getattr(toolset, "name", None)
+                    renamed = f"{prefix}_{original}" if isinstance(prefix, str) else None
+                    if renamed is None or renamed in index.routes:
+                        raise UserError(
+                            f"two tools are named {original!r}; give the tool sets names "
+                            "so one can be prefixed"
+                        )
+                    definition = definition.model_copy(update={"name": renamed})
+                    index.warnings.append(
+                        RunWarning(
+                            kind="tool",
+                            feature=original,
+                            message=f"tool {original!r} of {prefix!r} is offered to the model "
+                            f"as {renamed!r}: another tool set already has that name",
+                        )
+                    )
+                found = direct.get(original) if isinstance(direct, dict) else None
                 index.routes[definition.name] = (
                     toolset,
                     found if isinstance(found, Tool) else None,
+                    original,
                 )
                 index.definitions.append(definition)
         return index
@@ -158,8 +182,21 @@ class _Run:
         self.usage_by_model[key] = usage if previous is None else previous + usage
 
     async def events(self, stream: bool) -> AsyncIterator[RunEvent]:
+        # Tool sets with a lifetime (MCP connections) are open for exactly this
+        # run and closed on every exit path: answer, error or cancellation.
+        async with AsyncExitStack() as stack:
+            for toolset in self.agent.toolsets:
+                if isinstance(toolset, AbstractAsyncContextManager):
+                    await stack.enter_async_context(toolset)
+            async for event in self._loop(stream):
+                yield event
+
+    async def _loop(self, stream: bool) -> AsyncIterator[RunEvent]:
         agent = self.agent
         index = await _ToolIndex.build(agent.toolsets)
+        for warning in index.warnings:
+            self.warnings.append(warning)
+            yield WarningEvent(warning=warning)
         mode = plan_output_mode(agent, self.adapter)
         schema = agent.output_json_schema
         tools = list(index.definitions)
@@ -271,12 +308,12 @@ class _Run:
         if route is None:
             names = ", ".join(index.routes) or "none"
             return error_result(f"There is no tool named {call.name!r}. Available tools: {names}.")
-        toolset, direct = route
+        toolset, direct, original = route
         if direct is not None:
             return await direct.run(call.arguments, timeout=self.agent.tool_timeout)
         try:
             with anyio.fail_after(self.agent.tool_timeout):
-                return await toolset.call_tool(call.name, call.arguments)
+                return await toolset.call_tool(original, call.arguments)
         except TimeoutError:
             return error_result(f"Tool {call.name} timed out after {self.agent.tool_timeout} s")
         except Exception as exc:
@@ -400,7 +437,9 @@ async def run_stream(
 ) -> AsyncIterator[RunEvent]:
     """Run ``agent`` on ``input``, yielding events as they happen.
 
-    The last event is a ``RunEndEvent`` holding the ``RunResult``.
+    The last event is a ``RunEndEvent`` holding the ``RunResult``. To stop
+    early, close the iterator (``async with contextlib.aclosing(...)``) so the
+    run's connections close in the task that opened them.
 
     Args:
         agent: The agent to run.
@@ -416,8 +455,9 @@ async def run_stream(
         UserError: the agent or model is misconfigured.
     """
     state = _prepare(agent, input, model, history, settings)
-    async for event in state.events(stream):
-        yield event
+    async with aclosing(state.events(stream)) as events:
+        async for event in events:
+            yield event
 
 
 async def run(
@@ -445,9 +485,10 @@ async def run(
         UserError: the agent or model is misconfigured.
     """
     state = _prepare(agent, input, model, history, settings)
-    async for event in state.events(stream=False):
-        if isinstance(event, RunEndEvent):
-            return event.result
+    async with aclosing(state.events(stream=False)) as events:
+        async for event in events:
+            if isinstance(event, RunEndEvent):
+                return event.result
     raise AssertionError("a run always ends with a RunEndEvent or an error")  # pragma: no cover
 
 

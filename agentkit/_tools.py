@@ -153,9 +153,7 @@ class Tool:
             if info.description is None and param.name in arg_docs:
                 info.description = arg_docs[param.name]
             fields[param.name] = (info.annotation, info)
-        self._args_model: type[BaseModel] = create_model(
-            f"{function.__name__}_arguments", **fields
-        )
+        self._args_model: type[BaseModel] = create_model(f"{function.__name__}_arguments", **fields)
         input_schema = _strip_titles(self._args_model.model_json_schema())
         input_schema.setdefault("properties", {})
         return_type = hints.get("return", inspect.Signature.empty)

@@ -360,3 +360,72 @@ def test_message_helpers() -> None:
     m = Message(role="assistant", parts=[TextPart(text="a"), call("t"), TextPart(text="b")])
     assert m.text == "ab"
     assert [c.name for c in m.tool_calls] == ["t"]
+
+
+class _LifecycleToolset:
+    """A tool set with a lifetime, like an MCP connection."""
+
+    def __init__(self, name: str, tool_name: str) -> None:
+        self.name = name
+        self.tool_name = tool_name
+        self.entered = 0
+        self.exited = 0
+        self.calls: list[str] = []
+
+    async def __aenter__(self) -> _LifecycleToolset:
+        self.entered += 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.exited += 1
+
+    async def list_tools(self) -> list[Any]:
+        from agentkit import ToolDefinition
+
+        return [ToolDefinition(name=self.tool_name, input_schema={"type": "object"})]
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        from agentkit import ToolResultPart
+
+        self.calls.append(name)
+        return ToolResultPart(call_id="", content=[TextPart(text=f"{self.name}:{name}")])
+
+
+@pytest.mark.anyio
+async def test_toolsets_are_opened_for_the_run_and_collisions_prefixed() -> None:
+    a = _LifecycleToolset("alpha", "search")
+    b = _LifecycleToolset("beta", "search")
+
+    def model(request: ModelRequest) -> Any:
+        if request.messages[-1].role == "user":
+            assert [t.name for t in request.tools] == ["search", "beta_search"]
+            return [call("search", "1"), call("beta_search", "2")]
+        return " ".join(p.text for p in request.messages[-1].parts)  # type: ignore[union-attr]
+
+    result = await run(Agent(name="t", tools=[a, b]), "go", model=FunctionAdapter(model))
+    assert result.output == "alpha:search beta:search"
+    assert b.calls == ["search"]  # the tool set is called with its own name
+    assert (a.entered, a.exited, b.entered, b.exited) == (1, 1, 1, 1)
+    assert [w.kind for w in result.warnings] == ["tool"]
+    assert "offered to the model as 'beta_search'" in result.warnings[0].message
+
+
+@pytest.mark.anyio
+async def test_toolsets_close_on_error_and_on_early_stop() -> None:
+    from contextlib import aclosing
+
+    ts = _LifecycleToolset("alpha", "search")
+
+    def failing(request: ModelRequest) -> Any:
+        raise AuthenticationError("bad key", provider="x", status_code=401)
+
+    with pytest.raises(ModelCallError):
+        await run(Agent(name="t", tools=[ts]), "go", model=FunctionAdapter(failing))
+    assert (ts.entered, ts.exited) == (1, 1)
+
+    agent = Agent(name="t", tools=[ts])
+    async with aclosing(run_stream(agent, "go", model=FunctionAdapter(lambda r: "hi"))) as events:
+        async for event in events:
+            if event.type == "turn_start":
+                break
+    assert (ts.entered, ts.exited) == (2, 2)
