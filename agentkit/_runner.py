@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
-from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 import anyio
@@ -181,7 +181,7 @@ class _Run:
         previous = self.usage_by_model.get(key)
         self.usage_by_model[key] = usage if previous is None else previous + usage
 
-    async def events(self, stream: bool) -> AsyncIterator[RunEvent]:
+    async def events(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
         # Tool sets with a lifetime (MCP connections) are open for exactly this
         # run and closed on every exit path: answer, error or cancellation.
         async with AsyncExitStack() as stack:
@@ -191,7 +191,7 @@ class _Run:
             async for event in self._loop(stream):
                 yield event
 
-    async def _loop(self, stream: bool) -> AsyncIterator[RunEvent]:
+    async def _loop(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
         agent = self.agent
         index = await _ToolIndex.build(agent.toolsets)
         for warning in index.warnings:
