@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "ToolResultEvent": "._result",
     "TurnStartEvent": "._result",
     "WarningEvent": "._result",
+    "RetryPolicy": "._policy",
     "run": "._runner",
     "run_stream": "._runner",
     "run_sync": "._runner",
@@ -85,6 +86,7 @@ __all__ = [
     "ResourcePart",
     "ResponseEndEvent",
     "ResponseStartEvent",
+    "RetryPolicy",
     "RunEndEvent",
     "RunEvent",
     "RunResult",
@@ -164,6 +166,7 @@ if TYPE_CHECKING:
         ToolCallStartEvent,
         ToolDefinition,
     )
+    from ._policy import RetryPolicy
     from ._registry import choose_model, resolve_model
     from ._result import (
         RunEndEvent,

@@ -43,6 +43,8 @@ class Agent:
         tool_retries: Failed calls per tool allowed in one run.
         output_retries: Times the model may retry an answer that does not
             match the output schema.
+        max_cost_usd: Stop a run before a model call that could take it past
+            this price (estimated before each call).
     """
 
     name: str
@@ -57,6 +59,7 @@ class Agent:
     tool_timeout: float = 60.0
     tool_retries: int = 2
     output_retries: int = 2
+    max_cost_usd: float | None = None
 
     def __post_init__(self) -> None:
         if self.output_type is not None and self.output_schema is not None:

@@ -8,6 +8,7 @@ wrong, in the same words for every tool that reads the schema.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,21 @@ from .exceptions import SpecValidationError, UserError
 __all__ = ["AgentFile", "load_agent"]
 
 
+_MODEL_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*:[^,]*(,\s*[a-z0-9][a-z0-9_.\-]*:[^,]*)*$"
+
+
+class Profile(BaseModel):
+    """Overrides for one environment, chosen with ``--profile`` or ``AGENTKIT_PROFILE``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, pattern=_MODEL_PATTERN)
+    models: list[str] | None = Field(default=None, min_length=1)
+    settings: ModelSettings | None = None
+    max_turns: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+
+
 class AgentFile(BaseModel):
     """The ``agent.yaml`` format (published as ``specs/.../agent.schema.json``)."""
 
@@ -33,8 +49,14 @@ class AgentFile(BaseModel):
     instructions: str = ""
     model: str | None = Field(
         default=None,
-        pattern=r"^[a-z0-9][a-z0-9_.\-]*:.*$",
-        description="default provider:model, used when none is given at run time",
+        pattern=_MODEL_PATTERN,
+        description="default provider:model (or a comma-separated chain), used when none "
+        "is given at run time",
+    )
+    models: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="a chain of provider:model tried in order on retryable failures",
     )
     tools: list[str] = Field(
         default_factory=list,
@@ -48,6 +70,10 @@ class AgentFile(BaseModel):
     tool_timeout: float = Field(default=60.0, gt=0)
     tool_retries: int = Field(default=2, ge=0)
     output_retries: int = Field(default=2, ge=0)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    profiles: dict[str, Profile] = Field(
+        default_factory=dict, description="named overrides, e.g. dev and prod"
+    )
 
 
 def _json_path(parts: Any) -> str:
@@ -121,10 +147,38 @@ def resolve_tools(references: list[str], source: str, base: Path | None) -> list
     return items
 
 
-def agent_from_document(document: Any, source: str, base: Path | None = None) -> Agent:
-    """Build an agent from a parsed agent file (validated first)."""
+def _apply_profile(spec: AgentFile, profile: str | None, source: str) -> AgentFile:
+    if profile is None:
+        return spec
+    chosen = spec.profiles.get(profile)
+    if chosen is None:
+        known = ", ".join(sorted(spec.profiles)) or "none"
+        raise UserError(f"{source}: no profile {profile!r} (profiles: {known})")
+    update: dict[str, Any] = {}
+    if chosen.model is not None or chosen.models is not None:
+        update["model"], update["models"] = chosen.model, chosen.models
+    if chosen.settings is not None:
+        update["settings"] = spec.settings.merged(chosen.settings)
+    for name in ("max_turns", "max_cost_usd"):
+        if getattr(chosen, name) is not None:
+            update[name] = getattr(chosen, name)
+    return spec.model_copy(update=update)
+
+
+def agent_from_document(
+    document: Any, source: str, base: Path | None = None, *, profile: str | None = None
+) -> Agent:
+    """Build an agent from a parsed agent file (validated first).
+
+    Args:
+        document: The parsed file.
+        source: Where it came from, for error messages.
+        base: The file's folder: tool modules next to it import by name.
+        profile: A profile of the file's ``profiles`` to apply.
+    """
     validate_document(document, "agent", source)
-    spec = AgentFile.model_validate(document)
+    spec = _apply_profile(AgentFile.model_validate(document), profile, source)
+    default_model = ",".join(spec.models) if spec.models else spec.model
     return Agent(
         name=spec.name,
         description=spec.description,
@@ -133,15 +187,21 @@ def agent_from_document(document: Any, source: str, base: Path | None = None) ->
         output_schema=spec.output_schema,
         settings=spec.settings,
         max_turns=spec.max_turns,
-        default_model=spec.model,
+        default_model=default_model,
         tool_timeout=spec.tool_timeout,
         tool_retries=spec.tool_retries,
         output_retries=spec.output_retries,
+        max_cost_usd=spec.max_cost_usd,
     )
 
 
-def load_agent(path: str | Path) -> Agent:
+def load_agent(path: str | Path, *, profile: str | None = None) -> Agent:
     """Load and validate an ``agent.yaml`` (or ``.json``) file.
+
+    Args:
+        path: The file.
+        profile: A profile from the file's ``profiles`` to apply; defaults to
+            the ``AGENTKIT_PROFILE`` variable.
 
     Raises:
         SpecValidationError: the file does not match the agent schema.
@@ -158,4 +218,5 @@ def load_agent(path: str | Path) -> Agent:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SpecValidationError(str(file), "$", f"not valid YAML: {exc}") from exc
-    return agent_from_document(document, str(file), file.resolve().parent)
+    profile = profile or os.environ.get("AGENTKIT_PROFILE") or None
+    return agent_from_document(document, str(file), file.resolve().parent, profile=profile)

@@ -44,7 +44,13 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an agent file to a final answer")
     run.add_argument("agent", help="path to agent.yaml")
-    run.add_argument("--model", "-m", help="provider:model, e.g. openai:gpt-4.1-mini")
+    run.add_argument(
+        "--model",
+        "-m",
+        help="provider:model, e.g. openai:gpt-4.1-mini; a comma-separated chain falls back "
+        "in order on retryable failures",
+    )
+    run.add_argument("--profile", "-p", help="a profile of the agent file (e.g. dev, prod)")
     run.add_argument("--input", "-i", help="the user's message (default: read stdin)")
     run.add_argument(
         "--stream",
@@ -134,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
     from ._agentfile import load_agent
     from ._registry import choose_model
 
-    agent = load_agent(args.agent)
+    agent = load_agent(args.agent, profile=args.profile)
     message = _read_input(args)
     choice = choose_model(args.model, agent.default_model)
     if not args.json:

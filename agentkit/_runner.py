@@ -1,18 +1,18 @@
 """The run loop: model call, tool calls run concurrently, results, repeat.
 
-The runner owns policy (the loop, tool validation and budgets, structured
-output planning); adapters only translate. A run is a stream of events and
-``run`` is that stream folded, so streaming and non-streaming runs share one
-path and the events users see are the ones the conformance kit checks.
+The runner owns policy (the loop, retries and the fallback chain, budgets,
+tool validation, structured output planning); adapters only translate. A run
+is a stream of events and ``run`` is that stream folded, so streaming and
+non-streaming runs share one path and the events users see are the ones the
+conformance kit checks.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 
@@ -24,10 +24,26 @@ from ._model import (
     ModelResponse,
     ModelSettings,
     ResponseEndEvent,
+    ResponseStartEvent,
     RunWarning,
     ToolDefinition,
 )
-from ._registry import resolve_model
+from ._output import (
+    FINAL_RESULT_TOOL,
+    OutputMode,
+    parse_json_answer,
+    plan_output_mode,
+    prompted_instructions,
+)
+from ._policy import (
+    RetryPolicy,
+    check_capabilities,
+    estimate_cost,
+    parse_model_chain,
+    should_fall_back,
+    spent_usd,
+)
+from ._registry import choose_model, resolve_model
 from ._result import (
     RunEndEvent,
     RunEvent,
@@ -37,25 +53,24 @@ from ._result import (
     WarningEvent,
 )
 from ._stream import response_events
-from ._tools import Tool, Toolset, error_result
+from ._toolindex import ToolIndex
+from ._tools import error_result
 from .exceptions import (
     AdapterError,
+    BudgetExceededError,
     MaxTurnsError,
     ModelCallError,
     OutputValidationError,
     RunError,
     ToolRetriesError,
-    UserError,
 )
 
 __all__ = ["run", "run_stream", "run_sync"]
 
-#: Name of the tool that carries the answer when structured output is tool-forced.
-FINAL_RESULT_TOOL = "final_result"
-
-OutputMode = Literal["native", "tool", "prompted"]
-
 Input = str | Message | Sequence[Message]
+Model = str | ModelAdapter | Sequence[str | ModelAdapter]
+
+_RETRY: Any = object()
 
 
 def _input_messages(agent: Agent, input: Input, history: Sequence[Message] | None) -> list[Message]:
@@ -73,80 +88,14 @@ def _input_messages(agent: Agent, input: Input, history: Sequence[Message] | Non
     return messages
 
 
-def plan_output_mode(agent: Agent, adapter: ModelAdapter) -> OutputMode | None:
-    """How structured output is obtained: native, then tool-forcing, then prompted."""
-    if agent.output_json_schema is None:
-        return None
-    modes = adapter.capabilities.structured_output
-    if "native" in modes:
-        return "native"
-    caps = adapter.capabilities
-    if "tool" in modes and caps.tools and ({"required", "named"} & caps.tool_choice):
-        return "tool"
-    return "prompted"
-
-
-def _prompted_instructions(schema: dict[str, Any]) -> str:
-    return (
-        "Give your final answer as a single JSON object, with no other text, "
-        f"that matches this JSON Schema:\n{json.dumps(schema)}"
-    )
-
-
-def _parse_json_answer(text: str) -> Any:
-    stripped = text.strip()
-    if stripped.startswith("```"):
-        # Models asked for JSON in the prompt often fence it.
-        stripped = stripped.strip("`")
-        stripped = stripped.removeprefix("json").strip()
-    return json.loads(stripped)
-
-
-class _ToolIndex:
-    """Which tool set serves which tool name, built once per run.
-
-    When two tool sets offer the same name, the later one's tool is renamed
-    ``<toolset name>_<tool>`` (the model sees the new name, the tool set gets
-    its own) and a warning says so.
-    """
-
-    def __init__(self) -> None:
-        self.definitions: list[ToolDefinition] = []
-        self.routes: dict[str, tuple[Toolset, Tool | None, str]] = {}
-        self.warnings: list[RunWarning] = []
-
-    @classmethod
-    async def build(cls, toolsets: Sequence[Toolset]) -> _ToolIndex:
-        index = cls()
-        for toolset in toolsets:
-            direct = getattr(toolset, "tools", None)
-            for definition in await toolset.list_tools():
-                original = definition.name
-                if original in index.routes:
-                    prefix = getattr(toolset, "name", None)
-                    renamed = f"{prefix}_{original}" if isinstance(prefix, str) else None
-                    if renamed is None or renamed in index.routes:
-                        raise UserError(
-                            f"two tools are named {original!r}; give the tool sets names "
-                            "so one can be prefixed"
-                        )
-                    definition = definition.model_copy(update={"name": renamed})
-                    index.warnings.append(
-                        RunWarning(
-                            kind="tool",
-                            feature=original,
-                            message=f"tool {original!r} of {prefix!r} is offered to the model "
-                            f"as {renamed!r}: another tool set already has that name",
-                        )
-                    )
-                found = direct.get(original) if isinstance(direct, dict) else None
-                index.routes[definition.name] = (
-                    toolset,
-                    found if isinstance(found, Tool) else None,
-                    original,
-                )
-                index.definitions.append(definition)
-        return index
+def _model_chain(model: Model | None, agent: Agent) -> list[str | ModelAdapter]:
+    if model is None:
+        model = choose_model(None, agent.default_model).model
+    if isinstance(model, str):
+        return list(parse_model_chain(model))
+    if isinstance(model, Sequence):
+        return [m for item in model for m in (_model_chain(item, agent))]
+    return [model]
 
 
 class _Run:
@@ -155,24 +104,46 @@ class _Run:
     def __init__(
         self,
         agent: Agent,
-        adapter: ModelAdapter,
+        chain: list[str | ModelAdapter],
         messages: list[Message],
         settings: ModelSettings,
+        retry: RetryPolicy,
+        max_cost_usd: float | None,
     ) -> None:
         self.agent = agent
-        self.adapter = adapter
-        self.model_name = f"{adapter.provider}:{adapter.model_id}"
+        self.chain = chain
+        self.adapters: dict[int, ModelAdapter] = {}
         self.messages = messages
         self.settings = settings
+        self.retry = retry
+        self.max_cost_usd = max_cost_usd
         self.usage: Usage | None = None
         self.usage_by_model: dict[str, Usage] = {}
         self.warnings: list[RunWarning] = []
         self.tool_failures: dict[str, int] = {}
         self.output_failures = 0
         self.turns = 0
+        self.answered_by = ""
+        self.mode: OutputMode | None = None
+        self.index = ToolIndex()
+        # The primary model resolves now so a bad model string fails before any work.
+        self.adapter(0)
+
+    def adapter(self, position: int) -> ModelAdapter:
+        """The chain's adapter at ``position``, resolved on first use."""
+        found = self.adapters.get(position)
+        if found is None:
+            found = self.adapters[position] = resolve_model(self.chain[position])
+        return found
 
     def error(self, cls: type[RunError], message: str, cause: Any = None) -> RunError:
         return cls(message, messages=self.messages, usage=self.usage, cause=cause)
+
+    def warn(self, warning: RunWarning) -> list[RunEvent]:
+        if warning in self.warnings:
+            return []
+        self.warnings.append(warning)
+        return [WarningEvent(warning=warning)]
 
     def _add_usage(self, response: ModelResponse) -> None:
         usage = response.usage or Usage(requests=1)
@@ -188,34 +159,140 @@ class _Run:
             for toolset in self.agent.toolsets:
                 if isinstance(toolset, AbstractAsyncContextManager):
                     await stack.enter_async_context(toolset)
-            async for event in self._loop(stream):
-                yield event
+            self.index = await ToolIndex.build(self.agent.toolsets)
+            for warning in self.index.warnings:
+                for event in self.warn(warning):
+                    yield event
+            async with aclosing(self._loop(stream)) as loop:
+                async for event in loop:
+                    yield event
 
-    async def _loop(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
-        agent = self.agent
-        index = await _ToolIndex.build(agent.toolsets)
-        for warning in index.warnings:
-            self.warnings.append(warning)
-            yield WarningEvent(warning=warning)
-        mode = plan_output_mode(agent, self.adapter)
-        schema = agent.output_json_schema
-        tools = list(index.definitions)
+    def _request(self, mode: OutputMode | None) -> ModelRequest:
+        """The request for one call, shaped for the output mode of the model asked."""
+        schema = self.agent.output_json_schema
+        messages = list(self.messages)
+        tools = self.index.definitions
         tool_choice: str | None = None
         if mode == "tool" and schema is not None:
-            tools.append(
+            tools = [
+                *tools,
                 ToolDefinition(
                     name=FINAL_RESULT_TOOL,
                     description="Give the final answer. Call this once you have the answer.",
                     input_schema=schema,
-                )
-            )
+                ),
+            ]
             tool_choice = "required"
         elif mode == "prompted" and schema is not None:
-            self.messages.insert(
-                1 if self.messages and self.messages[0].role == "system" else 0,
-                Message.system(_prompted_instructions(schema)),
-            )
+            at = 1 if messages and messages[0].role == "system" else 0
+            messages.insert(at, Message.system(prompted_instructions(schema)))
+        return ModelRequest(
+            messages=messages,
+            tools=tools,
+            tool_choice=tool_choice,
+            output_schema=schema if mode == "native" else None,
+            output_name=self.agent.name,
+            settings=self.settings,
+        )
 
+    def _check_budget(self, model: str, request: ModelRequest) -> list[RunWarning]:
+        if self.max_cost_usd is None:
+            return []
+        spent = spent_usd(self.usage_by_model)
+        estimate = estimate_cost(model, request)
+        if spent is None or estimate is None:
+            return [
+                RunWarning(
+                    kind="other",
+                    feature="max_cost_usd",
+                    message=f"no price is known for {model}; max_cost_usd cannot be enforced",
+                )
+            ]
+        if spent + estimate > self.max_cost_usd:
+            raise self.error(
+                BudgetExceededError,
+                f"the next call to {model} could cost up to ${estimate:.6f}, which with "
+                f"${spent:.6f} spent would pass max_cost_usd=${self.max_cost_usd}",
+            )
+        return []
+
+    async def _call_model(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
+        """One model call: capability checks, budget, retries, then the chain.
+
+        Never retries or falls back once an answer's delta has reached the
+        caller: the user would see the start of one answer and then another.
+        """
+        last_error: AdapterError | None = None
+        for position in range(len(self.chain)):
+            adapter = self.adapter(position)
+            model = f"{adapter.provider}:{adapter.model_id}"
+            if position > 0 and last_error is not None:
+                for event in self.warn(
+                    RunWarning(
+                        kind="fallback",
+                        provider=adapter.provider,
+                        message=f"fell back to {model} after: {last_error}",
+                    )
+                ):
+                    yield event
+            mode = plan_output_mode(self.agent, adapter)
+            try:
+                request, warnings = check_capabilities(self._request(mode), adapter)
+            except AdapterError as exc:
+                last_error = exc
+                continue
+            for warning in warnings + self._check_budget(model, request):
+                for event in self.warn(warning):
+                    yield event
+            started = time.monotonic()
+            attempt = 0
+            while True:
+                attempt += 1
+                delivered = False
+                try:
+                    async for event in self._attempt(adapter, request, stream):
+                        delivered = True
+                        yield event
+                except AdapterError as exc:
+                    if delivered:
+                        raise self.error(ModelCallError, str(exc), exc) from exc
+                    delay = self.retry.delay(attempt, exc, time.monotonic() - started)
+                    if delay is None:
+                        last_error = exc
+                        break
+                    await anyio.sleep(delay)
+                    continue
+                self.answered_by, self.mode = model, mode
+                return
+            if not should_fall_back(last_error):
+                break
+        assert last_error is not None
+        raise self.error(ModelCallError, str(last_error), last_error) from last_error
+
+    async def _attempt(
+        self, adapter: ModelAdapter, request: ModelRequest, stream: bool
+    ) -> AsyncGenerator[RunEvent, None]:
+        if not stream:
+            response = await adapter.generate(request)
+            for event in response_events(response):
+                yield event
+            return
+        # The start event is held back until the first delta, so that an
+        # attempt failing before any content can be retried invisibly.
+        held: ResponseStartEvent | None = None
+        async with aclosing(adapter.stream(request)) as events:  # type: ignore[type-var]
+            async for event in events:
+                if isinstance(event, ResponseStartEvent):
+                    held = event
+                    continue
+                if held is not None:
+                    yield held
+                    held = None
+                yield event
+
+    async def _loop(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
+        agent = self.agent
+        primary = self.adapter(0)
         while True:
             if self.turns >= agent.max_turns:
                 raise self.error(
@@ -223,41 +300,23 @@ class _Run:
                     f"the run reached max_turns={agent.max_turns} without a final answer",
                 )
             self.turns += 1
-            yield TurnStartEvent(turn=self.turns, model=self.model_name)
-            request = ModelRequest(
-                messages=list(self.messages),
-                tools=tools,
-                tool_choice=tool_choice,
-                output_schema=schema if mode == "native" else None,
-                output_name=agent.name,
-                settings=self.settings,
-            )
+            yield TurnStartEvent(turn=self.turns, model=f"{primary.provider}:{primary.model_id}")
             response: ModelResponse | None = None
-            try:
-                if stream:
-                    async for event in self.adapter.stream(request):
-                        if isinstance(event, ResponseEndEvent):
-                            response = event.response
-                        yield event
-                else:
-                    response = await self.adapter.generate(request)
-                    for event in response_events(response):
-                        yield event
-            except AdapterError as exc:
-                raise self.error(ModelCallError, str(exc), exc) from exc
+            async with aclosing(self._call_model(stream)) as call:
+                async for event in call:
+                    if isinstance(event, ResponseEndEvent):
+                        response = event.response
+                    yield event
             if response is None:
-                raise self.error(
-                    ModelCallError, f"{self.model_name}: the stream ended without a response"
-                )
+                raise self.error(ModelCallError, "the model's stream ended without a response")
             self.messages.append(response.message)
             self._add_usage(response)
             for warning in response.warnings:
-                if warning not in self.warnings:
-                    self.warnings.append(warning)
-                    yield WarningEvent(warning=warning)
+                for event in self.warn(warning):
+                    yield event
 
             calls = response.message.tool_calls
-            if mode == "tool":
+            if self.mode == "tool":
                 final = next((c for c in calls if c.name == FINAL_RESULT_TOOL), None)
                 if final is not None:
                     output = self._accept_output(final.arguments, final)
@@ -266,47 +325,45 @@ class _Run:
                         return
                     continue
             if calls:
-                results: list[ToolResultPart] = [error_result("not run")] * len(calls)
-                durations = [0.0] * len(calls)
-                async with anyio.create_task_group() as group:
-                    for i, call in enumerate(calls):
-                        group.start_soon(self._call_tool, index, call, results, durations, i)
-                self.messages.append(Message(role="tool", parts=list(results)))
-                for call, result, duration in zip(calls, results, durations, strict=True):
-                    yield ToolResultEvent(call=call, result=result, duration_ms=duration)
-                self._check_tool_budget(calls, results)
+                async for event in self._run_tools(calls):
+                    yield event
                 continue
-            if mode == "tool":
+            if self.mode == "tool":
                 self._retry_output("answer by calling the final_result tool", None)
                 continue
-            output = self._final_output(response, mode)
+            output = self._final_output(response)
             if output is _RETRY:
                 continue
             yield RunEndEvent(result=self._result(output))
             return
 
-    async def _call_tool(
-        self,
-        index: _ToolIndex,
-        call: ToolCallPart,
-        results: list[ToolResultPart],
-        durations: list[float],
-        i: int,
-    ) -> None:
-        started = time.perf_counter()
-        result = await self._execute(index, call)
-        durations[i] = (time.perf_counter() - started) * 1000
-        results[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
+    async def _run_tools(self, calls: list[ToolCallPart]) -> AsyncIterator[RunEvent]:
+        results: list[ToolResultPart] = [error_result("not run")] * len(calls)
+        durations = [0.0] * len(calls)
 
-    async def _execute(self, index: _ToolIndex, call: ToolCallPart) -> ToolResultPart:
+        async def one(i: int, call: ToolCallPart) -> None:
+            started = time.perf_counter()
+            result = await self._execute(call)
+            durations[i] = (time.perf_counter() - started) * 1000
+            results[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
+
+        async with anyio.create_task_group() as group:
+            for i, call in enumerate(calls):
+                group.start_soon(one, i, call)
+        self.messages.append(Message(role="tool", parts=list(results)))
+        for call, result, duration in zip(calls, results, durations, strict=True):
+            yield ToolResultEvent(call=call, result=result, duration_ms=duration)
+        self._check_tool_budget(calls, results)
+
+    async def _execute(self, call: ToolCallPart) -> ToolResultPart:
         if call.raw_arguments is not None:
             return error_result(
                 f"The arguments for {call.name} were not a JSON object: {call.raw_arguments!r}. "
                 "Call the tool again with a JSON object."
             )
-        route = index.routes.get(call.name)
+        route = self.index.routes.get(call.name)
         if route is None:
-            names = ", ".join(index.routes) or "none"
+            names = ", ".join(self.index.routes) or "none"
             return error_result(f"There is no tool named {call.name!r}. Available tools: {names}.")
         toolset, direct, original = route
         if direct is not None:
@@ -332,9 +389,9 @@ class _Run:
                     f" last error: {result.text}",
                 )
 
-    def _final_output(self, response: ModelResponse, mode: OutputMode | None) -> Any:
+    def _final_output(self, response: ModelResponse) -> Any:
         text = response.message.text
-        if mode is None:
+        if self.mode is None:
             if response.refusal and not text:
                 return response.refusal
             return text
@@ -343,7 +400,7 @@ class _Run:
                 OutputValidationError, f"the model refused to answer: {response.refusal}"
             )
         try:
-            data = _parse_json_answer(text)
+            data = parse_json_answer(text)
         except ValueError as exc:
             self._retry_output(f"your answer was not valid JSON ({exc})", None)
             return _RETRY
@@ -357,17 +414,14 @@ class _Run:
             return _RETRY
         if call is not None:
             # Answer the final_result call so the history stays valid for a next run.
-            self.messages.append(
-                Message(
-                    role="tool",
-                    parts=[
-                        ToolResultPart(
-                            call_id=call.id, name=call.name, content=[TextPart(text="accepted")]
-                        )
-                    ],
-                )
-            )
+            self._answer_call(call, "accepted", is_error=False)
         return output
+
+    def _answer_call(self, call: ToolCallPart, text: str, *, is_error: bool) -> None:
+        part = ToolResultPart(
+            call_id=call.id, name=call.name, content=[TextPart(text=text)], is_error=is_error
+        )
+        self.messages.append(Message(role="tool", parts=[part]))
 
     def _retry_output(self, problem: str, call: ToolCallPart | None) -> None:
         self.output_failures += 1
@@ -379,19 +433,7 @@ class _Run:
             )
         note = f"Please try again: {problem}."
         if call is not None:
-            self.messages.append(
-                Message(
-                    role="tool",
-                    parts=[
-                        ToolResultPart(
-                            call_id=call.id,
-                            name=call.name,
-                            content=[TextPart(text=note)],
-                            is_error=True,
-                        )
-                    ],
-                )
-            )
+            self._answer_call(call, note, is_error=True)
         else:
             self.messages.append(Message.user(note))
 
@@ -402,38 +444,40 @@ class _Run:
             usage=self.usage or Usage(requests=0),
             usage_by_model=self.usage_by_model,
             turns=self.turns,
-            model=self.model_name,
+            model=self.answered_by,
             warnings=self.warnings,
         )
-
-
-_RETRY: Any = object()
 
 
 def _prepare(
     agent: Agent,
     input: Input,
-    model: str | ModelAdapter | None,
+    model: Model | None,
     history: Sequence[Message] | None,
     settings: ModelSettings | None,
+    retry: RetryPolicy | None,
+    max_cost_usd: float | None,
 ) -> _Run:
-    if model is None:
-        from ._registry import choose_model
-
-        model = choose_model(None, agent.default_model).model
-    adapter = resolve_model(model)
-    messages = _input_messages(agent, input, history)
-    return _Run(agent, adapter, messages, agent.settings.merged(settings))
+    return _Run(
+        agent,
+        _model_chain(model, agent),
+        _input_messages(agent, input, history),
+        agent.settings.merged(settings),
+        retry or RetryPolicy(),
+        max_cost_usd if max_cost_usd is not None else agent.max_cost_usd,
+    )
 
 
 async def run_stream(
     agent: Agent,
     input: Input,
     *,
-    model: str | ModelAdapter | None = None,
+    model: Model | None = None,
     history: Sequence[Message] | None = None,
     settings: ModelSettings | None = None,
     stream: bool = True,
+    retry: RetryPolicy | None = None,
+    max_cost_usd: float | None = None,
 ) -> AsyncIterator[RunEvent]:
     """Run ``agent`` on ``input``, yielding events as they happen.
 
@@ -444,17 +488,21 @@ async def run_stream(
     Args:
         agent: The agent to run.
         input: The user's message (text, a ``Message`` or several).
-        model: ``provider:model`` or an adapter; see ``choose_model`` when None.
+        model: ``provider:model``, an adapter, or a chain of them tried in
+            order (``"ollama:llama3.2,openai:gpt-4.1-mini"``); see
+            ``choose_model`` when None.
         history: Earlier messages to continue from.
         settings: Settings overriding the agent's.
         stream: Stream from the model (True) or make whole calls (False);
             the events are the same either way, only their timing differs.
+        retry: Retry policy for failed model calls.
+        max_cost_usd: Stop before a call that could take the run past this price.
 
     Raises:
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    state = _prepare(agent, input, model, history, settings)
+    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd)
     async with aclosing(state.events(stream)) as events:
         async for event in events:
             yield event
@@ -464,18 +512,22 @@ async def run(
     agent: Agent,
     input: Input,
     *,
-    model: str | ModelAdapter | None = None,
+    model: Model | None = None,
     history: Sequence[Message] | None = None,
     settings: ModelSettings | None = None,
+    retry: RetryPolicy | None = None,
+    max_cost_usd: float | None = None,
 ) -> RunResult:
     """Run ``agent`` on ``input`` to a final answer.
 
     Args:
         agent: The agent to run.
         input: The user's message (text, a ``Message`` or several).
-        model: ``provider:model`` or an adapter; see ``choose_model`` when None.
+        model: ``provider:model``, an adapter, or a chain tried in order.
         history: Earlier messages to continue from.
         settings: Settings overriding the agent's.
+        retry: Retry policy for failed model calls.
+        max_cost_usd: Stop before a call that could take the run past this price.
 
     Returns:
         The result: output, messages, usage, cost, turns and warnings.
@@ -484,7 +536,7 @@ async def run(
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    state = _prepare(agent, input, model, history, settings)
+    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd)
     async with aclosing(state.events(stream=False)) as events:
         async for event in events:
             if isinstance(event, RunEndEvent):
@@ -496,13 +548,23 @@ def run_sync(
     agent: Agent,
     input: Input,
     *,
-    model: str | ModelAdapter | None = None,
+    model: Model | None = None,
     history: Sequence[Message] | None = None,
     settings: ModelSettings | None = None,
+    retry: RetryPolicy | None = None,
+    max_cost_usd: float | None = None,
 ) -> RunResult:
     """``run`` for code without an event loop; see ``run`` for the arguments."""
 
     async def main() -> RunResult:
-        return await run(agent, input, model=model, history=history, settings=settings)
+        return await run(
+            agent,
+            input,
+            model=model,
+            history=history,
+            settings=settings,
+            retry=retry,
+            max_cost_usd=max_cost_usd,
+        )
 
     return anyio.run(main)

@@ -21,7 +21,8 @@ AgentkitError
     ├── ModelCallError           the model call failed: .cause is the AdapterError
     ├── MaxTurnsError            the run hit max_turns before a final answer
     ├── OutputValidationError    the final answer never matched the output schema
-    └── ToolRetriesError         a tool kept failing past its retry budget
+    ├── ToolRetriesError         a tool kept failing past its retry budget
+    └── BudgetExceededError      the next call would pass max_cost_usd
 ```
 
 Vendor and transport errors are translated at one seam in each adapter and
@@ -41,6 +42,7 @@ __all__ = [
     "AgentkitError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ContentFilterError",
     "ContextLengthError",
     "MaxTurnsError",
@@ -226,3 +228,7 @@ class OutputValidationError(RunError):
 
 class ToolRetriesError(RunError):
     """A tool kept failing (bad arguments, errors) past its retry budget."""
+
+
+class BudgetExceededError(RunError):
+    """The next model call would take the run past its ``max_cost_usd``."""

@@ -110,3 +110,41 @@ def test_model_choice_order(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (choice.model, choice.reason) == ("gemini:gemini-2.5-flash", "GEMINI_API_KEY is set")
     monkeypatch.setenv("OPENAI_API_KEY", "k")
     assert choose_model(None, None).model == "openai:gpt-4.1-mini"
+
+
+PROFILED = """
+name: p
+model: ollama:llama3.2
+settings: {temperature: 0.7, max_tokens: 100}
+profiles:
+  dev:
+    model: ollama:llama3.2
+  prod:
+    models: [openai:gpt-4.1-mini, gemini:gemini-2.5-flash]
+    settings: {temperature: 0}
+    max_cost_usd: 0.5
+    max_turns: 3
+"""
+
+
+def test_profiles_override_model_settings_and_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = write(tmp_path, PROFILED)
+    base = load_agent(file)
+    assert base.default_model == "ollama:llama3.2"
+    assert base.max_cost_usd is None
+    prod = load_agent(file, profile="prod")
+    assert prod.default_model == "openai:gpt-4.1-mini,gemini:gemini-2.5-flash"
+    assert prod.settings.temperature == 0
+    assert prod.settings.max_tokens == 100  # merged, not replaced
+    assert (prod.max_cost_usd, prod.max_turns) == (0.5, 3)
+    monkeypatch.setenv("AGENTKIT_PROFILE", "dev")
+    assert load_agent(file).default_model == "ollama:llama3.2"
+    with pytest.raises(UserError, match="no profile 'staging' \\(profiles: dev, prod\\)"):
+        load_agent(file, profile="staging")
+
+
+def test_model_chain_in_model_key(tmp_path: Path) -> None:
+    agent = load_agent(write(tmp_path, "name: a\nmodel: 'ollama:x, openai:y'\n"))
+    assert agent.default_model == "ollama:x, openai:y"

@@ -29,6 +29,7 @@ EXPECTED = {
     "ResourcePart",
     "ResponseEndEvent",
     "ResponseStartEvent",
+    "RetryPolicy",
     "RunEndEvent",
     "RunEvent",
     "RunResult",

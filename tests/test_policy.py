@@ -1,0 +1,240 @@
+"""Runner policy: retries, the fallback chain, capability checks and the cost budget."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from agentkit import (
+    Agent,
+    Capabilities,
+    ImagePart,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    RetryPolicy,
+    StreamAccumulator,
+    StreamEvent,
+    TextPart,
+    run,
+    run_stream,
+    tool,
+)
+from agentkit._policy import check_capabilities, parse_model_chain
+from agentkit.exceptions import (
+    AuthenticationError,
+    BudgetExceededError,
+    ModelCallError,
+    ProviderConnectionError,
+    RateLimitError,
+    ServerError,
+)
+from agentkit.testing import FunctionAdapter
+
+FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, max_elapsed=5)
+
+
+def flaky(errors: list[Exception], answer: str = "ok") -> FunctionAdapter:
+    """Raises the given errors in turn, then answers."""
+
+    def model(request: ModelRequest) -> str:
+        if errors:
+            raise errors.pop(0)
+        return answer
+
+    return FunctionAdapter(model)
+
+
+def rate_limited(retry_after: float | None = None) -> RateLimitError:
+    return RateLimitError("slow down", provider="p", status_code=429, retry_after=retry_after)
+
+
+@pytest.mark.anyio
+async def test_retryable_errors_are_retried() -> None:
+    errors: list[Exception] = [
+        rate_limited(0.01),
+        ServerError("boom", provider="p", status_code=503),
+        ProviderConnectionError("reset", provider="p"),
+    ]
+    model = flaky(errors)
+    result = await run(Agent(name="a"), "hi", model=model, retry=RetryPolicy(max_attempts=4))
+    assert result.output == "ok"
+    assert len(model.calls) == 4
+
+
+@pytest.mark.anyio
+async def test_attempts_are_bounded() -> None:
+    model = flaky([ServerError("boom", provider="p", status_code=500) for _ in range(5)])
+    with pytest.raises(ModelCallError) as info:
+        await run(Agent(name="a"), "hi", model=model, retry=FAST)
+    assert isinstance(info.value.cause, ServerError)
+    assert len(model.calls) == 3
+
+
+@pytest.mark.anyio
+async def test_auth_errors_are_not_retried() -> None:
+    model = flaky([AuthenticationError("bad key", provider="p", status_code=401)])
+    with pytest.raises(ModelCallError):
+        await run(Agent(name="a"), "hi", model=model, retry=FAST)
+    assert len(model.calls) == 1
+
+
+def test_retry_after_longer_than_the_time_left_gives_up_at_once() -> None:
+    policy = RetryPolicy(max_elapsed=10)
+    assert policy.delay(1, rate_limited(30), elapsed=0) is None
+    assert policy.delay(1, rate_limited(2), elapsed=0) == 2
+    assert policy.delay(1, rate_limited(2), elapsed=9) is None
+    auth = AuthenticationError("x", provider="p", status_code=401)
+    assert policy.delay(1, auth, elapsed=0) is None
+    backoff = [RetryPolicy(jitter=0).delay(n, rate_limited(), 0) for n in (1, 2)]
+    assert backoff == [0.5, 1.0]
+    jittered = RetryPolicy(jitter=0.25).delay(1, rate_limited(), 0)
+    assert jittered is not None and 0.375 <= jittered <= 0.625
+
+
+@pytest.mark.anyio
+async def test_chain_falls_back_on_retryable_failure_with_a_warning() -> None:
+    first = flaky([ServerError("down", provider="p", status_code=503) for _ in range(3)])
+    second = FunctionAdapter(lambda r: "from second", model_id="second")
+    result = await run(Agent(name="a"), "hi", model=[first, second], retry=FAST)
+    assert result.output == "from second"
+    assert result.model == "function:second"
+    [warning] = result.warnings
+    assert warning.kind == "fallback"
+    assert "fell back to function:second after: p: 503 down" in warning.message
+
+
+@pytest.mark.anyio
+async def test_chain_does_not_fall_back_on_auth_errors() -> None:
+    first = flaky([AuthenticationError("bad key", provider="p", status_code=401)])
+    second = FunctionAdapter(lambda r: "never")
+    with pytest.raises(ModelCallError, match="bad key"):
+        await run(Agent(name="a"), "hi", model=[first, second], retry=FAST)
+    assert second.calls == []
+
+
+@tool
+def ping() -> str:
+    """Ping."""
+    return "pong"
+
+
+@pytest.mark.anyio
+async def test_chain_skips_a_model_without_a_needed_capability() -> None:
+    no_tools = FunctionAdapter(lambda r: "never", capabilities=Capabilities(tools=False))
+    capable = FunctionAdapter(lambda r: "tools ok", model_id="capable")
+    result = await run(Agent(name="a", tools=[ping]), "hi", model=[no_tools, capable])
+    assert result.output == "tools ok"
+    assert no_tools.calls == []
+    assert "cannot call tools" in result.warnings[0].message
+    with pytest.raises(ModelCallError, match="cannot call tools"):
+        await run(Agent(name="a", tools=[ping]), "hi", model=no_tools)
+
+
+def test_model_chain_strings() -> None:
+    assert parse_model_chain("ollama:llama3.2, openai:gpt-4.1-mini") == [
+        "ollama:llama3.2",
+        "openai:gpt-4.1-mini",
+    ]
+    assert parse_model_chain(["a:b"]) == ["a:b"]
+
+
+class _BreaksMidStream:
+    """Streams one text delta, then the connection breaks."""
+
+    spec_version: Literal["1"] = "1"
+    provider = "broken"
+    model_id = "mid"
+    capabilities = Capabilities()
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def generate(self, request: ModelRequest) -> ModelResponse:
+        raise NotImplementedError
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        self.attempts += 1
+        acc = StreamAccumulator(self.provider, self.model_id)
+        yield acc.start()
+        for event in acc.add_text("Hel"):
+            yield event
+        raise ProviderConnectionError("connection reset mid-answer", provider=self.provider)
+
+
+@pytest.mark.anyio
+async def test_no_retry_or_fallback_after_the_first_streamed_token() -> None:
+    broken = _BreaksMidStream()
+    backup = FunctionAdapter(lambda r: "backup")
+    seen: list[str] = []
+    with pytest.raises(ModelCallError, match="connection reset mid-answer"):
+        async for event in run_stream(
+            Agent(name="a"), "hi", model=[broken, backup], retry=FAST
+        ):
+            seen.append(event.type)
+    assert broken.attempts == 1
+    assert backup.calls == []
+    assert seen == ["turn_start", "response_start", "text_delta"]
+
+
+def test_unsupported_settings_are_removed_with_warnings() -> None:
+    adapter = FunctionAdapter(
+        lambda r: "x",
+        capabilities=Capabilities(
+            settings=frozenset({"max_tokens"}), tool_choice=frozenset({"auto"})
+        ),
+    )
+    request = ModelRequest(
+        messages=[Message.user("x")],
+        tool_choice="required",
+        settings=ModelSettings(max_tokens=5, seed=3, top_p=0.5),
+    )
+    fitted, warnings = check_capabilities(request, adapter)
+    assert fitted.settings == ModelSettings(max_tokens=5)
+    assert fitted.tool_choice is None
+    assert sorted(w.feature or "" for w in warnings) == ["seed", "tool_choice", "top_p"]
+    assert all(w.provider == "function" for w in warnings)
+
+
+def test_images_need_image_input() -> None:
+    adapter = FunctionAdapter(lambda r: "x", capabilities=Capabilities(image_input=False))
+    request = ModelRequest(
+        messages=[Message(role="user", parts=[TextPart(text="see"), ImagePart(url="http://x")])]
+    )
+    with pytest.raises(Exception, match="does not take images"):
+        check_capabilities(request, adapter)
+
+
+@pytest.mark.anyio
+async def test_budget_stops_before_an_expensive_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"function:pricey": {"input": 1000.0, "output": 1000.0}}))
+    monkeypatch.setenv("AGENTKIT_PRICES", str(prices))
+
+    def model(request: ModelRequest) -> Any:
+        return "cheap enough"
+
+    agent = Agent(name="b", settings=ModelSettings(max_tokens=100))
+    pricey = FunctionAdapter(model, model_id="pricey")
+    # 100 output tokens at $1000/M is $0.10 at most: a $0.01 budget stops it.
+    with pytest.raises(BudgetExceededError) as info:
+        await run(agent, "hi", model=pricey, max_cost_usd=0.01)
+    assert "max_cost_usd=$0.01" in str(info.value)
+    assert pricey.calls == []
+    assert [m.role for m in info.value.messages] == ["user"]
+    result = await run(agent, "hi", model=pricey, max_cost_usd=1.0)
+    assert result.output == "cheap enough"
+
+
+@pytest.mark.anyio
+async def test_budget_with_unknown_price_warns() -> None:
+    result = await run(Agent(name="b"), "hi", model=FunctionAdapter(lambda r: "x"), max_cost_usd=1)
+    assert result.warnings[0].feature == "max_cost_usd"
+    assert "cannot be enforced" in result.warnings[0].message
