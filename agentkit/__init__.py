@@ -8,7 +8,10 @@ model load only when a run asks for them.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+
+# Not `from typing import TYPE_CHECKING`: importing typing alone costs more than
+# the rest of this module, and type checkers treat this name the same way.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -132,6 +135,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._agent import Agent
     from ._agentfile import load_agent
     from ._messages import (
