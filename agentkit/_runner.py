@@ -125,6 +125,8 @@ class _Run:
         self.turns = 0
         self.answered_by = ""
         self.mode: OutputMode | None = None
+        # run() folds the events itself and needs no deltas for whole answers.
+        self.deltas = True
         self.index = ToolIndex()
         # The primary model resolves now so a bad model string fails before any work.
         self.adapter(0)
@@ -274,8 +276,11 @@ class _Run:
     ) -> AsyncGenerator[RunEvent, None]:
         if not stream:
             response = await adapter.generate(request)
-            for event in response_events(response):
-                yield event
+            if self.deltas:
+                for event in response_events(response):
+                    yield event
+            else:
+                yield ResponseEndEvent(response=response)
             return
         # The start event is held back until the first delta, so that an
         # attempt failing before any content can be retried invisibly.
@@ -347,10 +352,13 @@ class _Run:
             durations[i] = (time.perf_counter() - started) * 1000
             results[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
 
-        async with anyio.create_task_group() as group:
-            for i, call in enumerate(calls):
-                group.start_soon(one, i, call)
-        self.messages.append(Message(role="tool", parts=list(results)))
+        if len(calls) == 1:
+            await one(0, calls[0])  # one call needs no task group
+        else:
+            async with anyio.create_task_group() as group:
+                for i, call in enumerate(calls):
+                    group.start_soon(one, i, call)
+        self.messages.append(Message(role="tool", parts=results))
         for call, result, duration in zip(calls, results, durations, strict=True):
             yield ToolResultEvent(call=call, result=result, duration_ms=duration)
         self._check_tool_budget(calls, results)
@@ -537,6 +545,7 @@ async def run(
         UserError: the agent or model is misconfigured.
     """
     state = _prepare(agent, input, model, history, settings, retry, max_cost_usd)
+    state.deltas = False
     async with aclosing(state.events(stream=False)) as events:
         async for event in events:
             if isinstance(event, RunEndEvent):

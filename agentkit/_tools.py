@@ -134,12 +134,17 @@ class Tool:
         timeout: float | None = None,
         retries: int | None = None,
         annotations: dict[str, Any] | None = None,
+        blocking: bool | None = None,
         localns: dict[str, Any] | None = None,
     ) -> None:
         self.function = function
         self.timeout = timeout
         self.retries = retries
         self._is_async = inspect.iscoroutinefunction(function)
+        # A sync function may block (files, sockets, sleep): by default it runs in a
+        # worker thread so other runs and tools keep going. blocking=False runs a
+        # quick pure function inline and saves the thread hop.
+        self._in_thread = not self._is_async and blocking is not False
         summary, arg_docs = parse_docstring(function.__doc__)
         signature = inspect.signature(function)
         hints = get_type_hints(function, localns=localns, include_extras=True)
@@ -240,10 +245,12 @@ class Tool:
             with anyio.fail_after(limit):
                 if self._is_async:
                     value = await self.function(**kwargs)
-                else:
+                elif self._in_thread:
                     value = await anyio.to_thread.run_sync(
                         lambda: self.function(**kwargs), abandon_on_cancel=True
                     )
+                else:
+                    value = self.function(**kwargs)
         except TimeoutError:
             return error_result(f"Tool {self.name} timed out after {limit} seconds")
         except ToolError as exc:
@@ -294,6 +301,7 @@ def tool(
     timeout: float | None = None,
     retries: int | None = None,
     annotations: dict[str, Any] | None = None,
+    blocking: bool | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -307,6 +315,7 @@ def tool(
     timeout: float | None = None,
     retries: int | None = None,
     annotations: dict[str, Any] | None = None,
+    blocking: bool | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function (sync or async) into a tool.
 
@@ -322,6 +331,8 @@ def tool(
         timeout: Seconds one call may take.
         retries: Failed calls allowed per run before the run stops.
         annotations: MCP tool annotations, like ``{"readOnlyHint": True}``.
+        blocking: For a sync function: False runs it inline on the event loop
+            (for quick pure functions); by default it runs in a worker thread.
 
     Returns:
         A ``Tool``, still callable like the function.
@@ -340,6 +351,7 @@ def tool(
             timeout=timeout,
             retries=retries,
             annotations=annotations,
+            blocking=blocking,
             localns=localns,
         )
 

@@ -255,3 +255,25 @@ def test_parse_docstring_sections() -> None:
     )
     assert summary == "Do it."
     assert args == {"a": "first", "b": "second continued"}
+
+
+@pytest.mark.anyio
+async def test_blocking_false_runs_inline_on_the_loop_thread() -> None:
+    import threading
+
+    seen: list[str] = []
+
+    @tool(blocking=False)
+    def inline() -> str:
+        seen.append(threading.current_thread().name)
+        return "x"
+
+    @tool
+    def threaded() -> str:
+        seen.append(threading.current_thread().name)
+        return "y"
+
+    await inline.run({})
+    await threaded.run({})
+    assert seen[0] == threading.current_thread().name
+    assert seen[1] != threading.current_thread().name

@@ -1,0 +1,90 @@
+"""A deliberately minimal OpenAI Chat Completions server for benchmarks.
+
+Canned answers, raw asyncio, keep-alive: it costs as little as possible so
+the client's overhead is what the benchmarks see. The first call of a
+conversation gets a ``get_weather`` tool call, a call carrying a tool result
+gets the final answer (it looks for `tool_call_id`). Run as ``python bench/_fast_openai.py PORT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+TOOL_CALL = json.dumps(
+    {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gpt-4.1-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                        }
+                    ],
+                },
+                "finish_reason": "tool_calls",
+            }
+        ],
+        "usage": {"prompt_tokens": 60, "completion_tokens": 12, "total_tokens": 72},
+    }
+).encode()
+
+ANSWER = json.dumps(
+    {
+        "id": "chatcmpl-2",
+        "object": "chat.completion",
+        "model": "gpt-4.1-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "It is sunny in Paris, 21C."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 90, "completion_tokens": 9, "total_tokens": 99},
+    }
+).encode()
+
+
+def _response(body: bytes) -> bytes:
+    head = (
+        f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            body = await reader.readexactly(length)
+            writer.write(_response(ANSWER if b'"tool_call_id"' in body else TOOL_CALL))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def main(port: int) -> None:
+    server = await asyncio.start_server(_handle, "127.0.0.1", port, backlog=2048)
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1])))
