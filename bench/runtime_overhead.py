@@ -124,7 +124,8 @@ def main() -> None:
         text=True,
     )
     try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        assert server.stdout is not None
+        assert server.stdout.readline().strip() == "ready"
         samples = anyio.run(measure, runs, f"http://127.0.0.1:{port}/v1")
     finally:
         server.terminate()

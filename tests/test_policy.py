@@ -94,7 +94,8 @@ def test_retry_after_longer_than_the_time_left_gives_up_at_once() -> None:
     backoff = [RetryPolicy(jitter=0).delay(n, rate_limited(), 0) for n in (1, 2)]
     assert backoff == [0.5, 1.0]
     jittered = RetryPolicy(jitter=0.25).delay(1, rate_limited(), 0)
-    assert jittered is not None and 0.375 <= jittered <= 0.625
+    assert jittered is not None
+    assert 0.375 <= jittered <= 0.625
 
 
 @pytest.mark.anyio
@@ -172,11 +173,13 @@ async def test_no_retry_or_fallback_after_the_first_streamed_token() -> None:
     broken = _BreaksMidStream()
     backup = FunctionAdapter(lambda r: "backup")
     seen: list[str] = []
-    with pytest.raises(ModelCallError, match="connection reset mid-answer"):
-        async for event in run_stream(
-            Agent(name="a"), "hi", model=[broken, backup], retry=FAST
-        ):
+
+    async def consume() -> None:
+        async for event in run_stream(Agent(name="a"), "hi", model=[broken, backup], retry=FAST):
             seen.append(event.type)
+
+    with pytest.raises(ModelCallError, match="connection reset mid-answer"):
+        await consume()
     assert broken.attempts == 1
     assert backup.calls == []
     assert seen == ["turn_start", "response_start", "text_delta"]
