@@ -45,6 +45,9 @@ class Agent:
             match the output schema.
         max_cost_usd: Stop a run before a model call that could take it past
             this price (estimated before each call).
+        allow_lossy_schemas: Accept tool and output schemas that a provider can
+            only take in a form that accepts different values (a dropped
+            constraint, say); each change is still reported as a warning.
     """
 
     name: str
@@ -60,6 +63,7 @@ class Agent:
     tool_retries: int = 2
     output_retries: int = 2
     max_cost_usd: float | None = None
+    allow_lossy_schemas: bool = False
 
     def __post_init__(self) -> None:
         if self.output_type is not None and self.output_schema is not None:

@@ -259,6 +259,9 @@ class ModelRequest:
         output_schema: JSON Schema the answer must match (native structured output).
         output_name: A name for the output schema, for providers that want one.
         settings: Sampling and request settings.
+        allow_lossy_schemas: Let adapters send a tool or output schema that the
+            provider can only take in a changed form that accepts different
+            values (reported as warnings); otherwise that is an error.
     """
 
     messages: list[Message]
@@ -267,6 +270,7 @@ class ModelRequest:
     output_schema: dict[str, Any] | None = None
     output_name: str = "output"
     settings: ModelSettings = field(default_factory=ModelSettings)
+    allow_lossy_schemas: bool = False
 
 
 @runtime_checkable

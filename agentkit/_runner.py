@@ -195,6 +195,7 @@ class _Run:
             output_schema=schema if mode == "native" else None,
             output_name=self.agent.name,
             settings=self.settings,
+            allow_lossy_schemas=self.agent.allow_lossy_schemas,
         )
 
     def _check_budget(self, model: str, request: ModelRequest) -> list[RunWarning]:
