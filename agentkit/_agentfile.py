@@ -39,6 +39,24 @@ class Profile(BaseModel):
     max_cost_usd: float | None = Field(default=None, gt=0)
 
 
+class MCPServerEntry(BaseModel):
+    """One MCP server whose tools join the agent's: a command (stdio) or a URL (HTTP)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.\-]+$", description="prefixes its tools when names collide"
+    )
+    command: str | None = Field(default=None, description="program that runs a stdio server")
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict, description="${VAR} reads the environment")
+    cwd: str | None = None
+    url: str | None = Field(default=None, description="streamable HTTP endpoint")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="HTTP headers; ${VAR} reads the environment"
+    )
+
+
 class AgentFile(BaseModel):
     """The ``agent.yaml`` format (published as ``specs/.../agent.schema.json``)."""
 
@@ -71,6 +89,19 @@ class AgentFile(BaseModel):
     tool_retries: int = Field(default=2, ge=0)
     output_retries: int = Field(default=2, ge=0)
     max_cost_usd: float | None = Field(default=None, gt=0)
+    allow_lossy_schemas: bool = Field(
+        default=False,
+        description="accept schemas a provider can only take in a changed form that "
+        "accepts different values (each change is reported as a warning)",
+    )
+    mcp_servers: list[MCPServerEntry] = Field(
+        default_factory=list, description="MCP servers whose tools the agent may call"
+    )
+    mcp_config: str | None = Field(
+        default=None,
+        description="path (relative to this file) of an mcpServers JSON file, as desktop "
+        "MCP clients use",
+    )
     profiles: dict[str, Profile] = Field(
         default_factory=dict, description="named overrides, e.g. dev and prod"
     )
@@ -147,6 +178,26 @@ def resolve_tools(references: list[str], source: str, base: Path | None) -> list
     return items
 
 
+def _mcp_toolsets(spec: AgentFile, source: str, base: Path | None) -> list[Any]:
+    """The agent file's MCP servers as tool sets (the MCP SDK loads only when there are any)."""
+    if not spec.mcp_servers and spec.mcp_config is None:
+        return []
+    from .mcp._config import load_mcp_config, toolset_from_entry
+
+    toolsets: list[Any] = []
+    for entry in spec.mcp_servers:
+        data = entry.model_dump(exclude_defaults=True, exclude={"name"})
+        if entry.cwd is not None and base is not None:
+            data["cwd"] = str(base / entry.cwd)
+        toolsets.append(toolset_from_entry(entry.name, data, f"{source}: mcp_servers"))
+    if spec.mcp_config is not None:
+        config = Path(spec.mcp_config).expanduser()
+        if not config.is_absolute() and base is not None:
+            config = base / config
+        toolsets.extend(load_mcp_config(config))
+    return toolsets
+
+
 def _apply_profile(spec: AgentFile, profile: str | None, source: str) -> AgentFile:
     if profile is None:
         return spec
@@ -183,7 +234,7 @@ def agent_from_document(
         name=spec.name,
         description=spec.description,
         instructions=spec.instructions,
-        tools=resolve_tools(spec.tools, source, base),
+        tools=[*resolve_tools(spec.tools, source, base), *_mcp_toolsets(spec, source, base)],
         output_schema=spec.output_schema,
         settings=spec.settings,
         max_turns=spec.max_turns,
@@ -192,6 +243,7 @@ def agent_from_document(
         tool_retries=spec.tool_retries,
         output_retries=spec.output_retries,
         max_cost_usd=spec.max_cost_usd,
+        allow_lossy_schemas=spec.allow_lossy_schemas,
     )
 
 

@@ -66,6 +66,26 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check an agent file against its schema")
     validate.add_argument("agent", help="path to agent.yaml")
 
+    serve = sub.add_parser(
+        "serve",
+        help="serve tool sets or agents as an MCP server",
+        description="Serve tool sets (agentkit.tools entry points or module:object), agent "
+        "files and mcpServers JSON files as one MCP server.",
+    )
+    serve.add_argument(
+        "target", nargs="+", help="tool set name, module:object, agent.yaml or mcpServers .json"
+    )
+    serve.add_argument("--transport", "-t", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP address (default: 127.0.0.1)")
+    serve.add_argument("--port", "-p", type=int, default=8000, help="HTTP port (0: any free one)")
+    serve.add_argument(
+        "--token-env", metavar="VAR", help="require HTTP requests to carry the bearer token in VAR"
+    )
+    serve.add_argument(
+        "--stateless", action="store_true", help="HTTP without sessions, for horizontal scaling"
+    )
+    serve.add_argument("--model", "-m", help="provider:model for agent files")
+
     schema = sub.add_parser("schema", help="print a published JSON Schema")
     schema.add_argument("name", help="message, tool, agent, stream-event, run-event or usage")
     return parser
@@ -84,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "serve":
+            return _serve(args)
         return _schema(args)
     except AgentkitError as exc:
         print(f"error: {_describe(exc)}", file=sys.stderr)
@@ -114,6 +136,31 @@ def _validate(args: argparse.Namespace) -> int:
 
     agent = load_agent(args.agent)
     print(f"{args.agent}: ok (agent {agent.name!r})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from .exceptions import UserError
+    from .mcp._serve import serve_targets
+
+    token = None
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            raise UserError(f"--token-env {args.token_env}: that variable is not set or empty")
+        if args.transport != "http":
+            raise UserError("--token-env only applies to --transport http")
+    serve_targets(
+        args.target,
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        token=token,
+        stateless=args.stateless,
+        model=args.model,
+    )
     return 0
 
 

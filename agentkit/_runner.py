@@ -165,9 +165,18 @@ class _Run:
             for warning in self.index.warnings:
                 for event in self.warn(warning):
                     yield event
+            final: RunEndEvent | None = None
             async with aclosing(self._loop(stream)) as loop:
                 async for event in loop:
+                    if isinstance(event, RunEndEvent):
+                        final = event
+                        break
                     yield event
+        # The run's last event leaves after its tool sets closed cleanly: a
+        # caller that stops reading at run_end must not close them with
+        # GeneratorExit (MCP sessions treat that as an abort).
+        if final is not None:
+            yield final
 
     def _request(self, mode: OutputMode | None) -> ModelRequest:
         """The request for one call, shaped for the output mode of the model asked."""

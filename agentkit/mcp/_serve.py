@@ -1,0 +1,118 @@
+"""What ``agentkit serve TARGET...`` serves, and how.
+
+A target is an ``agentkit.tools`` entry-point name (``time``), an import path
+(``package.module:object``), an agent file (the agent becomes one tool), or
+an ``mcpServers`` JSON file (its servers are proxied). Several targets are
+served together by one server.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .._tools import Toolset
+from ..exceptions import UserError
+from ._agent_tool import AgentToolset
+
+__all__ = ["resolve_targets", "serve_targets"]
+
+_AGENT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _is_mcp_config(path: Path) -> bool:
+    if path.suffix != ".json":
+        return False
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and ("mcpServers" in document or "servers" in document)
+
+
+def resolve_targets(
+    targets: Sequence[str], model: str | None = None
+) -> tuple[list[Toolset], str, list[str]]:
+    """Turn ``serve`` targets into tool sets.
+
+    Args:
+        targets: Entry-point names, ``module:object`` paths, agent files or
+            ``mcpServers`` JSON files.
+        model: The model for agent files (``--model``); chosen like
+            ``agentkit run`` does when None.
+
+    Returns:
+        The tool sets, a server name, and one line per target saying what it is.
+
+    Raises:
+        UserError: a target cannot be found or imported.
+    """
+    from .._agentfile import load_agent, resolve_tools
+    from .._registry import choose_model
+    from ._server import as_toolsets
+
+    toolsets: list[Toolset] = []
+    notes: list[str] = []
+    names: list[str] = []
+    for target in targets:
+        path = Path(target)
+        if path.suffix in _AGENT_SUFFIXES and path.is_file():
+            if _is_mcp_config(path):
+                from ._config import load_mcp_config
+
+                proxied = load_mcp_config(path)
+                toolsets.extend(proxied)
+                names.append(path.stem)
+                notes.append(f"{target}: {len(proxied)} MCP server(s) proxied")
+                continue
+            agent = load_agent(path)
+            choice = choose_model(model, agent.default_model)
+            toolsets.append(AgentToolset(agent, choice.model))
+            names.append(agent.name)
+            notes.append(f"{target}: agent {agent.name!r} on {choice.model} ({choice.reason})")
+            continue
+        if path.suffix in _AGENT_SUFFIXES and not path.exists() and ":" not in target:
+            raise UserError(f"serve: no such file {target}")
+        items = resolve_tools([target], f"serve {target}", Path.cwd())
+        found = as_toolsets(items)
+        toolsets.extend(found)
+        names.append(target.rpartition(":")[2] or target)
+        notes.append(f"{target}: {len(found)} tool set(s)")
+    name = names[0] if len(names) == 1 else "agentkit"
+    return toolsets, name, notes
+
+
+def serve_targets(
+    targets: Sequence[str],
+    *,
+    transport: str = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    stateless: bool = False,
+    model: str | None = None,
+) -> None:
+    """Serve ``targets`` until interrupted (the body of ``agentkit serve``).
+
+    Everything the server prints goes to stderr: on stdio, stdout is the
+    protocol.
+    """
+    import anyio
+
+    from ._server import build_server
+    from ._transports import serve_http, serve_stdio
+
+    toolsets, name, notes = resolve_targets(targets, model)
+    for note in notes:
+        print(f"serving {note}", file=sys.stderr)
+    server = build_server(toolsets, name=name)
+
+    async def main() -> Any:
+        if transport == "stdio":
+            return await serve_stdio(server)
+        return await serve_http(server, host=host, port=port, token=token, stateless=stateless)
+
+    anyio.run(main)

@@ -1,0 +1,177 @@
+"""Serve any agentkit tool set as an MCP server, over stdio or streamable HTTP.
+
+``build_server`` turns tool sets into the MCP SDK's low-level ``Server``: tool
+definitions keep their schemas, title and annotations; results keep their
+content blocks and structured content; a tool's own failure comes back as
+``isError`` with the tool's message (the SDK's high-level server would hide
+it behind "Error executing tool"). Progress reported with
+``agentkit.mcp.report_progress`` becomes ``notifications/progress``, and a
+``notifications/cancelled`` from the client cancels the running tool (the SDK
+cancels the handler's scope, and the tool runs inside it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import Any
+
+import anyio
+import mcp_types as mt
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.shared.exceptions import MCPError
+
+from .._toolindex import ToolIndex
+from .._tools import FunctionToolset, Tool, Toolset, error_result
+from ._context import ProgressChannel, reset_call_context, set_call_context
+from ._convert import to_mcp_result, to_mcp_tool
+
+__all__ = ["ToolItem", "as_toolsets", "build_server"]
+
+#: What may be served: tool sets, ``@tool`` functions and plain functions.
+ToolItem = Toolset | Tool | Callable[..., Any]
+
+
+def as_toolsets(items: Sequence[ToolItem]) -> list[Toolset]:
+    """Group loose functions into one ``FunctionToolset``; tool sets stay as they are."""
+    functions: list[Tool | Callable[..., Any]] = []
+    toolsets: list[Toolset] = []
+    for item in items:
+        if isinstance(item, Toolset) and not isinstance(item, Tool):
+            toolsets.append(item)
+        else:
+            functions.append(item)
+    return [FunctionToolset(functions), *toolsets] if functions else toolsets
+
+
+class _Tools:
+    """The served tool sets and the name index built from them."""
+
+    def __init__(self, toolsets: list[Toolset], tool_timeout: float | None) -> None:
+        self.toolsets = toolsets
+        self.tool_timeout = tool_timeout
+        self._index: ToolIndex | None = None
+
+    async def index(self, refresh: bool = False) -> ToolIndex:
+        if self._index is None or refresh:
+            self._index = await ToolIndex.build(self.toolsets)
+        return self._index
+
+    @contextlib.asynccontextmanager
+    async def opened(self) -> AsyncIterator[None]:
+        # Tool sets with a lifetime (MCP connections being proxied) stay open
+        # for as long as the server runs, not per request.
+        async with AsyncExitStack() as stack:
+            for toolset in self.toolsets:
+                if isinstance(toolset, AbstractAsyncContextManager):
+                    await stack.enter_async_context(toolset)
+            yield
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
+        index = await self.index()
+        route = index.routes.get(name)
+        if route is None:
+            # The tool list may have changed (a proxied server): look again once.
+            index = await self.index(refresh=True)
+            route = index.routes.get(name)
+        if route is None:
+            # Unknown tools are protocol errors in MCP, not tool errors.
+            raise MCPError(mt.INVALID_PARAMS, f"Unknown tool: {name}")
+        toolset, direct, original = route
+        if direct is not None:
+            return await direct.run(arguments, timeout=self.tool_timeout)
+        try:
+            with anyio.fail_after(self.tool_timeout):
+                return await toolset.call_tool(original, arguments)
+        except TimeoutError:
+            return error_result(f"Tool {name} timed out after {self.tool_timeout} s")
+        except MCPError:
+            raise
+        except Exception as exc:
+            return error_result(f"Tool {name} failed: {type(exc).__name__}: {exc}")
+
+
+async def _forward_progress(channel: ProgressChannel, ctx: ServerRequestContext[Any]) -> None:
+    async with channel.receive:
+        async for progress, total, message in channel.receive:
+            try:
+                await ctx.session.report_progress(progress, total, message)
+            except Exception:
+                # The client may have gone away; the tool's answer still matters more.
+                return
+
+
+def build_server(
+    toolsets: Sequence[ToolItem],
+    *,
+    name: str = "agentkit",
+    version: str | None = None,
+    instructions: str | None = None,
+    tool_timeout: float | None = None,
+) -> Server[Any]:
+    """An MCP server offering every tool of ``toolsets``.
+
+    Two tool sets offering the same name are handled as in a run: the later
+    one's tool is prefixed with its tool set's ``name``.
+
+    Args:
+        toolsets: Tool sets, ``@tool`` functions or plain functions.
+        name: The server name clients show.
+        version: The server version; defaults to agentkit's.
+        instructions: Instructions for the client's model (MCP ``instructions``).
+        tool_timeout: Seconds a call to a non-``@tool`` tool set may take
+            (``@tool`` functions keep their own ``timeout``); None for no limit.
+
+    Returns:
+        The SDK's low-level ``Server``; serve it with ``serve_stdio`` or
+        ``serve_http``, or add more handlers (resources, prompts) to it first.
+    """
+    from .. import __version__
+
+    tools = _Tools(as_toolsets(toolsets), tool_timeout)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Server[Any]) -> AsyncIterator[dict[str, Any]]:
+        async with tools.opened():
+            yield {}
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: mt.PaginatedRequestParams | None
+    ) -> mt.ListToolsResult:
+        index = await tools.index(refresh=True)
+        return mt.ListToolsResult(tools=[to_mcp_tool(d) for d in index.definitions])
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any], params: mt.CallToolRequestParams
+    ) -> mt.CallToolResult:
+        channel = ProgressChannel()
+        tokens = set_call_context(channel, ctx)
+        failure: MCPError | None = None
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(_forward_progress, channel, ctx)
+                try:
+                    result = await tools.call(params.name, dict(params.arguments or {}))
+                except MCPError as exc:
+                    # Raised outside the task group, so the SDK sees the error
+                    # itself rather than an ExceptionGroup around it.
+                    failure = exc
+                finally:
+                    # Queued progress is still sent, before the result.
+                    channel.close()
+        finally:
+            reset_call_context(tokens)
+        if failure is not None:
+            raise failure
+        return to_mcp_result(result)
+
+    return Server(
+        name,
+        version=version or __version__,
+        instructions=instructions,
+        lifespan=lifespan,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )

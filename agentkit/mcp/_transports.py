@@ -1,0 +1,216 @@
+"""Run a built MCP server over stdio or streamable HTTP.
+
+Streamable HTTP binds 127.0.0.1 unless told otherwise and always validates
+the ``Host`` and ``Origin`` headers (the specification's defence against DNS
+rebinding: a web page must not reach a local server through a name that
+resolves to 127.0.0.1). An optional bearer token guards every request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mcp.server.lowlevel import Server
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["http_app", "serve_http", "serve_stdio"]
+
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+async def serve_stdio(server: Server[Any]) -> None:
+    """Serve ``server`` over this process's stdin and stdout until stdin closes."""
+    from mcp.server.stdio import stdio_server
+
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+class BearerAuth:
+    """ASGI middleware: every HTTP request needs ``Authorization: Bearer <token>``.
+
+    Answers 401 with ``WWW-Authenticate: Bearer`` (RFC 6750) when the header
+    is missing or wrong; the comparison takes constant time.
+    """
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        if not token:
+            raise ValueError("the bearer token is empty")
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = b""
+            for key, value in scope.get("headers", ()):
+                if key == b"authorization":
+                    given = value
+                    break
+            if not hmac.compare_digest(given, self._expected):
+                error = b"invalid_token" if given else b"invalid_request"
+                body = (
+                    b'{"error": "unauthorized", '
+                    b'"error_description": "missing or wrong bearer token"}'
+                )
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b'Bearer error="' + error + b'"'),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _security(
+    host: str, allowed_hosts: Sequence[str], allowed_origins: Sequence[str]
+) -> TransportSecuritySettings:
+    names = [*_LOOPBACK_NAMES]
+    if not _is_loopback(host):
+        if host in ("0.0.0.0", "::"):
+            # Bound to every interface: the machine's own name is the likely one.
+            names.append(socket.gethostname())
+        else:
+            names.append(f"[{host}]" if ":" in host else host)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[*(f"{n}:*" for n in names), *names, *allowed_hosts],
+        allowed_origins=[
+            *(f"{scheme}://{n}:*" for n in names for scheme in ("http", "https")),
+            *allowed_origins,
+        ],
+    )
+
+
+def http_app(
+    server: Server[Any],
+    *,
+    host: str = "127.0.0.1",
+    path: str = "/mcp",
+    token: str | None = None,
+    stateless: bool = False,
+    json_response: bool = False,
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
+    retry_interval: int | None = None,
+    event_store: Any = None,
+) -> ASGIApp:
+    """The ASGI app serving ``server`` over streamable HTTP at ``path``.
+
+    Args:
+        server: From ``build_server``.
+        host: The address the app will be bound to; decides which ``Host``
+            and ``Origin`` values are accepted (loopback names always are).
+        path: The MCP endpoint.
+        token: When set, requests need ``Authorization: Bearer <token>``.
+        stateless: No sessions: every request stands alone, so any replica
+            behind a load balancer can answer it. Features that need the
+            server to call the client back mid-request (sampling,
+            elicitation) are unavailable in this mode.
+        json_response: Answer with plain JSON instead of an SSE stream.
+        allowed_hosts: More ``Host`` values to accept (``name`` or ``name:*``).
+        allowed_origins: More ``Origin`` values to accept.
+        retry_interval: Milliseconds clients wait before reconnecting an SSE stream.
+        event_store: An ``mcp.server.streamable_http.EventStore`` making SSE
+            streams resumable.
+
+    Returns:
+        The app; run it with any ASGI server (or ``serve_http``).
+    """
+    app: ASGIApp = server.streamable_http_app(
+        streamable_http_path=path,
+        stateless_http=stateless,
+        json_response=json_response,
+        transport_security=_security(host, allowed_hosts, allowed_origins),
+        host=host,
+        retry_interval=retry_interval,
+        event_store=event_store,
+    )
+    if token is not None:
+        app = BearerAuth(app, token)
+    return app
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0 picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve_http(
+    server: Server[Any],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    path: str = "/mcp",
+    token: str | None = None,
+    stateless: bool = False,
+    json_response: bool = False,
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``server`` over streamable HTTP with uvicorn until cancelled.
+
+    Args:
+        server: From ``build_server``.
+        host: Address to bind; 127.0.0.1 by default, so only this machine can connect.
+        port: Port to bind; 0 picks a free one.
+        path: The MCP endpoint.
+        token: When set, requests need ``Authorization: Bearer <token>``.
+        stateless: See ``http_app``.
+        json_response: See ``http_app``.
+        allowed_hosts: See ``http_app``.
+        allowed_origins: See ``http_app``.
+        on_ready: Called with the endpoint URL once the socket listens.
+    """
+    import uvicorn
+
+    app = http_app(
+        server,
+        host=host,
+        path=path,
+        token=token,
+        stateless=stateless,
+        json_response=json_response,
+        allowed_hosts=allowed_hosts,
+        allowed_origins=allowed_origins,
+    )
+    sock = bind_socket(host, port)
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound_port}{path}"
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
+    runner = uvicorn.Server(config)
+    if on_ready is not None:
+        on_ready(url)
+    else:
+        print(f"MCP server listening on {url}", file=sys.stderr)
+    with sock:
+        await runner.serve(sockets=[sock])
