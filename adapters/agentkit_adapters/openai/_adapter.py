@@ -1,0 +1,254 @@
+"""``OpenAIChatAdapter``: one Chat Completions call over httpx2, JSON or SSE.
+
+Everything here is transport: the body comes from ``to_openai_request``, the
+answer goes through ``from_openai_response`` or ``OpenAIChunkReader``, and
+errors through the shared seam in ``agentkit_adapters._http``. The adapter
+never retries, loops, runs tools or prices tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Literal
+
+import httpx2
+
+from agentkit import Capabilities, ModelRequest, ModelResponse, RunWarning, StreamEvent
+from agentkit._stream import response_events
+from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError, UserError
+
+from .._http import SSEDecoder, SSEEvent, TransportErrors, map_http_error, shared_client
+from ._convert import OpenAIQuirks, to_openai_request
+from ._parse import OpenAIChunkReader, from_openai_response
+
+__all__ = ["DEFAULT_BASE_URL", "OpenAIChatAdapter", "create_chat_adapter"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+_SETTINGS = frozenset(
+    {
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "seed",
+        "parallel_tool_calls",
+        "reasoning_effort",
+        "timeout",
+        "extra",
+    }
+)
+
+
+class OpenAIChatAdapter:
+    """OpenAI Chat Completions (``POST {base_url}/chat/completions``), and compatible hosts.
+
+    Args:
+        model_id: The model to ask, e.g. ``gpt-4.1-mini``.
+        api_key: Sent as ``Authorization: Bearer``; None sends no key (local servers).
+        base_url: The API root, up to and including ``/v1``.
+        provider: Provider name in events, errors and usage keys.
+        key_variable: The environment variable the key came from, named in
+            authentication errors so the user knows what to fix.
+        headers: Extra request headers (organisation, project, host-specific).
+        quirks: How the host departs from OpenAI.
+        capabilities: Override the declared capabilities (presets narrow them).
+        client: An ``httpx2.AsyncClient`` to use instead of the shared pool
+            (tests pass one with a ``MockTransport``).
+    """
+
+    spec_version: Literal["1"] = "1"
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        api_key: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        provider: str = "openai",
+        key_variable: str | None = "OPENAI_API_KEY",
+        headers: Mapping[str, str] | None = None,
+        quirks: OpenAIQuirks | None = None,
+        capabilities: Capabilities | None = None,
+        client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.key_variable = key_variable
+        self.quirks = quirks or OpenAIQuirks()
+        self.capabilities = capabilities or Capabilities(
+            usage_in_stream=self.quirks.supports_stream_usage,
+            image_input=True,
+            reasoning=False,
+            settings=_SETTINGS - self.quirks.unsupported_settings,
+        )
+        self._url = f"{self.base_url}/chat/completions"
+        self._headers = {"content-type": "application/json", **(headers or {})}
+        if api_key:
+            self._headers["authorization"] = f"Bearer {api_key}"
+        self._client = client
+        self._transport_errors = TransportErrors(provider, model_id, self.base_url)
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatAdapter({self.provider}:{self.model_id} at {self.base_url})"
+
+    @property
+    def client(self) -> httpx2.AsyncClient:
+        """The client for this call: the one given, else the loop's shared one."""
+        return self._client or shared_client(self.provider, self.base_url)
+
+    def _body(self, request: ModelRequest, stream: bool) -> tuple[bytes, list[RunWarning]]:
+        body, warnings = to_openai_request(
+            request,
+            model_id=self.model_id,
+            stream=stream,
+            quirks=self.quirks,
+            provider=self.provider,
+        )
+        return json.dumps(body).encode(), warnings
+
+    def _error(self, response: httpx2.Response) -> ProviderHTTPError:
+        return map_http_error(
+            self.provider,
+            self.model_id,
+            response.status_code,
+            response.headers,
+            response.content,
+            key_variable=self.key_variable,
+            base_url=self.base_url,
+        )
+
+    async def generate(self, request: ModelRequest) -> ModelResponse:
+        """Make one call and return the whole answer.
+
+        Raises:
+            ProviderHTTPError: the provider answered with an error status.
+            ProviderConnectionError: the provider could not be reached.
+            UnexpectedResponseError: the body is not a chat completion.
+            UnsupportedFeatureError: the request holds content this API cannot carry.
+        """
+        content, warnings = self._body(request, stream=False)
+        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
+        with self._transport_errors:
+            response = await self.client.post(
+                self._url, content=content, headers=self._headers, timeout=timeout
+            )
+        if not 200 <= response.status_code < 300:
+            raise self._error(response)
+        return self._parse_json(response, warnings)
+
+    def _chunk(self, event: SSEEvent) -> dict[str, Any]:
+        try:
+            chunk = json.loads(event.data)
+        except ValueError as exc:
+            raise self._unexpected(f"a stream event is not JSON: {event.data[:200]!r}") from exc
+        if not isinstance(chunk, dict):
+            raise self._unexpected(f"a stream event is not an object: {event.data[:200]!r}")
+        if event.event == "error":
+            # Groq reports some failures as "event: error" inside a 200 stream.
+            raise map_http_error(self.provider, self.model_id, 200, {}, chunk)
+        return chunk
+
+    def _unexpected(self, message: str) -> UnexpectedResponseError:
+        return UnexpectedResponseError(message, provider=self.provider, model_id=self.model_id)
+
+    def _parse_json(self, response: httpx2.Response, warnings: list[RunWarning]) -> ModelResponse:
+        try:
+            data = json.loads(response.content)
+        except ValueError as exc:
+            raise self._unexpected(f"the response is not JSON: {response.text[:200]!r}") from exc
+        return from_openai_response(
+            data, provider=self.provider, model_id=self.model_id, warnings=warnings
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """Make one streaming call, yielding events as chunks arrive.
+
+        Stopping early (``aclose()`` or cancelling the consumer) closes the
+        HTTP response, and with it the connection, at once.
+
+        Raises:
+            ProviderHTTPError: an error status, or an error inside the stream.
+            ProviderConnectionError: the provider could not be reached or the
+                connection broke.
+            UnexpectedResponseError: a chunk is not JSON, or the stream was cut short.
+            UnsupportedFeatureError: the request holds content this API cannot carry.
+        """
+        content, warnings = self._body(request, stream=True)
+        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
+        reader = OpenAIChunkReader(self.provider, self.model_id, warnings=warnings)
+        done = False
+        with self._transport_errors:
+            async with self.client.stream(
+                "POST", self._url, content=content, headers=self._headers, timeout=timeout
+            ) as response:
+                if not 200 <= response.status_code < 300:
+                    await response.aread()
+                    raise self._error(response)
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    # A host that ignores "stream": one whole answer, replayed as events.
+                    await response.aread()
+                    for item in response_events(self._parse_json(response, warnings)):
+                        yield item
+                    return
+                # The SSE decoder is driven inline rather than through iter_sse: one
+                # async generator less per chunk, and nothing left suspended on error.
+                decoder = SSEDecoder()
+                async for data in response.aiter_bytes():
+                    if done:
+                        continue  # read to the end, so the connection can be reused
+                    for event in decoder.feed(data):
+                        if event.data == "[DONE]":
+                            done = True
+                            break
+                        for item in reader.feed(self._chunk(event)):
+                            yield item
+                if not done:
+                    for event in decoder.flush():
+                        for item in reader.feed(self._chunk(event)):
+                            yield item
+        for item in reader.finish(done=done):
+            yield item
+
+
+def create_chat_adapter(model_id: str) -> OpenAIChatAdapter:
+    """The ``openai`` entry point: ``openai:<model>`` with ``OPENAI_API_KEY``.
+
+    ``OPENAI_BASE_URL`` points it at another host (a proxy, Azure's
+    ``/openai/v1``, a local server) when set; ``OPENAI_ORG_ID`` and
+    ``OPENAI_PROJECT_ID`` become the organisation and project headers.
+
+    Args:
+        model_id: The model named after ``openai:``.
+
+    Returns:
+        The adapter.
+
+    Raises:
+        UserError: ``OPENAI_API_KEY`` is not set, or no model is named.
+    """
+    if not model_id:
+        raise UserError(
+            "no OpenAI model named: write it as openai:<model>, e.g. openai:gpt-4.1-mini"
+        )
+    api_key = os.environ.get("OPENAI_API_KEY")
+    if not api_key:
+        raise UserError(
+            f"OPENAI_API_KEY is not set: export it to use openai:{model_id} "
+            "(keys are at https://platform.openai.com/api-keys), or choose another provider"
+        )
+    headers = {}
+    # The same optional variables the official SDKs read.
+    if organization := os.environ.get("OPENAI_ORG_ID"):
+        headers["OpenAI-Organization"] = organization
+    if project := os.environ.get("OPENAI_PROJECT_ID"):
+        headers["OpenAI-Project"] = project
+    return OpenAIChatAdapter(
+        model_id,
+        api_key=api_key,
+        base_url=os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
+        headers=headers,
+    )

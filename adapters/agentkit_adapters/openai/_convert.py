@@ -1,0 +1,452 @@
+"""Pure conversion of agentkit's neutral request into OpenAI Chat Completions JSON.
+
+No I/O, no environment, no state: neutral values and keyword switches in,
+vendor JSON and warnings out (the way back is ``_parse.py``). Content the wire
+cannot carry raises ``UnsupportedFeatureError``; a setting it cannot carry
+becomes a ``RunWarning``.
+
+Decisions worth knowing:
+
+- A ``ReasoningPart`` has no form in an OpenAI request (OpenAI keeps its
+  reasoning server-side; the ``reasoning_content`` some compatible hosts send
+  is theirs, not part of the request format), so it is left out with one
+  ``unsupported_feature`` warning per request, whichever provider made it.
+- Tool results are text on this wire. An image or binary resource inside a
+  result becomes a short placeholder plus a warning rather than an error, so
+  one MCP tool returning a picture does not end the run; a resource link
+  becomes ``[resource: <uri>]``.
+- ``strict: true`` is sent only for schemas that already meet the strict rules
+  (``is_strict_compatible``); nothing is rewritten here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, assert_never
+
+from agentkit import (
+    AudioPart,
+    ImagePart,
+    Message,
+    ModelRequest,
+    Part,
+    ReasoningPart,
+    ResourcePart,
+    RunWarning,
+    TextPart,
+    ToolCallPart,
+    ToolDefinition,
+    ToolResultPart,
+)
+from agentkit.exceptions import UnsupportedFeatureError
+
+from ._wire import (
+    ChatContentPart,
+    ChatMessage,
+    ChatRequest,
+    ChatTool,
+    ChatToolCall,
+    FunctionDefinition,
+)
+
+__all__ = [
+    "OpenAIQuirks",
+    "is_strict_compatible",
+    "to_openai_messages",
+    "to_openai_request",
+    "to_openai_tools",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIQuirks:
+    """How an OpenAI-compatible host departs from api.openai.com.
+
+    Attributes:
+        supports_strict: Accepts ``strict: true`` on tools and ``response_format``.
+        max_tokens_field: Body key for ``ModelSettings.max_tokens``; older models
+            and many hosts want ``max_tokens`` (OpenAI's reasoning models reject
+            it: real-traffic case ``openai_chat/error_400_unsupported_parameter``).
+        supports_stream_usage: Accepts ``stream_options.include_usage``.
+        unsupported_settings: ``ModelSettings`` names the host rejects; they are
+            not sent and come back as ``unsupported_setting`` warnings.
+    """
+
+    supports_strict: bool = True
+    max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
+    supports_stream_usage: bool = True
+    unsupported_settings: frozenset[str] = frozenset()
+
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_-]")
+
+# Keywords the strict mode is known to accept. "title" and "default" were
+# accepted in January 2026 (case openai_chat/strict_tool_with_default_and_title_keywords).
+# Anything else makes a schema non-strict: omitting strict is always safe.
+_STRICT_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "enum",
+        "const", "anyOf", "$ref", "$defs", "definitions", "description", "title",
+        "default", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+        "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
+    }
+)  # fmt: skip
+
+
+def is_strict_compatible(schema: Any) -> bool:
+    """Whether OpenAI's strict mode accepts ``schema`` as it is.
+
+    The rules: the root is an object (not an ``anyOf``); every object has
+    ``additionalProperties: false`` and lists every property in ``required``;
+    only known keywords appear. Optional fields must already be written as a
+    union with ``null``.
+
+    Args:
+        schema: A JSON Schema.
+
+    Returns:
+        True when ``strict: true`` can be sent without the provider rejecting it.
+    """
+    if not isinstance(schema, dict) or schema.get("type") != "object" or "anyOf" in schema:
+        return False
+    return _strict_node(schema)
+
+
+def _strict_node(node: Any) -> bool:
+    if not isinstance(node, dict) or not node.keys() <= _STRICT_KEYWORDS:
+        return False
+    kind = node.get("type")
+    if kind == "object" or "properties" in node or (isinstance(kind, list) and "object" in kind):
+        properties = node.get("properties", {})
+        if node.get("additionalProperties") is not False or not isinstance(properties, dict):
+            return False
+        required = node.get("required", [])
+        if not isinstance(required, list) or set(required) != properties.keys():
+            return False
+        if not all(_strict_node(p) for p in properties.values()):
+            return False
+    if "items" in node and not _strict_node(node["items"]):
+        return False
+    variants = node.get("anyOf")
+    if variants is not None and not (
+        isinstance(variants, list) and all(_strict_node(v) for v in variants)
+    ):
+        return False
+    for key in ("$defs", "definitions"):
+        defs = node.get(key)
+        if defs is not None and not (
+            isinstance(defs, dict) and all(_strict_node(d) for d in defs.values())
+        ):
+            return False
+    return True
+
+
+# -- neutral -> wire --------------------------------------------------------------------------
+
+
+def _unsupported(what: str, provider: str, model_id: str) -> UnsupportedFeatureError:
+    return UnsupportedFeatureError(
+        f"{what} cannot be sent over the Chat Completions API", provider=provider, model_id=model_id
+    )
+
+
+def _reasoning_warning(provider: str) -> RunWarning:
+    return RunWarning(
+        kind="unsupported_feature",
+        feature="reasoning",
+        provider=provider,
+        message="earlier reasoning was left out: Chat Completions has no way to send it back",
+    )
+
+
+def _image_url(part: ImagePart) -> ChatContentPart:
+    if part.url is not None:
+        return {"type": "image_url", "image_url": {"url": part.url}}
+    data = base64.b64encode(part.data or b"").decode("ascii")
+    return {"type": "image_url", "image_url": {"url": f"data:{part.media_type};base64,{data}"}}
+
+
+_AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
+
+
+def _audio(part: AudioPart, provider: str, model_id: str) -> ChatContentPart:
+    audio_format = _AUDIO_FORMATS.get(part.media_type)
+    if audio_format is None:
+        raise _unsupported(
+            f"audio of type {part.media_type} (only wav and mp3)", provider, model_id
+        )
+    data = base64.b64encode(part.data).decode("ascii")
+    return {"type": "input_audio", "input_audio": {"data": data, "format": audio_format}}
+
+
+def _resource_text(part: ResourcePart) -> str | None:
+    """A resource as text: its embedded text, or its URI when it is only a link."""
+    if part.text is not None:
+        return part.text
+    return None if part.data is not None else f"[resource: {part.uri}]"
+
+
+def _tool_message(result: ToolResultPart, provider: str, warnings: list[RunWarning]) -> ChatMessage:
+    blocks = result.content
+    if len(blocks) == 1 and type(blocks[0]) is TextPart:
+        return {"role": "tool", "tool_call_id": result.call_id, "content": blocks[0].text}
+    texts: list[str] = []
+    for block in blocks:
+        match block:
+            case TextPart():
+                texts.append(block.text)
+            case ResourcePart() if (text := _resource_text(block)) is not None:
+                texts.append(text)
+            case ImagePart() | AudioPart() | ResourcePart():
+                texts.append(f"[{block.type} omitted: this API takes text tool results only]")
+                warnings.append(
+                    RunWarning(
+                        kind="unsupported_feature",
+                        feature=f"tool_result_{block.type}",
+                        provider=provider,
+                        message=f"a {block.type} in the result of tool call {result.call_id} "
+                        "was replaced by a placeholder: Chat Completions tool results are text",
+                    )
+                )
+            case _:
+                assert_never(block)
+    if not texts and result.structured_content is not None:
+        texts.append(json.dumps(result.structured_content))
+    return {"role": "tool", "tool_call_id": result.call_id, "content": "\n".join(texts)}
+
+
+def _content(parts: list[ChatContentPart]) -> str | list[ChatContentPart]:
+    # A lone text part goes as a plain string: every compatible host accepts that.
+    if len(parts) == 1 and parts[0]["type"] == "text":
+        return parts[0]["text"]
+    return parts
+
+
+def _tool_call(part: ToolCallPart) -> ChatToolCall:
+    # Invalid arguments are replayed verbatim, so the model sees what it sent.
+    arguments = part.raw_arguments if part.raw_arguments is not None else json.dumps(part.arguments)
+    return {
+        "id": part.id,
+        "type": "function",
+        "function": {"name": part.name, "arguments": arguments},
+    }
+
+
+def to_openai_messages(
+    messages: Sequence[Message], *, provider: str, model_id: str
+) -> tuple[list[ChatMessage], list[RunWarning]]:
+    """Neutral messages to Chat Completions ``messages``.
+
+    Each ``ToolResultPart`` becomes its own ``role: "tool"`` message; in a
+    user message, those come before the user's other content, as OpenAI wants
+    tool results right after the assistant's calls.
+
+    Args:
+        messages: The conversation.
+        provider: Provider name, for warnings and errors.
+        model_id: The model asked, for errors.
+
+    Returns:
+        The wire messages and any warnings.
+
+    Raises:
+        UnsupportedFeatureError: an image outside a user message, audio that is
+            not wav/mp3, a binary resource in a user message, or a part in a
+            role that cannot hold it.
+    """
+    out: list[ChatMessage] = []
+    warnings: list[RunWarning] = []
+    reasoning_dropped = False
+    for message in messages:
+        role = message.role
+        if role != "tool" and len(message.parts) == 1 and type(message.parts[0]) is TextPart:
+            # Most messages are one text part: skip the general path.
+            out.append({"role": role, "content": message.parts[0].text})
+            continue
+        content: list[ChatContentPart] = []
+        calls: list[ChatToolCall] = []
+        results: list[ChatMessage] = []
+        part: Part
+        for part in message.parts:
+            match part:
+                case TextPart():
+                    content.append({"type": "text", "text": part.text})
+                case ToolResultPart():
+                    results.append(_tool_message(part, provider, warnings))
+                case ToolCallPart() if role == "assistant":
+                    calls.append(_tool_call(part))
+                case ReasoningPart():
+                    if not reasoning_dropped:
+                        reasoning_dropped = True
+                        warnings.append(_reasoning_warning(provider))
+                case ImagePart() if role == "user":
+                    content.append(_image_url(part))
+                case AudioPart() if role == "user":
+                    content.append(_audio(part, provider, model_id))
+                case ResourcePart() if role in ("user", "system") and part.data is None:
+                    content.append({"type": "text", "text": _resource_text(part) or ""})
+                case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
+                    raise _unsupported(
+                        f"a {part.type} part in a {role} message", provider, model_id
+                    )
+                case _:
+                    assert_never(part)
+        if role == "tool":
+            if content:
+                raise _unsupported(
+                    "text outside a tool result in a tool message", provider, model_id
+                )
+            out.extend(results)
+        elif role == "assistant":
+            text = "".join(p["text"] for p in content)
+            assistant: ChatMessage = {"role": "assistant", "content": text or None}
+            if calls:
+                assistant["tool_calls"] = calls
+            elif not text:
+                assistant["content"] = ""
+            out.append(assistant)
+            out.extend(results)
+        else:
+            out.extend(results)
+            if content or not results:
+                out.append({"role": role, "content": _content(content) if content else ""})
+    return out, warnings
+
+
+def to_openai_tools(
+    tools: Sequence[ToolDefinition], *, strict_mode: bool
+) -> tuple[list[ChatTool], list[RunWarning]]:
+    """Tool definitions to Chat Completions ``tools``.
+
+    Args:
+        tools: The tools the model may call.
+        strict_mode: Mark ``strict: true`` the tools whose schema already meets
+            the strict rules (others omit ``strict``).
+
+    Returns:
+        The wire tools, and a warning for each name OpenAI is likely to reject
+        (it allows letters, digits, ``_`` and ``-``, at most 64 characters).
+    """
+    out: list[ChatTool] = []
+    warnings: list[RunWarning] = []
+    for tool in tools:
+        function: FunctionDefinition = {"name": tool.name}
+        description = tool.description or tool.title
+        if description:
+            function["description"] = description
+        function["parameters"] = tool.input_schema
+        if strict_mode and is_strict_compatible(tool.input_schema):
+            function["strict"] = True
+        out.append({"type": "function", "function": function})
+        if not _NAME.fullmatch(tool.name):
+            warnings.append(
+                RunWarning(
+                    kind="unsupported_feature",
+                    feature="tool_name",
+                    message=f"tool name {tool.name!r} may be rejected: OpenAI allows letters, "
+                    "digits, _ and -, at most 64 characters",
+                )
+            )
+    return out, warnings
+
+
+def _setting_warning(name: str, provider: str) -> RunWarning:
+    return RunWarning(
+        kind="unsupported_setting",
+        feature=name,
+        provider=provider,
+        message=f"{provider} does not accept the setting {name}; it was not sent",
+    )
+
+
+def to_openai_request(
+    request: ModelRequest,
+    *,
+    model_id: str,
+    stream: bool,
+    quirks: OpenAIQuirks = OpenAIQuirks(),
+    provider: str = "openai",
+) -> tuple[ChatRequest, list[RunWarning]]:
+    """A whole ``POST /chat/completions`` body for ``request``.
+
+    ``settings.extra`` is merged last, so it may override anything. The
+    ``timeout`` setting is the adapter's business and is not in the body.
+
+    Args:
+        request: The neutral request.
+        model_id: The model to ask.
+        stream: Ask for an SSE stream (with usage, when the host supports it).
+        quirks: How the host departs from OpenAI.
+        provider: Provider name, for warnings and errors.
+
+    Returns:
+        The body and the warnings of everything that could not be sent.
+
+    Raises:
+        UnsupportedFeatureError: from ``to_openai_messages``.
+    """
+    messages, warnings = to_openai_messages(request.messages, provider=provider, model_id=model_id)
+    body: ChatRequest = {"model": model_id, "messages": messages}
+    settings = request.settings
+    skip = quirks.unsupported_settings
+    if request.tools:
+        tools, tool_warnings = to_openai_tools(request.tools, strict_mode=quirks.supports_strict)
+        body["tools"] = tools
+        warnings += tool_warnings
+        choice = request.tool_choice
+        if choice is not None:
+            body["tool_choice"] = (
+                choice
+                if choice in ("auto", "none", "required")
+                else {"type": "function", "function": {"name": choice}}
+            )
+        if settings.parallel_tool_calls is not None:
+            if "parallel_tool_calls" in skip:
+                warnings.append(_setting_warning("parallel_tool_calls", provider))
+            else:
+                body["parallel_tool_calls"] = settings.parallel_tool_calls
+    elif request.tool_choice not in (None, "auto", "none"):
+        warnings.append(
+            RunWarning(
+                kind="unsupported_setting",
+                feature="tool_choice",
+                provider=provider,
+                message=f"tool_choice {request.tool_choice!r} was not sent: there are no tools",
+            )
+        )
+    schema = request.output_schema
+    if schema is not None:
+        json_schema: dict[str, Any] = {
+            "name": _NOT_NAME.sub("_", request.output_name)[:64] or "output",
+            "schema": schema,
+        }
+        if quirks.supports_strict and is_strict_compatible(schema):
+            json_schema["strict"] = True
+        body["response_format"] = {"type": "json_schema", "json_schema": json_schema}
+    for name, value in (
+        ("max_tokens", settings.max_tokens),
+        ("temperature", settings.temperature),
+        ("top_p", settings.top_p),
+        ("stop", settings.stop),
+        ("seed", settings.seed),
+        ("reasoning_effort", settings.reasoning_effort),
+    ):
+        if value is None:
+            continue
+        if name in skip:
+            warnings.append(_setting_warning(name, provider))
+        else:
+            key = quirks.max_tokens_field if name == "max_tokens" else name
+            body[key] = value  # type: ignore[literal-required]
+    if stream:
+        body["stream"] = True
+        if quirks.supports_stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    if settings.extra:
+        body.update(settings.extra)  # type: ignore[typeddict-item]
+    return body, warnings
