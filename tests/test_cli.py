@@ -1,0 +1,174 @@
+"""The ``agentkit`` command, end to end: a real subprocess against a loopback emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit import load_agent, run_sync
+from agentkit.testing import FunctionAdapter, OpenAIChatEmulator, openai_error, serve_asgi
+
+from .weather_script import expected_answer, weather_script
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "examples" / "weather" / "agent.yaml"
+CLI = [sys.executable, "-m", "agentkit"]
+
+
+def agentkit(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Any:
+    full_env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    full_env.pop("AGENTKIT_MODEL", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=stdin,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    app = OpenAIChatEmulator(weather_script, api_key="sk-test")
+    with serve_asgi(app) as url:
+        yield f"{url}/v1"
+
+
+def openai_env(base_url: str) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "sk-test"}
+
+
+@pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
+def test_run_example_against_the_openai_emulator(emulator: str, stream: str) -> None:
+    out = agentkit(
+        "run",
+        str(EXAMPLE),
+        "--model",
+        "openai:gpt-4.1-mini",
+        "--input",
+        "What's the weather in Paris?",
+        stream,
+        env=openai_env(emulator),
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.splitlines()[0] == "model: openai:gpt-4.1-mini (given with --model)"
+    lines = out.stdout.splitlines()
+    assert '→ get_weather({"city": "Paris"})' in lines
+    result_line = next(line for line in lines if line.startswith("← get_weather: "))
+    assert '"city": "Paris"' in result_line
+    assert expected_answer("Paris") in lines
+    header = next(i for i, line in enumerate(lines) if line.startswith("turn"))
+    assert lines[header].split() == [
+        "turn", "model", "input", "cached", "output", "reasoning", "cost",
+    ]  # fmt: skip
+    turns = [line.split() for line in lines[header + 1 :]]
+    assert [row[0] for row in turns] == ["1", "2", "total"]
+    assert all(row[1] == "openai:gpt-4.1-mini" for row in turns[:2])
+    assert turns[-1][1:3] == ["2", "turns"]
+    # Input tokens are summed over the turns, and gpt-4.1-mini has a known price.
+    assert int(turns[-1][3]) == int(turns[0][2]) + int(turns[1][2]) > 0
+    costs = [float(row[-1].removeprefix("$")) for row in turns]
+    assert costs[2] == pytest.approx(costs[0] + costs[1], abs=2e-6)
+    assert costs[2] > 0
+
+
+def test_json_mode_prints_every_event(emulator: str) -> None:
+    out = agentkit(
+        "run",
+        str(EXAMPLE),
+        "-m",
+        "openai:gpt-4.1-mini",
+        "--json",
+        env=openai_env(emulator),
+        stdin="What's the weather in Oslo?",
+    )
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "turn_start"
+    assert kinds[-1] == "run_end"
+    assert "tool_result" in kinds
+    assert events[-1]["result"]["output"] == expected_answer("Oslo")
+    assert events[-1]["result"]["turns"] == 2
+
+
+def test_same_agent_file_runs_through_function_adapter() -> None:
+    agent = load_agent(EXAMPLE)
+    result = run_sync(agent, "What's the weather in Paris?", model=FunctionAdapter(weather_script))
+    assert result.output == expected_answer("Paris")
+    assert result.turns == 2
+
+
+def test_errors_are_one_line_with_their_exit_code(emulator: str, tmp_path: Path) -> None:
+    wrong_key = agentkit(
+        "run",
+        str(EXAMPLE),
+        "-m",
+        "openai:gpt-4.1-mini",
+        "-i",
+        "hi",
+        env={"OPENAI_BASE_URL": emulator, "OPENAI_API_KEY": "sk-wrong"},
+    )
+    assert wrong_key.returncode == 3
+    error_lines = [line for line in wrong_key.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1
+    assert error_lines[0].startswith("error: AuthenticationError: openai: 401")
+    assert "OPENAI_API_KEY" in error_lines[0]
+    assert "Traceback" not in wrong_key.stderr
+
+    no_key = agentkit("run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", "-i", "hi")
+    assert no_key.returncode == 2
+    assert "OPENAI_API_KEY is not set" in no_key.stderr
+
+    bad = tmp_path / "agent.yaml"
+    bad.write_text("name: x\nmax_turns: zero\n", encoding="utf-8")
+    invalid = agentkit("validate", str(bad))
+    assert invalid.returncode == 2
+    assert invalid.stderr.strip() == (
+        f"error: SpecValidationError: {bad}: at $.max_turns: 'zero' is not of type 'integer'"
+    )
+
+
+def test_rate_limit_exit_code(tmp_path: Path) -> None:
+    def always_429(request: object) -> object:
+        raise openai_error(
+            429, "Rate limit reached", code="rate_limit_exceeded", headers={"retry-after": "0"}
+        )
+
+    with serve_asgi(OpenAIChatEmulator(always_429)) as url:
+        out = agentkit(
+            "run",
+            str(EXAMPLE),
+            "-m",
+            "openai:gpt-4.1-mini",
+            "-i",
+            "hi",
+            env={"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "k"},
+        )
+    assert out.returncode == 4, out.stderr
+    assert "RateLimitError" in out.stderr
+
+
+def test_validate_schema_and_help() -> None:
+    ok = agentkit("validate", str(EXAMPLE))
+    assert ok.returncode == 0
+    assert ok.stdout.strip() == f"{EXAMPLE}: ok (agent 'weather')"
+    schema = agentkit("schema", "agent")
+    assert json.loads(schema.stdout)["$id"].endswith("agent.schema.json")
+    unknown = agentkit("schema", "nope")
+    assert unknown.returncode == 2
+    assert "no schema named 'nope'" in unknown.stderr
+    helped = agentkit("--help")
+    assert helped.returncode == 0
+    assert "run an agent file" in helped.stdout
+    assert "validate" in helped.stdout
