@@ -47,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "ToolCallStartEvent": "._model",
     "ToolDefinition": "._model",
     "StreamAccumulator": "._stream",
+    "parse_tool_arguments": "._stream",
+    "response_events": "._stream",
     # tools and agents
     "FunctionToolset": "._tools",
     "Tool": "._tools",
@@ -113,7 +115,9 @@ __all__ = [
     "__version__",
     "choose_model",
     "load_agent",
+    "parse_tool_arguments",
     "resolve_model",
+    "response_events",
     "run",
     "run_stream",
     "run_sync",
@@ -182,5 +186,5 @@ if TYPE_CHECKING:
         WarningEvent,
     )
     from ._runner import run, run_stream, run_sync
-    from ._stream import StreamAccumulator
+    from ._stream import StreamAccumulator, parse_tool_arguments, response_events
     from ._tools import FunctionToolset, Tool, Toolset, tool

@@ -86,7 +86,12 @@ class ModelSettings(BaseModel):
     seed: int | None = None
     parallel_tool_calls: bool | None = None
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
-    timeout: float | None = Field(default=None, gt=0, description="seconds for one model call")
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds to connect, and to wait for each piece of the answer, in one "
+        "model call (not a deadline for the whole answer: a long stream may take longer)",
+    )
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def merged(self, override: ModelSettings | None) -> ModelSettings:
