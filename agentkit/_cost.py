@@ -25,7 +25,12 @@ from .exceptions import UserError
 __all__ = ["price_usage"]
 
 #: Our provider names that ``genai-prices`` spells differently.
-_PROVIDER_IDS = {"gemini": "google", "openai-responses": "openai"}
+_PROVIDER_IDS = {
+    "gemini": "google",
+    "openai-responses": "openai",
+    "xai": "x-ai",
+    "meta-llama": "meta",
+}
 
 
 def _override_path() -> Path:

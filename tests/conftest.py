@@ -70,5 +70,16 @@ def _no_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         "OPENROUTER_API_KEY",
         "DEEPSEEK_API_KEY",
         "XAI_API_KEY",
+        "LLAMA_API_KEY",
+        "VLLM_API_KEY",
+        "VLLM_BASE_URL",
+        "LLAMACPP_SERVER_URL",
+        "OLLAMA_API_KEY",
+        "GEMINI_BASE_URL",
+        "OPENAI_ORG_ID",
+        "OPENAI_PROJECT_ID",
+        "AGENTKIT_PROFILE",
+        "AGENTKIT_PRICES",
+        "AGENTKIT_MODELS",
     ):
         monkeypatch.delenv(name, raising=False)
