@@ -70,16 +70,23 @@ class RetryPolicy:
         return max(0.0, wait)
 
 
+#: Rate-limit codes that mean the account is out of quota: waiting will not help.
+_EXHAUSTED = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+
+
 def is_retryable(error: AdapterError) -> bool:
     """Whether trying the same call again may succeed."""
-    if isinstance(error, RateLimitError | ServerError | ProviderConnectionError):
+    if isinstance(error, RateLimitError):
+        return error.code not in _EXHAUSTED
+    if isinstance(error, ServerError | ProviderConnectionError):
         return True
     return isinstance(error, ProviderHTTPError) and error.status_code in (408, 409)
 
 
 def should_fall_back(error: AdapterError) -> bool:
     """Whether the next model of a chain should be tried after ``error``."""
-    return is_retryable(error) or isinstance(error, UnsupportedFeatureError)
+    # An exhausted quota is not worth retrying, but another provider has its own.
+    return is_retryable(error) or isinstance(error, UnsupportedFeatureError | RateLimitError)
 
 
 def parse_model_chain(models: str | Sequence[str]) -> list[str]:

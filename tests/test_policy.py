@@ -241,3 +241,15 @@ async def test_budget_with_unknown_price_warns() -> None:
     result = await run(Agent(name="b"), "hi", model=FunctionAdapter(lambda r: "x"), max_cost_usd=1)
     assert result.warnings[0].feature == "max_cost_usd"
     assert "cannot be enforced" in result.warnings[0].message
+
+
+def test_exhausted_quota_is_not_retried_but_falls_back() -> None:
+    from agentkit._policy import is_retryable, should_fall_back
+
+    quota = RateLimitError(
+        "You exceeded your current quota", provider="openai", status_code=429,
+        code="insufficient_quota",
+    )  # fmt: skip
+    assert not is_retryable(quota)
+    assert is_retryable(rate_limited())
+    assert should_fall_back(quota)
