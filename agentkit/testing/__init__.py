@@ -8,6 +8,13 @@ ASGI app on a free 127.0.0.1 port.
 """
 
 from ._function import FunctionAdapter, ModelFunction
+from ._gemini_emulator import GeminiEmulator, gemini_error, parse_gemini_request
+from ._ollama_emulator import (
+    OllamaEmulator,
+    ScriptedStreamError,
+    ollama_error,
+    parse_ollama_request,
+)
 from ._openai_emulator import (
     OpenAIChatEmulator,
     ScriptedHTTPError,
@@ -15,13 +22,28 @@ from ._openai_emulator import (
     parse_chat_request,
     serve_asgi,
 )
+from ._responses_emulator import (
+    OpenAIResponsesEmulator,
+    ScriptedResponseFailure,
+    parse_responses_request,
+)
 
 __all__ = [
     "FunctionAdapter",
+    "GeminiEmulator",
     "ModelFunction",
+    "OllamaEmulator",
     "OpenAIChatEmulator",
+    "OpenAIResponsesEmulator",
     "ScriptedHTTPError",
+    "ScriptedResponseFailure",
+    "ScriptedStreamError",
+    "gemini_error",
+    "ollama_error",
     "openai_error",
     "parse_chat_request",
+    "parse_gemini_request",
+    "parse_ollama_request",
+    "parse_responses_request",
     "serve_asgi",
 ]

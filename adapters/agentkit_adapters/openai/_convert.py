@@ -74,12 +74,16 @@ class OpenAIQuirks:
         supports_stream_usage: Accepts ``stream_options.include_usage``.
         unsupported_settings: ``ModelSettings`` names the host rejects; they are
             not sent and come back as ``unsupported_setting`` warnings.
+        reasoning_history_field: Assistant-message key that carries the host's
+            own reasoning back to it (DeepSeek's thinking mode answers 400 in a
+            tool loop without ``reasoning_content``); None drops reasoning.
     """
 
     supports_strict: bool = True
     max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
     supports_stream_usage: bool = True
     unsupported_settings: frozenset[str] = frozenset()
+    reasoning_history_field: str | None = None
 
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -238,7 +242,11 @@ def _tool_call(part: ToolCallPart) -> ChatToolCall:
 
 
 def to_openai_messages(
-    messages: Sequence[Message], *, provider: str, model_id: str
+    messages: Sequence[Message],
+    *,
+    provider: str,
+    model_id: str,
+    reasoning_field: str | None = None,
 ) -> tuple[list[ChatMessage], list[RunWarning]]:
     """Neutral messages to Chat Completions ``messages``.
 
@@ -250,6 +258,8 @@ def to_openai_messages(
         messages: The conversation.
         provider: Provider name, for warnings and errors.
         model_id: The model asked, for errors.
+        reasoning_field: When set, this provider's own reasoning text goes back
+            on the assistant message under this key (``OpenAIQuirks``).
 
     Returns:
         The wire messages and any warnings.
@@ -271,6 +281,7 @@ def to_openai_messages(
         content: list[ChatContentPart] = []
         calls: list[ChatToolCall] = []
         results: list[ChatMessage] = []
+        reasoning: list[str] = []
         part: Part
         for part in message.parts:
             match part:
@@ -280,6 +291,10 @@ def to_openai_messages(
                     results.append(_tool_message(part, provider, warnings))
                 case ToolCallPart() if role == "assistant":
                     calls.append(_tool_call(part))
+                case ReasoningPart() if (
+                    reasoning_field and role == "assistant" and part.provider == provider
+                ):
+                    reasoning.append(part.text or "")
                 case ReasoningPart():
                     if not reasoning_dropped:
                         reasoning_dropped = True
@@ -309,6 +324,8 @@ def to_openai_messages(
                 assistant["tool_calls"] = calls
             elif not text:
                 assistant["content"] = ""
+            if reasoning and reasoning_field:
+                assistant[reasoning_field] = "".join(reasoning)  # type: ignore[literal-required]
             out.append(assistant)
             out.extend(results)
         else:
@@ -390,7 +407,12 @@ def to_openai_request(
     Raises:
         UnsupportedFeatureError: from ``to_openai_messages``.
     """
-    messages, warnings = to_openai_messages(request.messages, provider=provider, model_id=model_id)
+    messages, warnings = to_openai_messages(
+        request.messages,
+        provider=provider,
+        model_id=model_id,
+        reasoning_field=quirks.reasoning_history_field,
+    )
     body: ChatRequest = {"model": model_id, "messages": messages}
     settings = request.settings
     skip = quirks.unsupported_settings

@@ -1,0 +1,284 @@
+"""``GeminiAdapter``: one ``generateContent`` call over httpx2, JSON or SSE.
+
+Everything here is transport: the body comes from ``to_gemini_request``, the
+answer goes through ``GeminiChunkReader``, and errors through the shared seam
+in ``agentkit_adapters._http``. The adapter never retries, loops, runs tools
+or prices tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Literal
+
+import httpx2
+
+from agentkit import Capabilities, ModelRequest, ModelResponse, RunWarning, StreamEvent
+from agentkit._stream import response_events
+from agentkit.exceptions import (
+    BadRequestError,
+    ContextLengthError,
+    ProviderHTTPError,
+    UnexpectedResponseError,
+    UserError,
+)
+
+from .._http import SSEDecoder, TransportErrors, map_http_error, shared_client
+from ._convert import to_gemini_request
+from ._parse import GeminiChunkReader, body_error, from_gemini_response
+from ._schemas import SchemaCache
+
+__all__ = ["DEFAULT_BASE_URL", "GeminiAdapter", "create_gemini_adapter"]
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+
+_SETTINGS = frozenset(
+    {"max_tokens", "temperature", "top_p", "stop", "seed", "reasoning_effort", "timeout", "extra"}
+)
+_VERSIONED = re.compile(r"/v1(alpha|beta)?\d*$")
+#: Gemini's words for a prompt over the context window (a plain 400 INVALID_ARGUMENT).
+_TOO_LONG = re.compile(r"input token count .* exceeds the maximum", re.IGNORECASE)
+#: A body that failed before the first event is kept up to this size for the error.
+_HEAD_LIMIT = 1 << 16
+
+
+class GeminiAdapter:
+    """The Gemini API (``POST {base}/v1beta/models/{model}:generateContent``).
+
+    Args:
+        model_id: The model to ask, e.g. ``gemini-2.5-flash`` (a ``models/``
+            prefix is accepted).
+        api_key: Sent as ``x-goog-api-key``; None sends no key (a proxy that adds it).
+        base_url: The API root; the version (``/v1beta``) is added unless the
+            URL already ends with one.
+        provider: Provider name in events, errors and reasoning stamps.
+        key_variable: The environment variable the key came from, named in
+            authentication errors.
+        headers: Extra request headers.
+        capabilities: Override the declared capabilities.
+        client: An ``httpx2.AsyncClient`` to use instead of the shared pool.
+    """
+
+    spec_version: Literal["1"] = "1"
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        api_key: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        provider: str = "gemini",
+        key_variable: str | None = "GEMINI_API_KEY",
+        headers: Mapping[str, str] | None = None,
+        capabilities: Capabilities | None = None,
+        client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        self.model_id = model_id.removeprefix("models/")
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.key_variable = key_variable
+        # Gemini sends whole function calls per chunk (parallel_function_calls_stream_25flash).
+        self.capabilities = capabilities or Capabilities(
+            tool_call_streaming=False,
+            image_input=True,
+            reasoning=True,
+            settings=_SETTINGS,
+        )
+        root = self.base_url if _VERSIONED.search(self.base_url) else f"{self.base_url}/v1beta"
+        model_url = f"{root}/models/{self.model_id}"
+        self._generate_url = f"{model_url}:generateContent"
+        self._stream_url = f"{model_url}:streamGenerateContent?alt=sse"
+        self._headers = {"content-type": "application/json", **(headers or {})}
+        if api_key:
+            self._headers["x-goog-api-key"] = api_key
+        self._client = client
+        self._schemas = SchemaCache()
+        self._transport_errors = TransportErrors(provider, self.model_id, self.base_url)
+
+    def __repr__(self) -> str:
+        return f"GeminiAdapter({self.provider}:{self.model_id} at {self.base_url})"
+
+    @property
+    def client(self) -> httpx2.AsyncClient:
+        """The client for this call: the one given, else the loop's shared one."""
+        return self._client or shared_client(self.provider, self.base_url)
+
+    def _body(self, request: ModelRequest) -> tuple[bytes, list[RunWarning]]:
+        body, warnings = to_gemini_request(
+            request, model_id=self.model_id, provider=self.provider, schemas=self._schemas
+        )
+        return json.dumps(body).encode(), warnings
+
+    def _error(self, status: int, headers: Mapping[str, str], body: Any) -> ProviderHTTPError:
+        error = map_http_error(
+            self.provider,
+            self.model_id,
+            status,
+            headers,
+            body,
+            key_variable=self.key_variable,
+            base_url=self.base_url,
+        )
+        if type(error) is BadRequestError and _TOO_LONG.search(str(error)):
+            return ContextLengthError(
+                f"the conversation does not fit the model's context window: {error} "
+                "(shorten the history or choose a model with a larger window)",
+                provider=self.provider,
+                model_id=self.model_id,
+                status_code=status,
+                body=error.body,
+                code=error.code,
+            )
+        return error
+
+    def _unexpected(self, message: str) -> UnexpectedResponseError:
+        return UnexpectedResponseError(message, provider=self.provider, model_id=self.model_id)
+
+    def _json(self, data: bytes | str) -> Any:
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+            raise self._unexpected(f"the answer is not JSON: {text[:200]!r}") from exc
+
+    async def generate(self, request: ModelRequest) -> ModelResponse:
+        """Make one call and return the whole answer.
+
+        Raises:
+            ProviderHTTPError: an error status; ``ContentFilterError`` (status
+                200) when the prompt or the answer was blocked.
+            ProviderConnectionError: the provider could not be reached.
+            UnexpectedResponseError: the body is not an answer.
+            UnsupportedFeatureError: the request holds content Gemini cannot carry.
+            SchemaCompileError: a schema would change and lossy changes are not allowed.
+        """
+        content, warnings = self._body(request)
+        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
+        with self._transport_errors:
+            response = await self.client.post(
+                self._generate_url, content=content, headers=self._headers, timeout=timeout
+            )
+        if not 200 <= response.status_code < 300:
+            raise self._error(response.status_code, response.headers, response.content)
+        return from_gemini_response(
+            self._json(response.content),
+            provider=self.provider,
+            model_id=self.model_id,
+            warnings=warnings,
+            key_variable=self.key_variable,
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """Make one streaming call (``alt=sse``), yielding events as chunks arrive.
+
+        Stopping early (``aclose()`` or cancelling the consumer) closes the
+        HTTP response, and with it the connection, at once.
+
+        Raises:
+            ProviderHTTPError: an error status (whatever the content type says:
+                case ``error_400_api_key_invalid_stream`` is plain JSON labelled
+                ``text/event-stream``), or an error inside the stream.
+            ProviderConnectionError: the provider could not be reached or the
+                connection broke.
+            UnexpectedResponseError: a chunk is not JSON, or the stream was cut short.
+            UnsupportedFeatureError: the request holds content Gemini cannot carry.
+            SchemaCompileError: a schema would change and lossy changes are not allowed.
+        """
+        content, warnings = self._body(request)
+        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
+        reader = GeminiChunkReader(
+            self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
+        )
+        with self._transport_errors:
+            async with self.client.stream(
+                "POST", self._stream_url, content=content, headers=self._headers, timeout=timeout
+            ) as response:
+                if not 200 <= response.status_code < 300:
+                    await response.aread()
+                    raise self._error(response.status_code, response.headers, response.content)
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    # A proxy that ignores alt=sse: one whole answer, replayed as events.
+                    await response.aread()
+                    whole = from_gemini_response(
+                        self._json(response.content),
+                        provider=self.provider,
+                        model_id=self.model_id,
+                        warnings=warnings,
+                        key_variable=self.key_variable,
+                    )
+                    for item in response_events(whole):
+                        yield item
+                    return
+                # The decoder is driven inline: one async generator less per chunk.
+                decoder = SSEDecoder()
+                head = bytearray()  # the body, until it proves to be SSE
+                seen = False
+                async for data in response.aiter_bytes():
+                    events = decoder.feed(data)
+                    if not seen and not events and len(head) < _HEAD_LIMIT:
+                        head += data
+                    for event in events:
+                        seen = True
+                        for item in reader.feed(self._chunk(event.data)):
+                            yield item
+                for event in decoder.flush():
+                    seen = True
+                    for item in reader.feed(self._chunk(event.data)):
+                        yield item
+                if not seen and head.strip():
+                    # No "data:" at all: a plain JSON body (an error, as on the
+                    # error statuses of the stream endpoint) inside a 200.
+                    body = self._json(bytes(head))
+                    if isinstance(body, dict) and "error" in body:
+                        raise body_error(
+                            self.provider, self.model_id, body, key_variable=self.key_variable
+                        )
+                    raise self._unexpected(f"the stream is not SSE: {bytes(head)[:200]!r}")
+        for item in reader.finish():
+            yield item
+
+    def _chunk(self, data: str) -> dict[str, Any]:
+        chunk = self._json(data)
+        if not isinstance(chunk, dict):
+            raise self._unexpected(f"a stream event is not an object: {data[:200]!r}")
+        return chunk
+
+
+def create_gemini_adapter(model_id: str) -> GeminiAdapter:
+    """The ``gemini`` entry point: ``gemini:<model>`` with ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY``.
+
+    ``GEMINI_API_KEY`` is read first, then ``GOOGLE_API_KEY``.
+    ``GEMINI_BASE_URL`` points it at another host (a proxy, a gateway) when set.
+
+    Args:
+        model_id: The model named after ``gemini:``.
+
+    Returns:
+        The adapter.
+
+    Raises:
+        UserError: neither key variable is set, or no model is named.
+    """
+    if not model_id:
+        raise UserError(
+            "no Gemini model named: write it as gemini:<model>, e.g. gemini:gemini-2.5-flash"
+        )
+    for variable in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        api_key = os.environ.get(variable)
+        if api_key:
+            break
+    else:
+        raise UserError(
+            f"neither GEMINI_API_KEY nor GOOGLE_API_KEY is set: export one to use "
+            f"gemini:{model_id} (keys are at https://aistudio.google.com/apikey), "
+            "or choose another provider"
+        )
+    return GeminiAdapter(
+        model_id,
+        api_key=api_key,
+        base_url=os.environ.get("GEMINI_BASE_URL") or DEFAULT_BASE_URL,
+        key_variable=variable,
+    )
