@@ -71,7 +71,8 @@ async def test_the_example_runs_unchanged_on_every_protocol(
         monkeypatch.setenv(key, value)
     agent = load_agent(EXAMPLE)
     events = [
-        e async for e in run_stream(agent, "What's the weather in Oslo?", model=model, stream=stream)
+        e
+        async for e in run_stream(agent, "What's the weather in Oslo?", model=model, stream=stream)
     ]
     final = events[-1]
     assert isinstance(final, RunEndEvent), name
