@@ -66,6 +66,10 @@ def _from_override(prices: dict[str, float], usage: Usage) -> float:
     )
 
 
+#: Providers that run on the user's own machine: tokens cost nothing.
+_FREE = frozenset({"llamacpp"})
+
+
 def price_usage(model: str, usage: Usage) -> Usage:
     """``usage`` with ``cost_usd`` set, from the overrides or the price table.
 
@@ -77,6 +81,8 @@ def price_usage(model: str, usage: Usage) -> Usage:
     if override is not None:
         return usage.model_copy(update={"cost_usd": _from_override(override, usage)})
     provider, _, model_id = model.partition(":")
+    if provider in _FREE:
+        return usage.model_copy(update={"cost_usd": 0.0})
     try:
         import genai_prices
     except ImportError:  # pragma: no cover - it is a dependency, but stay honest without it

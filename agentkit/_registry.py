@@ -91,12 +91,17 @@ class ModelChoice:
         return f"ModelChoice({self.model!r}, {self.reason!r})"
 
 
+#: The offline default: a small model run in-process, no key and no network.
+LOCAL_DEFAULT = "llamacpp:smollm2-135m"
+
+
 def choose_model(explicit: str | None, file_default: str | None) -> ModelChoice:
     """Pick the model: the flag, then ``AGENTKIT_MODEL``, then the agent file's
-    default, then the first provider whose key is set.
+    default, then the first provider whose key is set, then the local model.
 
     Raises:
-        UserError: nothing names a model and no provider key is set.
+        UserError: nothing names a model, no key is set and the local model's
+            adapter is not installed.
     """
     if explicit:
         return ModelChoice(explicit, "given with --model")
@@ -109,7 +114,10 @@ def choose_model(explicit: str | None, file_default: str | None) -> ModelChoice:
         for variable in variables:
             if os.environ.get(variable):
                 return ModelChoice(f"{provider}:{model_id}", f"{variable} is set")
+    if "llamacpp" in _entry_points(ADAPTER_GROUP) or "llamacpp" in _registered:
+        return ModelChoice(LOCAL_DEFAULT, "no provider key is set: the offline local model")
     raise UserError(
         "no model chosen: pass --model provider:model (e.g. openai:gpt-4.1-mini), "
-        "set AGENTKIT_MODEL, or set a provider key such as OPENAI_API_KEY"
+        "set AGENTKIT_MODEL, set a provider key such as OPENAI_API_KEY, or install "
+        "agentkit-interop-adapters[local] for the offline local model"
     )

@@ -99,6 +99,12 @@ def test_tools_next_to_the_file_and_output_schema(tmp_path: Path) -> None:
 
 
 def test_model_choice_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing set: the offline local model, saying why.
+    choice = choose_model(None, None)
+    assert (choice.model, choice.reason) == (
+        "llamacpp:smollm2-135m",
+        "no provider key is set: the offline local model",
+    )
     assert choose_model("gemini:x", "openai:y").reason == "given with --model"
     monkeypatch.setenv("AGENTKIT_MODEL", "ollama:llama3.2")
     choice = choose_model(None, "openai:y")

@@ -60,3 +60,8 @@ def test_run_result_cost_is_unknown_when_any_model_is() -> None:
     assert result.cost_usd is None
     priced = result.priced_usage()
     assert priced["openai:gpt-4.1-mini"].cost_usd is not None
+
+
+def test_the_in_process_local_model_costs_nothing() -> None:
+    usage = Usage(input_tokens=1000, output_tokens=500)
+    assert price_usage("llamacpp:smollm2-135m", usage).cost_usd == 0.0

@@ -1,0 +1,241 @@
+"""``LlamaCppAdapter``: a GGUF model run in-process by llama-cpp-python.
+
+The offline default. Tool calls and structured output come from
+grammar-constrained decoding (see ``_protocol``); the blocking llama.cpp call
+runs in a worker thread and one model is shared by every run in the process.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any, Literal
+
+from agentkit import (
+    Capabilities,
+    FinishReason,
+    ModelRequest,
+    ModelResponse,
+    RunWarning,
+    StreamAccumulator,
+    StreamEvent,
+    TextPart,
+    ToolCallPart,
+    ToolDefinition,
+    Usage,
+)
+from agentkit._schema_compile import changes_to_warnings, compile_schema
+from agentkit.exceptions import UnexpectedResponseError
+
+from ._catalogue import DEFAULT_MODEL, TOOLS_FIRST, locate_model
+from ._protocol import (
+    TOOL_ROUNDS,
+    AnswerStreamer,
+    constraint_schema,
+    parse_reply,
+    to_llama_messages,
+    tool_rounds,
+)
+from ._runtime import CONTEXT_TOKENS, LocalModel, load
+
+__all__ = ["LlamaCppAdapter", "create_llamacpp_adapter"]
+
+_FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
+_ids = itertools.count(1)
+
+
+class LlamaCppAdapter:
+    """A local GGUF model, run in this process.
+
+    Args:
+        model: A bundled name (``smollm2-135m``), a catalogue name or a path.
+        n_ctx: Context window to allocate, in tokens.
+        threads: Generation threads (default: ``AGENTKIT_LLAMA_THREADS`` or half the cores).
+        tool_rounds: Tool rounds in a row after which only an answer may follow;
+            this is what makes a small model's tool loop end.
+        tools_first: On the first turn with tools on offer, require a tool call
+            (for models too small to decide; on by default for the bundled one).
+    """
+
+    spec_version: Literal["1"] = "1"
+    provider = "llamacpp"
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        n_ctx: int = 4096,
+        threads: int | None = None,
+        tool_rounds: int = TOOL_ROUNDS,
+        tools_first: bool | None = None,
+    ) -> None:
+        self.model_id = model or DEFAULT_MODEL
+        self.path: Path = locate_model(self.model_id)
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self.tool_rounds = tool_rounds
+        self.tools_first = self.model_id in TOOLS_FIRST if tools_first is None else tools_first
+        self.capabilities = Capabilities(
+            tools=True,
+            parallel_tool_calls=False,
+            tool_choice=frozenset({"auto", "none", "required", "named"}),
+            structured_output=frozenset({"native", "prompted"}),
+            streaming=True,
+            tool_call_streaming=False,
+            usage_in_stream=True,
+            image_input=False,
+            reasoning=False,
+            settings=frozenset({"max_tokens", "temperature", "top_p", "stop", "seed", "timeout"}),
+        )
+        self._compiled: dict[int, tuple[dict[str, Any], dict[str, Any], list[RunWarning]]] = {}
+
+    def __repr__(self) -> str:
+        return f"LlamaCppAdapter({self.model_id!r} at {self.path})"
+
+    def model(self) -> LocalModel:
+        """The loaded model (loaded on first use, shared across the process)."""
+        return load(self.path, n_ctx=self.n_ctx, threads=self.threads)
+
+    def _compile(
+        self, schema: dict[str, Any], tool: str | None, allow_lossy: bool
+    ) -> tuple[dict[str, Any], list[RunWarning]]:
+        # Schemas are compiled once per schema object (kept alive in the memo).
+        found = self._compiled.get(id(schema))
+        if found is None or found[0] is not schema:
+            compiled = compile_schema(schema, "llamacpp", allow_lossy=allow_lossy, name=tool)
+            # close_objects (in the constraint) supersedes spelling out the open
+            # default, so that change would only be noise to the user.
+            compiled = replace(
+                compiled,
+                changes=tuple(
+                    c for c in compiled.changes if c.kind != "additional_properties_explicit"
+                ),
+            )
+            warnings = changes_to_warnings(compiled, tool=tool, provider=self.provider)
+            found = self._compiled[id(schema)] = (schema, compiled.schema, warnings)
+        return found[1], found[2]
+
+    def _choose(self, request: ModelRequest) -> tuple[list[ToolDefinition], bool, bool]:
+        """The tools on offer this turn, whether a call is allowed, whether an answer is."""
+        choice = request.tool_choice or "auto"
+        named = choice not in ("auto", "none", "required")
+        tools = [t for t in request.tools if not named or t.name == choice]
+        if not tools or choice == "none":
+            return [], False, True
+        rounds = tool_rounds(request.messages)
+        if choice == "auto" and rounds >= self.tool_rounds:
+            return [], False, True  # results are in: now the model must answer
+        must_call = choice != "auto" or (self.tools_first and rounds == 0)
+        return tools, True, not must_call
+
+    def _plan(self, request: ModelRequest) -> tuple[dict[str, Any], list[RunWarning]]:
+        """The llama.cpp arguments for this request, and the warnings on the way."""
+        tools, allow_tools, allow_answer = self._choose(request)
+        warnings: list[RunWarning] = []
+        compiled_tools = []
+        for definition in tools:
+            schema, notes = self._compile(
+                definition.input_schema, definition.name, request.allow_lossy_schemas
+            )
+            compiled_tools.append((definition, schema))
+            warnings += notes
+        answer_schema = None
+        if request.output_schema is not None:
+            answer_schema, notes = self._compile(
+                request.output_schema, None, request.allow_lossy_schemas
+            )
+            warnings += notes
+        schema = constraint_schema(
+            compiled_tools,
+            answer_schema=answer_schema,
+            allow_tools=allow_tools,
+            allow_answer=allow_answer,
+        )
+        settings = request.settings
+        kwargs: dict[str, Any] = {
+            "messages": to_llama_messages(
+                request, allow_tools=allow_tools, provider=self.provider, model_id=self.model_id
+            ),
+            "response_format": {"type": "json_object", "schema": schema},
+            "max_tokens": settings.max_tokens or 512,
+            # Deterministic unless asked otherwise: small models ramble when sampled.
+            "temperature": 0.0 if settings.temperature is None else settings.temperature,
+        }
+        if settings.top_p is not None:
+            kwargs["top_p"] = settings.top_p
+        if settings.stop:
+            kwargs["stop"] = settings.stop
+        if settings.seed is not None:
+            kwargs["seed"] = settings.seed
+        return kwargs, warnings
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """Generate in a worker thread, streaming the answer's text as it forms.
+
+        Stopping the iteration stops generation before the next token.
+
+        Raises:
+            UnsupportedFeatureError: the conversation holds images or audio.
+            UnexpectedResponseError: generation ended without a finish reason.
+        """
+        kwargs, warnings = self._plan(request)
+        model = self.model()
+        acc = StreamAccumulator(self.provider, self.model_id)
+        yield acc.start()
+        streamer = AnswerStreamer()
+        finish: str | None = None
+        completion_tokens = 0
+        context_tokens = 0
+        async with aclosing(model.chunks(kwargs)) as chunks:
+            async for chunk in chunks:
+                if CONTEXT_TOKENS in chunk:
+                    context_tokens = int(chunk[CONTEXT_TOKENS])
+                    continue
+                choice = chunk["choices"][0]
+                text = choice.get("delta", {}).get("content") or ""
+                if text:
+                    completion_tokens += 1  # llama-cpp-python streams one token a chunk
+                    for event in acc.add_text(streamer.feed(text)):
+                        yield event
+                finish = choice.get("finish_reason") or finish
+        if finish is None:
+            raise UnexpectedResponseError(
+                "generation ended without a finish reason",
+                provider=self.provider,
+                model_id=self.model_id,
+            )
+        parts, is_call = parse_reply(streamer.raw, f"call_local_{next(_ids)}")
+        if not streamer.streaming:
+            # A tool call or a structured answer only means something whole.
+            for part in parts:
+                if isinstance(part, ToolCallPart):
+                    for event in acc.whole_call(0, part.id, part.name, part.arguments):
+                        yield event
+                elif isinstance(part, TextPart):
+                    for event in acc.add_text(part.text):
+                        yield event
+        usage = Usage(
+            input_tokens=max(0, context_tokens - completion_tokens),
+            output_tokens=completion_tokens,
+        )
+        reason: FinishReason = "tool_calls" if is_call else _FINISH.get(finish, "other")
+        for event in acc.finish(reason, raw_finish_reason=finish, usage=usage, warnings=warnings):
+            yield event
+
+    async def generate(self, request: ModelRequest) -> ModelResponse:
+        """The whole answer, generated through the same streaming path."""
+        async with aclosing(self.stream(request)) as events:  # type: ignore[type-var]
+            async for event in events:
+                if event.type == "response_end":
+                    return event.response
+        raise UnexpectedResponseError(  # pragma: no cover - stream always ends with one
+            "no response", provider=self.provider, model_id=self.model_id
+        )
+
+
+def create_llamacpp_adapter(model_id: str) -> LlamaCppAdapter:
+    """The ``llamacpp`` entry point: ``llamacpp:<name or path>``."""
+    return LlamaCppAdapter(model_id or DEFAULT_MODEL)
