@@ -88,6 +88,26 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print a published JSON Schema")
     schema.add_argument("name", help="message, tool, agent, stream-event, run-event or usage")
+
+    conformance = sub.add_parser(
+        "conformance", help="check that an adapter behaves: run the conformance scenarios"
+    )
+    conformance.add_argument("target", metavar="ADAPTER_OR_MODEL", help="provider:model")
+    conformance.add_argument(
+        "--mode",
+        choices=["emulated", "live", "replay", "record", "endpoint"],
+        default="emulated",
+        help="emulated: against a loopback emulator of the wire protocol (offline); "
+        "live: against the real model (default: emulated)",
+    )
+    conformance.add_argument(
+        "--level", action="append", help="only this level (repeatable): core, tools, ..."
+    )
+    conformance.add_argument("--report", choices=["json", "md", "junit"], help="report format")
+    conformance.add_argument("--output", "-o", help="write the report here (default: stdout)")
+    conformance.add_argument(
+        "--expected-failures", metavar="FILE", help="YAML list of {id, reason}: known gaps"
+    )
     return parser
 
 
@@ -106,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "conformance":
+            from .conformance._command import run_command
+
+            return run_command(args)
         return _schema(args)
     except AgentkitError as exc:
         print(f"error: {_describe(exc)}", file=sys.stderr)

@@ -1,0 +1,305 @@
+"""Where the adapter under test gets its answers: an emulator, a function, or a real model.
+
+A harness hands out the adapter, plays each scenario's script (when it can)
+and reports what the model was sent and whether the client hung up, so the
+checks can look at both ends of the exchange.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from typing import Any, Protocol
+
+from .._model import ModelAdapter, ModelRequest, ModelResponse
+from ._scenarios import Scenario
+from ._script import render_script
+
+__all__ = [
+    "EMULATED_PROVIDERS",
+    "EmulatedHarness",
+    "FunctionHarness",
+    "Harness",
+    "LiveHarness",
+    "emulated_harness_for",
+]
+
+
+class Harness(Protocol):
+    """What the runner needs from a harness."""
+
+    mode: str
+    adapter: ModelAdapter
+
+    def prepare(self, scenario: Scenario) -> None:
+        """Script the next call (raises ``ScriptNotRenderable`` when it cannot)."""
+        ...
+
+    def received(self) -> ModelRequest | None:
+        """What the model was sent in the last call, or None when unobservable."""
+        ...
+
+    def observes_requests(self) -> bool:
+        """Whether ``received`` can see requests at all."""
+        ...
+
+    def disconnected(self, timeout: float) -> bool | None:
+        """Whether the client hung up mid-stream, waiting up to ``timeout``; None: unknown."""
+        ...
+
+
+class _Scripted:
+    """The model function given to an emulator: plays whichever script is current."""
+
+    def __init__(self) -> None:
+        self.current: Callable[[ModelRequest], ModelResponse] | None = None
+
+    def __call__(self, request: ModelRequest) -> ModelResponse:
+        if self.current is None:  # pragma: no cover - the runner always prepares
+            raise RuntimeError("no scenario is prepared")
+        return self.current(request)
+
+
+#: Emulator class by protocol name.
+def _emulators() -> dict[str, Any]:
+    from ..testing import (
+        GeminiEmulator,
+        OllamaEmulator,
+        OpenAIChatEmulator,
+        OpenAIResponsesEmulator,
+    )
+
+    return {
+        "openai-chat": OpenAIChatEmulator,
+        "openai-responses": OpenAIResponsesEmulator,
+        "gemini": GeminiEmulator,
+        "ollama": OllamaEmulator,
+    }
+
+
+class _Truncating:
+    """ASGI middleware that can end a 200 stream early, as a dropped connection would.
+
+    The body ends cleanly after ``cut_after`` chunks, with no finish chunk and
+    no terminator, so every streaming protocol gets the same kind of
+    truncation without the emulators knowing about it.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.cut_after: int | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        limit = self.cut_after
+        if limit is None or scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = 0
+
+        async def cutting_send(message: Any) -> None:
+            nonlocal sent
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            if sent > limit:
+                return  # already ended: swallow the rest
+            sent += 1
+            if sent > limit:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app(scope, receive, cutting_send)
+
+
+class EmulatedHarness:
+    """Runs an adapter against a loopback emulator of its wire protocol.
+
+    Args:
+        protocol: ``openai-chat``, ``openai-responses``, ``gemini`` or ``ollama``.
+        make_adapter: Builds the adapter given the emulator's root URL.
+
+    Use as a context manager: the emulator runs while it is open.
+    """
+
+    mode = "emulated"
+
+    def __init__(self, protocol: str, make_adapter: Callable[[str], ModelAdapter]) -> None:
+        self.protocol = protocol
+        self._script = _Scripted()
+        self.emulator = _emulators()[protocol](self._script)
+        self._app = _Truncating(self.emulator)
+        self._make_adapter = make_adapter
+        self._stack = ExitStack()
+        self._seen = 0
+
+    def __enter__(self) -> EmulatedHarness:
+        from ..testing import serve_asgi
+
+        url = self._stack.enter_context(serve_asgi(self._app))
+        self.adapter = self._make_adapter(url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def prepare(self, scenario: Scenario) -> None:
+        """Script the emulator for ``scenario``."""
+        self._script.current = render_script(scenario.script, self.protocol)
+        self.emulator.stream_delay = scenario.script.get("stream_delay", 0.0)
+        self.emulator.disconnected.clear()
+        cut = scenario.script.get("stream_cut")
+        self._app.cut_after = cut.get("after_chunks", 3) if cut else None
+        self._seen = len(self.emulator.calls)
+
+    def received(self) -> ModelRequest | None:
+        """The request the emulator read back from the wire in this scenario."""
+        calls: list[ModelRequest] = self.emulator.calls
+        return calls[-1] if len(calls) > self._seen else None
+
+    def observes_requests(self) -> bool:
+        """The emulator sees every request."""
+        return True
+
+    def disconnected(self, timeout: float) -> bool | None:
+        """Whether the emulator saw the client hang up mid-stream."""
+        return bool(self.emulator.disconnected.wait(timeout))
+
+
+class FunctionHarness:
+    """Runs an adapter built around a ``FunctionAdapter`` that plays the script.
+
+    For adapters that wrap another adapter (middleware, the broken adapters in
+    the kit's own tests) and need no wire.
+
+    Args:
+        wrap: Turns the scripted ``FunctionAdapter`` into the adapter under test.
+    """
+
+    mode = "emulated"
+
+    def __init__(self, wrap: Callable[[ModelAdapter], ModelAdapter] | None = None) -> None:
+        from .._model import Capabilities
+        from ..testing import FunctionAdapter
+
+        self._script = _Scripted()
+        # FunctionAdapter's defaults claim streamed tool-call arguments, but it
+        # sends each call's arguments in one delta: claim only what it does.
+        caps = Capabilities(image_input=True, tool_call_streaming=False)
+        self.inner = FunctionAdapter(self._script, model_id="scripted", capabilities=caps)
+        self.adapter = wrap(self.inner) if wrap else self.inner
+        self._seen = 0
+
+    def __enter__(self) -> FunctionHarness:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def prepare(self, scenario: Scenario) -> None:
+        """Script the function for ``scenario``."""
+        self._script.current = render_script(scenario.script, "function")
+        self._seen = len(self.inner.calls)
+
+    def received(self) -> ModelRequest | None:
+        """The request the function was given in this scenario."""
+        return self.inner.calls[-1] if len(self.inner.calls) > self._seen else None
+
+    def observes_requests(self) -> bool:
+        """The function sees every request."""
+        return True
+
+    def disconnected(self, timeout: float) -> bool | None:
+        """No connection to observe."""
+        return None
+
+
+class LiveHarness:
+    """Runs an adapter against whatever model it talks to; nothing is scripted.
+
+    Args:
+        adapter: The adapter under test.
+    """
+
+    mode = "live"
+
+    def __init__(self, adapter: ModelAdapter) -> None:
+        self.adapter = adapter
+
+    def __enter__(self) -> LiveHarness:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def prepare(self, scenario: Scenario) -> None:
+        """Nothing to script."""
+
+    def received(self) -> ModelRequest | None:
+        """Unobservable."""
+        return None
+
+    def observes_requests(self) -> bool:
+        """A real model's input cannot be seen."""
+        return False
+
+    def disconnected(self, timeout: float) -> bool | None:
+        """Unobservable."""
+        return None
+
+
+#: Our providers the kit knows how to point at an emulator:
+#: provider -> (protocol, environment for the adapter factory given the emulator's root URL).
+EMULATED_PROVIDERS: dict[str, tuple[str, Callable[[str], dict[str, str]]]] = {
+    "openai": ("openai-chat", lambda url: {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "k"}),
+    "openai-responses": (
+        "openai-responses",
+        lambda url: {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "k"},
+    ),
+    "gemini": ("gemini", lambda url: {"GEMINI_BASE_URL": url, "GEMINI_API_KEY": "k"}),
+    "ollama": ("ollama", lambda url: {"OLLAMA_HOST": url}),
+    "vllm": ("openai-chat", lambda url: {"VLLM_BASE_URL": f"{url}/v1"}),
+    "llamacpp-server": ("openai-chat", lambda url: {"LLAMACPP_SERVER_URL": f"{url}/v1"}),
+    "ollama-openai": ("openai-chat", lambda url: {"OLLAMA_HOST": url}),
+}
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    # Our factories read their URL and key from the environment when they are
+    # called, so the variables only need to be set around that call.
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def emulated_harness_for(model: str) -> EmulatedHarness:
+    """An emulated harness for one of our model strings, like ``gemini:gemini-2.5-flash``.
+
+    Raises:
+        UserError: the provider speaks no protocol the kit can emulate.
+    """
+    from .._registry import resolve_model
+    from ..exceptions import UserError
+
+    provider = model.partition(":")[0]
+    if provider not in EMULATED_PROVIDERS:
+        raise UserError(
+            f"emulated mode does not know the wire protocol of {provider!r}; "
+            f"known: {', '.join(sorted(EMULATED_PROVIDERS))} (use --mode live)"
+        )
+    protocol, env = EMULATED_PROVIDERS[provider]
+
+    def make(url: str) -> ModelAdapter:
+        with _environment(env(url)):
+            return resolve_model(model)
+
+    return EmulatedHarness(protocol, make)

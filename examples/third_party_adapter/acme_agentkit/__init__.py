@@ -1,0 +1,43 @@
+"""An agentkit adapter for Acme, a made-up provider with an OpenAI-compatible API.
+
+Acme speaks the Chat Completions wire format at its own URL, so the adapter
+reuses agentkit's OpenAI converter and declares what Acme can and cannot do:
+no images, and no forcing of one named tool.
+"""
+
+from __future__ import annotations
+
+import os
+
+from agentkit_adapters.openai import OpenAIChatAdapter
+
+from agentkit import Capabilities
+
+__all__ = ["ACME_CAPABILITIES", "create_acme_adapter"]
+
+#: What Acme's API honours (its docs list no image input and no named tool_choice).
+ACME_CAPABILITIES = Capabilities(
+    tool_choice=frozenset({"auto", "none", "required"}),
+    image_input=False,
+    settings=frozenset({"max_tokens", "temperature", "top_p", "stop", "seed"}),
+)
+
+
+def create_acme_adapter(model_id: str, *, base_url: str | None = None) -> OpenAIChatAdapter:
+    """The ``acme`` entry point: ``acme:<model>`` with ``ACME_API_KEY``.
+
+    Args:
+        model_id: The model named after ``acme:``.
+        base_url: Acme's API root (``ACME_BASE_URL`` or the public endpoint by default).
+
+    Returns:
+        The adapter.
+    """
+    return OpenAIChatAdapter(
+        model_id,
+        api_key=os.environ.get("ACME_API_KEY"),
+        base_url=base_url or os.environ.get("ACME_BASE_URL") or "https://api.acme.example/v1",
+        provider="acme",
+        key_variable="ACME_API_KEY",
+        capabilities=ACME_CAPABILITIES,
+    )
