@@ -29,6 +29,11 @@ OpenAI strict mode answers ``null`` for a left-out optional property;
 ``strip_added_nulls`` turns those back into absent properties before the
 arguments are validated against the original schema.
 
+A change's ``path`` points into the original schema. Inside a definition it
+is the definition's own path (reported once however often it is inlined);
+inside merged ``allOf`` branches, or a ``$ref`` target merged with keywords
+beside it, it is the path of the node they were merged into.
+
 Everything here is pure: no I/O, no environment, no global state. The input
 is never changed, and the output is the same for the same input.
 """

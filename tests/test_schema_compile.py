@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -1393,14 +1394,14 @@ def test_lossy_changes_raise_unless_allowed(case: str, target: str) -> None:
     assert [(c.path, c.kind, c.keyword, c.lossy) for c in error.changes if c.lossy] == lossy
 
 
-@pytest.mark.parametrize(("case", "target"), NON_LOSSY)
-def test_non_lossy_cells_accept_exactly_the_same_values(case: str, target: str) -> None:
-    schema, samples = CASES[case]
-    compiled = compile_schema(schema, target)  # type: ignore[arg-type]
+def _assert_same_values(
+    schema: dict[str, Any], compiled: CompiledSchema, samples: list[Any]
+) -> None:
+    """Every sample is accepted or rejected alike by ``schema`` and by ``compiled``."""
     original = Draft202012Validator(schema)
     sent = Draft202012Validator(_as_json_schema(compiled))
     for sample in samples:
-        if target != "openai-strict":
+        if compiled.target != "openai-strict":
             assert sent.is_valid(sample) == original.is_valid(sample), sample
             continue
         filled, clash = _fill_nulls(sample, compiled)
@@ -1415,6 +1416,12 @@ def test_non_lossy_cells_accept_exactly_the_same_values(case: str, target: str) 
         assert sent.is_valid(filled) == original.is_valid(sample), (sample, filled)
 
 
+@pytest.mark.parametrize(("case", "target"), NON_LOSSY)
+def test_non_lossy_cells_accept_exactly_the_same_values(case: str, target: str) -> None:
+    schema, samples = CASES[case]
+    _assert_same_values(schema, compile_schema(schema, target), samples)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(("case", "target"), sorted(LITERALS))
 def test_important_cells_compile_to_exactly_this(case: str, target: str) -> None:
     compiled = compile_schema(CASES[case][0], target, allow_lossy=True)  # type: ignore[arg-type]
@@ -1427,6 +1434,124 @@ def test_important_cells_compile_to_exactly_this(case: str, target: str) -> None
 def test_json_schema_dialects_stay_valid_json_schema(case: str, target: str) -> None:
     compiled = compile_schema(CASES[case][0], target, allow_lossy=True)  # type: ignore[arg-type]
     Draft202012Validator.check_schema(compiled.schema)
+
+
+# -- random schemas ----------------------------------------------------------------------------
+# The table holds the shapes we know; these seeded random schemas hold the
+# shapes nobody thought of (contradictions, unions of unions, recursion with
+# siblings). Every non-lossy compilation must keep exactly the same values.
+
+
+def _random_schema(rng: random.Random, depth: int) -> Any:
+    roll = rng.random()
+    if depth > 2 or roll < 0.4:
+        kind = rng.choice(["string", "integer", "number", "boolean", "null"])
+        node: dict[str, Any] = {"type": kind}
+        extras = {
+            "string": [("minLength", 1), ("pattern", "^[xy]+$"), ("format", "date")],
+            "integer": [("minimum", 1), ("exclusiveMaximum", 5), ("enum", [1, 2, None])],
+            "number": [("exclusiveMinimum", 0), ("maximum", 2.5), ("enum", [1, 2.5])],
+        }.get(kind, [])
+        for key, value in extras:
+            if rng.random() < 0.25:
+                node[key] = value
+        if rng.random() < 0.15:
+            node = {"const": rng.choice(["x", 1, True, None]), **rng.choice([{}, {"type": kind}])}
+        if rng.random() < 0.1:
+            node = {"enum": rng.sample(["x", "y", 1, 2, None, True], 3)}
+        if rng.random() < 0.15 and kind != "null" and "type" in node:
+            node["type"] = [kind, "null"]
+        return node
+    if roll < 0.7:
+        names = rng.sample(["a", "b", "c"], rng.randint(0, 3))
+        node = {"type": "object", "properties": {n: _random_schema(rng, depth + 1) for n in names}}
+        node["required"] = rng.sample(names, rng.randint(0, len(names)))
+        node["additionalProperties"] = rng.choice(
+            [False, False, False, False, True, None, _random_schema(rng, 3)]
+        )
+        return {k: v for k, v in node.items() if v is not None}
+    if roll < 0.8:
+        if rng.random() < 0.2:
+            items = [_random_schema(rng, depth + 1) for _ in range(2)]
+            return {"type": "array", "prefixItems": items, "items": rng.choice([False, True])}
+        return {"type": "array", "items": _random_schema(rng, depth + 1), "maxItems": 2}
+    keyword = rng.choice(["anyOf", "anyOf", "oneOf", "allOf"])
+    if rng.random() < 0.25:
+        return {"$ref": "#/$defs/D", **rng.choice([{}, {"description": "d"}])}
+    return {keyword: [_random_schema(rng, depth + 1) for _ in range(2)]}
+
+
+def _random_root(rng: random.Random) -> dict[str, Any]:
+    schema = _random_schema(rng, 0)
+    while schema.get("type") != "object":
+        schema = _random_schema(rng, 0)
+    recursive = {
+        "type": "object",
+        "properties": {
+            "v": _random_schema(rng, 3),
+            "next": {"anyOf": [{"$ref": "#/$defs/D"}, {"type": "null"}]},
+        },
+        "required": rng.choice([["v"], [], ["v", "next"]]),
+        "additionalProperties": False,
+    }
+    schema["$defs"] = {"D": rng.choice([recursive, _random_schema(rng, 3)])}
+    return schema
+
+
+def _random_instance(rng: random.Random, node: Any, root: dict[str, Any], depth: int = 0) -> Any:
+    """A value shaped by ``node``; often valid, sometimes not."""
+    if not isinstance(node, dict) or depth > 6 or rng.random() < 0.05:
+        return rng.choice(["x", "xy", "", 0, 1, 2, 2.5, 5, -1, True, False, None, {}, []])
+    if "$ref" in node:
+        return _random_instance(rng, root["$defs"]["D"], root, depth + 1)
+    for keyword in ("anyOf", "oneOf", "allOf"):
+        if keyword in node:
+            return _random_instance(rng, rng.choice(node[keyword]), root, depth + 1)
+    if "const" in node:
+        return node["const"]
+    if "enum" in node:
+        return rng.choice(node["enum"])
+    kind = node.get("type")
+    kind = rng.choice(kind) if isinstance(kind, list) else kind
+    if kind == "object":
+        props = node.get("properties", {})
+        out = {
+            name: _random_instance(rng, sub, root, depth + 1)
+            for name, sub in props.items()
+            if name in node.get("required", []) or rng.random() < 0.5
+        }
+        if rng.random() < 0.1:
+            out["z"] = 1
+        return out
+    if kind == "array":
+        if "prefixItems" in node:
+            items = [_random_instance(rng, s, root, depth + 1) for s in node["prefixItems"]]
+            return items[: rng.randint(1, 3)]
+        return [
+            _random_instance(rng, node["items"], root, depth + 1) for _ in range(rng.randint(0, 3))
+        ]
+    return {
+        "string": lambda: rng.choice(["x", "xy", "", "2026-01-02"]),
+        "integer": lambda: rng.randint(-1, 6),
+        "number": lambda: rng.choice([0, 0.5, 2.5, 3]),
+        "boolean": lambda: rng.random() < 0.5,
+        "null": lambda: None,
+    }.get(kind or "", lambda: "x")()
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_schemas_keep_their_values_when_not_lossy(seed: int) -> None:
+    rng = random.Random(seed)
+    schema = _random_root(rng)
+    samples = [_random_instance(rng, schema, schema) for _ in range(30)]
+    before = copy.deepcopy(schema)
+    for target in TARGETS:
+        try:
+            compiled = compile_schema(schema, target)
+        except SchemaCompileError:
+            continue
+        assert schema == before
+        _assert_same_values(schema, compiled, samples)
 
 
 # -- references --------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ runs in a worker thread and one model is shared by every run in the process.
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 

@@ -212,7 +212,7 @@ def parse_reply(text: str, call_id: str) -> tuple[list[Part], bool]:
     kept as plain text rather than lost.
     """
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)  # raw control characters happen
     except ValueError:
         return [TextPart(text=text)], False
     if isinstance(data, dict) and isinstance(data.get("tool"), str):
@@ -264,7 +264,10 @@ class AnswerStreamer:
             return ""
         body = self.raw[self._start :]
         end = _string_end(body)
-        text: str = json.loads(f'"{body[:end] if end is not None else _safe_prefix(body)}"')
+        # strict=False: the grammar lets a raw newline or tab into a string.
+        text: str = json.loads(
+            f'"{body[:end] if end is not None else _safe_prefix(body)}"', strict=False
+        )
         new = text[len(self.emitted) :]
         self.emitted = text
         return new

@@ -130,9 +130,7 @@ async def test_structured_output_matches_the_schema(local: LlamaCppAdapter) -> N
 
 async def test_streaming_deltas_make_the_answer(local: LlamaCppAdapter) -> None:
     agent = Agent(name="s", instructions="Answer briefly.", settings=ModelSettings(max_tokens=60))
-    events = [
-        e async for e in run_stream(agent, "Describe the sea in two sentences.", model=local)
-    ]
+    events = [e async for e in run_stream(agent, "Describe the sea in two sentences.", model=local)]
     deltas = [e.text for e in events if isinstance(e, TextDeltaEvent)]
     assert len(deltas) > 2  # the answer arrived in pieces, not at the end
     final = events[-1]
