@@ -7,6 +7,7 @@ adapter's real HTTP path can be exercised without a key or a network:
 ASGI app on a free 127.0.0.1 port.
 """
 
+from ._asgi import serve_asgi
 from ._function import FunctionAdapter, ModelFunction
 from ._gemini_emulator import GeminiEmulator, gemini_error, parse_gemini_request
 from ._ollama_emulator import (
@@ -20,7 +21,6 @@ from ._openai_emulator import (
     ScriptedHTTPError,
     openai_error,
     parse_chat_request,
-    serve_asgi,
 )
 from ._responses_emulator import (
     OpenAIResponsesEmulator,

@@ -24,8 +24,6 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import anyio
-
 from .._messages import (
     AudioPart,
     ImagePart,
@@ -38,8 +36,11 @@ from .._messages import (
     Usage,
 )
 from .._model import ModelRequest, ModelResponse, ModelSettings, ToolDefinition
+from ._asgi import Receive, Scope, Send, stream_body
+from ._asgi import read_body as _read_body
+from ._asgi import send_json as _send_json
 from ._function import FunctionAdapter, ModelFunction
-from ._openai_emulator import Receive, Scope, ScriptedHTTPError, Send, _read_body, _send_json
+from ._openai_emulator import ScriptedHTTPError
 
 __all__ = ["GeminiEmulator", "gemini_error", "parse_gemini_request"]
 
@@ -483,28 +484,15 @@ class GeminiEmulator:
             yield body | ({"usageMetadata": usage} if usage else {}) | base
 
     async def _stream(self, send: Send, receive: Receive, chunks: Iterator[dict[str, Any]]) -> None:
-        headers = [(b"content-type", b"text/event-stream")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        gone = False
-
-        async def watch(scope: anyio.CancelScope) -> None:
-            nonlocal gone
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone = True
-            self.disconnected.set()
-            scope.cancel()
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch, group.cancel_scope)
-            for item in chunks:
-                data = b"data: " + json.dumps(item).encode() + b"\r\n\r\n"
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-                if self.stream_delay:
-                    await anyio.sleep(self.stream_delay)
-            group.cancel_scope.cancel()
-        if not gone:
-            await send({"type": "http.response.body", "body": b""})
+        # Gemini frames end in \r\n\r\n and there is no [DONE] (case text_stream_25flash).
+        await stream_body(
+            send,
+            receive,
+            (b"data: " + json.dumps(item).encode() + b"\r\n\r\n" for item in chunks),
+            content_type="text/event-stream",
+            disconnected=self.disconnected,
+            delay=self.stream_delay,
+        )
 
 
 def _query_key(query: str) -> str:
@@ -518,7 +506,5 @@ def _query_key(query: str) -> str:
 async def _send(
     send: Send, status: int, body: Any, kind: str, headers: Mapping[str, str] | None = None
 ) -> None:
-    raw = [(b"content-type", kind.encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": json.dumps(body, indent=2).encode()})
+    # Pretty-printed, as Gemini sends it (case error_400_api_key_invalid).
+    await _send_json(send, status, body, headers, content_type=kind, indent=2)

@@ -17,11 +17,9 @@ import base64
 import json
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
-
-import anyio
 
 from .._messages import (
     ImagePart,
@@ -33,14 +31,13 @@ from .._messages import (
     ToolResultPart,
 )
 from .._model import ModelRequest, ModelResponse, ModelSettings, ToolDefinition
+from ._asgi import Receive, Scope, Send, send_json, stream_body
+from ._asgi import read_body as _read_body
+from ._asgi import respond as _respond
 from ._function import FunctionAdapter, ModelFunction
 from ._openai_emulator import ScriptedHTTPError
 
 __all__ = ["OllamaEmulator", "ScriptedStreamError", "ollama_error", "parse_ollama_request"]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def ollama_error(
@@ -354,55 +351,17 @@ class OllamaEmulator:
         yield self._final(model, response, {"content": ""})
 
     async def _stream(self, send: Send, receive: Receive, lines: Iterator[dict[str, Any]]) -> None:
-        headers = [(b"content-type", b"application/x-ndjson")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        gone = False
-
-        async def watch(scope: anyio.CancelScope) -> None:
-            nonlocal gone
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone = True
-            self.disconnected.set()
-            scope.cancel()
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch, group.cancel_scope)
-            for line in lines:
-                data = json.dumps(line, separators=(",", ":")).encode() + b"\n"
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-                if self.stream_delay:
-                    await anyio.sleep(self.stream_delay)
-            # Stop watching before the last message: after it, "disconnect" is normal.
-            group.cancel_scope.cancel()
-        if not gone:
-            await send({"type": "http.response.body", "body": b""})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    body = bytearray()
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            return bytes(body)
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    content_type: str,
-    headers: Mapping[str, str] | None = None,
-) -> None:
-    raw = [(b"content-type", content_type.encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+        await stream_body(
+            send,
+            receive,
+            (json.dumps(line, separators=(",", ":")).encode() + b"\n" for line in lines),
+            content_type="application/x-ndjson",
+            disconnected=self.disconnected,
+            delay=self.stream_delay,
+        )
 
 
 async def _send_json(
     send: Send, status: int, body: Any, headers: Mapping[str, str] | None = None
 ) -> None:
-    content = json.dumps(body).encode()
-    await _respond(send, status, content, "application/json; charset=utf-8", headers)
+    await send_json(send, status, body, headers, content_type="application/json; charset=utf-8")

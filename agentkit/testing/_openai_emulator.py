@@ -17,15 +17,11 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
 from typing import Any
-
-import anyio
 
 from .._messages import (
     AudioPart,
@@ -38,6 +34,10 @@ from .._messages import (
     ToolResultPart,
 )
 from .._model import ModelRequest, ModelResponse, ModelSettings, ToolDefinition
+from ._asgi import Receive, Scope, Send, stream_body
+from ._asgi import read_body as _read_body
+from ._asgi import send_json as _send_json
+from ._asgi import serve_asgi as serve_asgi
 from ._function import FunctionAdapter, ModelFunction
 
 __all__ = [
@@ -47,10 +47,6 @@ __all__ = [
     "parse_chat_request",
     "serve_asgi",
 ]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class ScriptedHTTPError(Exception):
@@ -434,90 +430,12 @@ class OpenAIChatEmulator:
             yield base | {"choices": [], "usage": usage}
 
     async def _stream(self, send: Send, receive: Receive, chunks: Iterator[dict[str, Any]]) -> None:
-        headers = [(b"content-type", b"text/event-stream; charset=utf-8")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        gone = False
-
-        async def watch(scope: anyio.CancelScope) -> None:
-            nonlocal gone
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone = True
-            self.disconnected.set()
-            scope.cancel()
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch, group.cancel_scope)
-            for item in chunks:
-                data = b"data: " + json.dumps(item).encode() + b"\n\n"
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-                if self.stream_delay:
-                    await anyio.sleep(self.stream_delay)
-            # Stop watching before the last message: after it, "disconnect" is normal.
-            group.cancel_scope.cancel()
-        if not gone:
-            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    body = bytearray()
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            return bytes(body)
-
-
-async def _send_json(
-    send: Send, status: int, body: Any, headers: Mapping[str, str] | None = None
-) -> None:
-    raw = [(b"content-type", b"application/json")]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
-
-
-@contextmanager
-def serve_asgi(app: Any, *, host: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port, in a background thread.
-
-    Args:
-        app: The ASGI app.
-        host: The address to bind (keep it loopback).
-        timeout: Seconds to wait for start-up and shutdown.
-
-    Yields:
-        The server's root URL, like ``http://127.0.0.1:54321`` (add ``/v1``
-        for an OpenAI client).
-
-    Raises:
-        RuntimeError: uvicorn is not installed, or the server did not start.
-    """
-    try:
-        import uvicorn
-    except ImportError as exc:  # pragma: no cover - uvicorn is a dev dependency
-        raise RuntimeError("serve_asgi needs uvicorn: pip install uvicorn") from exc
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((host, 0))  # port 0: the OS picks a free one, and we keep it bound
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"serve_asgi:{port}"
-    )
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError(f"the ASGI server on {host}:{port} did not start")
-        time.sleep(0.005)
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
-        sock.close()
+        await stream_body(
+            send,
+            receive,
+            (b"data: " + json.dumps(item).encode() + b"\n\n" for item in chunks),
+            content_type="text/event-stream; charset=utf-8",
+            disconnected=self.disconnected,
+            delay=self.stream_delay,
+            final=b"data: [DONE]\n\n",
+        )

@@ -17,8 +17,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import anyio
-
 from .._messages import (
     Message,
     Part,
@@ -29,17 +27,15 @@ from .._messages import (
     Usage,
 )
 from .._model import ModelRequest, ModelResponse, ModelSettings, ToolDefinition
+from ._asgi import Receive, Scope, Send, stream_body
+from ._asgi import read_body as _read_body
+from ._asgi import send_json as _send_json
 from ._function import FunctionAdapter, ModelFunction
 from ._openai_emulator import (
-    Receive,
-    Scope,
     ScriptedHTTPError,
-    Send,
     _args,
     _content_parts,
     _pieces,
-    _read_body,
-    _send_json,
     openai_error,
 )
 
@@ -374,27 +370,16 @@ class OpenAIResponsesEmulator:
         yield {"type": "response.output_item.done", "output_index": index, "item": item}
 
     async def _stream(self, send: Send, receive: Receive, events: Iterator[dict[str, Any]]) -> None:
-        headers = [(b"content-type", b"text/event-stream; charset=utf-8")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        gone = False
-
-        async def watch(scope: anyio.CancelScope) -> None:
-            nonlocal gone
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            gone = True
-            self.disconnected.set()
-            scope.cancel()
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch, group.cancel_scope)
+        def frames() -> Iterator[bytes]:
             for number, event in enumerate(events):
                 event = {"type": event["type"], "sequence_number": number, **event}
-                data = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-                if self.stream_delay:
-                    await anyio.sleep(self.stream_delay)
-            # Stop watching before the last message: after it, "disconnect" is normal.
-            group.cancel_scope.cancel()
-        if not gone:
-            await send({"type": "http.response.body", "body": b""})
+                yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+
+        await stream_body(
+            send,
+            receive,
+            frames(),
+            content_type="text/event-stream; charset=utf-8",
+            disconnected=self.disconnected,
+            delay=self.stream_delay,
+        )
