@@ -35,7 +35,7 @@ EXIT_CODES = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(full: bool = False) -> argparse.ArgumentParser:
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -92,28 +92,19 @@ def _parser() -> argparse.ArgumentParser:
     conformance = sub.add_parser(
         "conformance", help="check that an adapter behaves: run the conformance scenarios"
     )
-    conformance.add_argument("target", metavar="ADAPTER_OR_MODEL", help="provider:model")
-    conformance.add_argument(
-        "--mode",
-        choices=["emulated", "live", "replay", "record", "endpoint"],
-        default="emulated",
-        help="emulated: against a loopback emulator of the wire protocol (offline); "
-        "live: against the real model (default: emulated)",
-    )
-    conformance.add_argument(
-        "--level", action="append", help="only this level (repeatable): core, tools, ..."
-    )
-    conformance.add_argument("--report", choices=["json", "md", "junit"], help="report format")
-    conformance.add_argument("--output", "-o", help="write the report here (default: stdout)")
-    conformance.add_argument(
-        "--expected-failures", metavar="FILE", help="YAML list of {id, reason}: known gaps"
-    )
+    if full:
+        # The kit's options come from the kit itself; building them imports the
+        # neutral types, which only this subcommand should pay for.
+        from .conformance._command import add_arguments
+
+        add_arguments(conformance)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(full=bool(words) and words[0] == "conformance").parse_args(words)
     if args.command is None:
         _parser().print_help()
         return 0

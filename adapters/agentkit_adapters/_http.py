@@ -22,6 +22,7 @@ import ssl
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -51,6 +52,7 @@ __all__ = [
     "map_http_error",
     "parse_retry_after",
     "shared_client",
+    "transport_override",
 ]
 
 #: A bounded pool: enough for a run's parallel calls, small enough to be polite.
@@ -59,6 +61,18 @@ DEFAULT_LIMITS = httpx2.Limits(max_connections=25, max_keepalive_connections=25)
 DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=10.0)
 
 _ClientKey = tuple[str, str]
+
+#: A transport that every shared client made in this context sends through
+#: instead of the network; None (the default) means the network. It exists for
+#: the conformance kit's ``record`` and ``replay`` modes, which set it for the
+#: duration of one kit run (``token = transport_override.set(t)`` ...
+#: ``transport_override.reset(token)``) so that adapters built from a model
+#: string get recorded or replayed without taking a ``client=``. A client made
+#: under an override is keyed by the transport, so it is never handed out to
+#: code running without that override.
+transport_override: ContextVar[httpx2.AsyncBaseTransport | None] = ContextVar(
+    "agentkit_transport_override", default=None
+)
 
 
 class _LoopClients(dict[_ClientKey, httpx2.AsyncClient]):
@@ -117,9 +131,12 @@ def shared_client(provider: str, base_url: str) -> httpx2.AsyncClient:
             f"{provider}: the shared HTTP client needs a running asyncio event loop; "
             "under another event loop, pass client=httpx2.AsyncClient() to the adapter"
         ) from exc
+    override = transport_override.get()
+    # The override's id is unique while its client (which holds it) is cached.
+    key = (provider, base_url if override is None else f"{base_url} via {id(override):x}")
     per_loop = _clients.get(loop)
     if per_loop is not None:
-        client = per_loop.get((provider, base_url))
+        client = per_loop.get(key)
         if client is not None:
             return client
     else:
@@ -128,10 +145,15 @@ def shared_client(provider: str, base_url: str) -> httpx2.AsyncClient:
         per_loop = _clients[loop] = _LoopClients()
         per_loop.closer = _close_at_shutdown(per_loop)
         per_loop.starter = loop.create_task(_start(per_loop.closer))
-    client = httpx2.AsyncClient(
-        limits=DEFAULT_LIMITS, timeout=DEFAULT_TIMEOUT, verify=_tls_context(_is_loopback(base_url))
-    )
-    per_loop[(provider, base_url)] = client
+    if override is not None:
+        client = httpx2.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=override)
+    else:
+        client = httpx2.AsyncClient(
+            limits=DEFAULT_LIMITS,
+            timeout=DEFAULT_TIMEOUT,
+            verify=_tls_context(_is_loopback(base_url)),
+        )
+    per_loop[key] = client
     return client
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ._runner import ScenarioResult
 
-__all__ = ["run_command"]
+__all__ = ["add_arguments", "main", "run_command"]
 
 _MARKS = {
     "pass": "PASS", "fail": "FAIL", "not claimed": "----", "could claim": "CAN+",
@@ -38,13 +38,18 @@ def run_command(args: argparse.Namespace) -> int:
 
     from . import check_adapter
 
+    # getattr: the main CLI's parser may predate the record/replay/endpoint options.
     report = anyio.run(
         lambda: check_adapter(
-            args.target,
+            args.target or getattr(args, "model", None) or "",
             mode=args.mode,
             levels=args.level,
             expected_failures=args.expected_failures,
             on_result=_progress,
+            cassettes=getattr(args, "cassettes", None),
+            record_from=getattr(args, "record_from", "live"),
+            endpoint=getattr(args, "endpoint", None),
+            protocol=getattr(args, "protocol", None),
         )
     )
     print(report.summary(), file=sys.stderr)
@@ -55,3 +60,64 @@ def run_command(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
     return 0 if report.ok else 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``conformance`` options to ``parser`` (``agentkit conformance`` can share it)."""
+    from ._harness import ENDPOINT_PROTOCOLS
+
+    parser.add_argument(
+        "target",
+        metavar="ADAPTER_OR_MODEL",
+        nargs="?",
+        default="",
+        help="provider:model (endpoint mode: the model name to ask for, optional)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["emulated", "live", "replay", "record", "endpoint"],
+        default="emulated",
+        help="emulated: against a loopback emulator of the wire protocol (offline); "
+        "live: against the real model; record: a live (or --record-from emulated) run "
+        "saved to --cassettes; replay: answered from --cassettes, offline and keyless; "
+        "endpoint: check the server at --endpoint speaking --protocol (default: emulated)",
+    )
+    parser.add_argument(
+        "--level", action="append", help="only this level (repeatable): core, tools, ..."
+    )
+    parser.add_argument("--report", choices=["json", "md", "junit"], help="report format")
+    parser.add_argument("--output", "-o", help="write the report here (default: stdout)")
+    parser.add_argument(
+        "--expected-failures", metavar="FILE", help="YAML list of {id, reason}: known gaps"
+    )
+    parser.add_argument("--cassettes", metavar="DIR", help="record/replay: the cassettes' folder")
+    parser.add_argument(
+        "--record-from",
+        choices=["live", "emulated"],
+        default="live",
+        help="record: what to record (default: live)",
+    )
+    parser.add_argument("--endpoint", metavar="URL", help="endpoint: the server's base URL")
+    parser.add_argument(
+        "--protocol",
+        choices=sorted(ENDPOINT_PROTOCOLS),
+        help="endpoint: the server's protocol; an openai-chat preset name "
+        "(llamacpp-server, vllm, ollama-openai) checks against that preset's claims",
+    )
+    parser.add_argument("--model", help="endpoint: the model name to ask the server for")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m agentkit.conformance``: the same as ``agentkit conformance``, every option."""
+    from ..exceptions import AgentkitError
+
+    parser = argparse.ArgumentParser(
+        prog="python -m agentkit.conformance", description="run the conformance scenarios"
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except AgentkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -18,11 +18,17 @@ from ._script import render_script
 
 __all__ = [
     "EMULATED_PROVIDERS",
+    "ENDPOINT_PROTOCOLS",
     "EmulatedHarness",
     "FunctionHarness",
     "Harness",
     "LiveHarness",
+    "RecordingHarness",
+    "ReplayHarness",
     "emulated_harness_for",
+    "endpoint_adapter",
+    "judged_mode",
+    "replay_adapter_factory",
 ]
 
 
@@ -303,3 +309,225 @@ def emulated_harness_for(model: str) -> EmulatedHarness:
             return resolve_model(model)
 
     return EmulatedHarness(protocol, make)
+
+
+# -- record, replay and endpoint ---------------------------------------------------------------
+
+
+def judged_mode(harness: Harness) -> str:
+    """The mode whose rules judge ``harness``'s outcomes (a replay is judged as recorded)."""
+    return str(getattr(harness, "judged_as", harness.mode))
+
+
+def _request_parsers() -> dict[str, Callable[[Any], ModelRequest]]:
+    from ..testing import _gemini_emulator, _ollama_emulator, _openai_emulator, _responses_emulator
+
+    return {
+        "openai-chat": _openai_emulator.parse_chat_request,
+        "openai-responses": _responses_emulator.parse_responses_request,
+        "gemini": _gemini_emulator.parse_gemini_request,
+        "ollama": _ollama_emulator.parse_ollama_request,
+    }
+
+
+class RecordingHarness:
+    """Wraps another harness and writes each scenario's HTTP exchanges to a cassette.
+
+    The recording transport is installed (``transport_override``) by whoever
+    runs the kit, for the duration of the run: see ``check_adapter``.
+
+    Args:
+        inner: The harness that does the real work (emulated or live).
+        directory: Where cassettes go (``DIR/<provider>/<scenario>.json``).
+        target: The model string, naming the cassettes' folder.
+        transport: The recording transport the adapter sends through.
+    """
+
+    def __init__(
+        self, inner: EmulatedHarness | LiveHarness, directory: str, target: str, transport: Any
+    ) -> None:
+        self.inner = inner
+        self.mode = inner.mode
+        self.directory = directory
+        self.target = target
+        self.transport = transport
+        self._current: Scenario | None = None
+
+    def __enter__(self) -> RecordingHarness:
+        self.inner.__enter__()
+        self.adapter = self.inner.adapter
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.__exit__(*exc)
+
+    def prepare(self, scenario: Scenario) -> None:
+        """Prepare the inner harness and start a fresh recording."""
+        self._current = None
+        self.transport.take()
+        self.inner.prepare(scenario)
+        self._current = scenario
+
+    def finish(self, scenario: Scenario) -> list[str]:
+        """Write the scenario's cassette; nothing to complain about."""
+        from ._cassette import cassette_path, write_cassette
+
+        if self._current is scenario:
+            protocol = getattr(self.inner, "protocol", None)
+            meta = {
+                "target": self.target,
+                "scenario": scenario.id,
+                "recorded_mode": self.inner.mode,
+                "protocol": protocol,
+            }
+            path = cassette_path(self.directory, self.target, scenario.id)
+            write_cassette(path, meta, self.transport.take())
+        return []
+
+    def received(self) -> ModelRequest | None:
+        """As the inner harness saw it."""
+        return self.inner.received()
+
+    def observes_requests(self) -> bool:
+        """As the inner harness."""
+        return self.inner.observes_requests()
+
+    def disconnected(self, timeout: float) -> bool | None:
+        """As the inner harness saw it."""
+        return self.inner.disconnected(timeout)
+
+
+class ReplayHarness:
+    """Plays each scenario's cassette to the adapter: no network, no keys, no emulator.
+
+    Outcomes are judged by the rules of the mode the cassettes were recorded
+    in. What the model was sent is read back from the replayed request (for
+    cassettes recorded against an emulator), and every request must match the
+    recorded one, so a replay also proves the adapter still sends the same
+    thing. A scenario without a cassette is n/a.
+
+    Args:
+        directory: The cassettes' root (``DIR/<provider>/<scenario>.json``).
+        target: The model string, naming the cassettes' folder.
+        make_adapter: Builds the adapter (its HTTP goes through ``transport``).
+        transport: The replay transport, installed by whoever runs the kit.
+
+    Raises:
+        UserError: there are no cassettes for ``target`` in ``directory``.
+    """
+
+    mode = "replay"
+
+    def __init__(
+        self,
+        directory: str,
+        target: str,
+        make_adapter: Callable[[], ModelAdapter],
+        transport: Any,
+    ) -> None:
+        from ..exceptions import UserError
+        from ._cassette import cassette_path, load_cassette
+
+        self.folder = cassette_path(directory, target, "x").parent
+        files = sorted(self.folder.glob("*.json"))
+        if not files:
+            raise UserError(f"no cassettes for {target!r} in {self.folder}")
+        first = load_cassette(files[0])
+        self.judged_as = str(first.get("recorded_mode") or "live")
+        self.protocol = first.get("protocol")
+        self._make_adapter = make_adapter
+        self.transport = transport
+
+    def __enter__(self) -> ReplayHarness:
+        self.adapter = self._make_adapter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def prepare(self, scenario: Scenario) -> None:
+        """Load the scenario's cassette (``ScriptNotRenderable`` when there is none)."""
+        from ._cassette import load_cassette
+        from ._script import ScriptNotRenderable
+
+        path = self.folder / f"{scenario.id}.json"
+        if not path.exists():
+            raise ScriptNotRenderable(f"no cassette recorded ({path.name})")
+        self.transport.load(load_cassette(path)["interactions"])
+
+    def finish(self, scenario: Scenario) -> list[str]:
+        """Mismatches, and recorded requests the adapter never made."""
+        problems = list(self.transport.problems)
+        if self.transport.leftover():
+            problems.append(
+                f"cassette: {self.transport.leftover()} recorded request(s) were never made"
+            )
+        return problems
+
+    def received(self) -> ModelRequest | None:
+        """The last replayed request, read as the emulator read it when recording."""
+        body = self.transport.last_request
+        if self.judged_as != "emulated" or body is None or self.protocol is None:
+            return None
+        return _request_parsers()[str(self.protocol)](body)
+
+    def observes_requests(self) -> bool:
+        """Only cassettes recorded against an emulator are judged on what was sent."""
+        return self.judged_as == "emulated"
+
+    def disconnected(self, timeout: float) -> bool | None:
+        """Unobservable in a replay."""
+        return None
+
+
+#: Protocols the endpoint mode can check: name -> the provider whose adapter speaks it.
+#: The ``openai-chat`` presets check a server against the capabilities that preset claims.
+ENDPOINT_PROTOCOLS: dict[str, str] = {
+    "openai-chat": "openai",
+    "openai-responses": "openai-responses",
+    "gemini": "gemini",
+    "ollama": "ollama",
+    "vllm": "vllm",
+    "llamacpp-server": "llamacpp-server",
+    "ollama-openai": "ollama-openai",
+}
+
+
+def endpoint_adapter(url: str, protocol: str, model: str | None = None) -> ModelAdapter:
+    """Our adapter for ``protocol``, pointed at the server at ``url``.
+
+    Keys come from the environment when set there (``OPENAI_API_KEY``...);
+    otherwise a placeholder is sent, which local servers ignore.
+
+    Raises:
+        UserError: an unknown protocol.
+    """
+    from .._registry import resolve_model
+    from ..exceptions import UserError
+
+    provider = ENDPOINT_PROTOCOLS.get(protocol)
+    if provider is None:
+        raise UserError(
+            f"unknown protocol {protocol!r}; known: {', '.join(sorted(ENDPOINT_PROTOCOLS))}"
+        )
+    root = url.rstrip("/")
+    root = root.removesuffix("/v1").removesuffix("/v1beta")
+    env = EMULATED_PROVIDERS[provider][1](root)
+    env = {k: os.environ.get(k, v) if k.endswith("_API_KEY") else v for k, v in env.items()}
+    with _environment(env):
+        return resolve_model(f"{provider}:{model or 'default'}")
+
+
+def replay_adapter_factory(model: str) -> Callable[[], ModelAdapter]:
+    """Builds ``model``'s adapter for a replay: placeholder URL and key, nothing is contacted."""
+    from .._registry import resolve_model
+
+    provider = model.partition(":")[0]
+
+    def make() -> ModelAdapter:
+        if provider not in EMULATED_PROVIDERS:
+            return resolve_model(model)
+        with _environment(EMULATED_PROVIDERS[provider][1]("http://127.0.0.1:9")):
+            return resolve_model(model)
+
+    return make

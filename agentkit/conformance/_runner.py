@@ -21,7 +21,7 @@ from .._model import Capabilities, ModelAdapter, ResponseEndEvent
 from .._stream import response_events
 from ..exceptions import UnsupportedFeatureError, UserError
 from ._checks import Outcome, check_outcome
-from ._harness import Harness
+from ._harness import Harness, judged_mode
 from ._scenarios import Scenario
 from ._script import ScriptNotRenderable
 
@@ -147,6 +147,11 @@ async def _attempt(harness: Harness, scenario: Scenario) -> tuple[list[str], Out
         problems.append("sent: the model was never called")
     if isinstance(outcome.error, UnsupportedFeatureError):
         problems.insert(0, f"unsupported: {outcome.error}")
+    # Record and replay harnesses close each scenario: write its cassette, or
+    # report requests that did not match the recorded ones.
+    finish = getattr(harness, "finish", None)
+    if finish is not None:
+        problems += finish(scenario)
     return problems, outcome
 
 
@@ -163,11 +168,12 @@ def _unsent_settings(missing: list[str], outcome: Outcome) -> list[str]:
 
 
 async def _judge(harness: Harness, scenario: Scenario, expected: dict[str, str]) -> ScenarioResult:
-    if harness.mode == "live" and not scenario.live:
+    live = judged_mode(harness) == "live"
+    if live and not scenario.live:
         return ScenarioResult(scenario, "n/a", ["the checks depend on a scripted model"])
     caps = harness.adapter.capabilities
     missing = [need for need in scenario.needs if not claims(caps, need)]
-    if missing and harness.mode == "live":
+    if missing and live:
         return ScenarioResult(scenario, "not claimed", [f"not claimed: {', '.join(missing)}"])
     try:
         problems, outcome = await _attempt(harness, scenario)

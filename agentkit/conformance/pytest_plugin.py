@@ -7,7 +7,9 @@ to check::
     # tests/agentkit_conformance.yaml
     target: acme:acme-large            # a model string ...
     harness: acme_agentkit.testing:conformance_harness   # ... or a harness factory
-    mode: emulated                     # or live
+    mode: emulated                     # or live, or replay
+    cassettes: cassettes               # replay: recorded cassettes, relative to this file
+    adapter: acme_agentkit.testing:replay_adapter   # replay: a factory of the adapter
     levels: [core, tools]              # optional
     expected_failures: expected_failures.yaml   # optional, relative to this file
 
@@ -53,7 +55,7 @@ class ConformanceFile(pytest.File):
     def config_data(self) -> dict[str, Any]:
         """The file's settings."""
         data = yaml.safe_load(self.path.read_text("utf-8")) or {}
-        if not isinstance(data, dict) or not ("target" in data or "harness" in data):
+        if not isinstance(data, dict) or not ({"target", "harness", "adapter"} & data.keys()):
             raise pytest.UsageError(f"{self.path}: needs a 'target' or a 'harness'")
         return data
 
@@ -82,7 +84,22 @@ class ConformanceFile(pytest.File):
             self.path.parent / expected_file if expected_file else None
         )
         levels = data.get("levels")
-        if "harness" in data:
+        cassettes = data.get("cassettes")
+        if data.get("mode") == "replay":
+            # Offline and keyless: the adapter (built by a factory, or from the
+            # target string) is answered from the cassettes.
+            model = _load_object(data["adapter"])() if "adapter" in data else data["target"]
+
+            async def run() -> Any:
+                return await check_adapter(
+                    model,
+                    mode="replay",
+                    levels=levels,
+                    expected_failures=expected,
+                    cassettes=self.path.parent / cassettes if cassettes else None,
+                )
+
+        elif "harness" in data:
             harness = _load_object(data["harness"])()
 
             async def run() -> Any:

@@ -1,0 +1,152 @@
+"""Record and replay: cassettes of a run's HTTP, replayed offline and keyless."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx2
+import pytest
+from agentkit_adapters._http import shared_client, transport_override
+
+from agentkit.conformance import check_adapter
+from agentkit.conformance._cassette import CassetteMismatch, RecordingTransport, ReplayTransport
+from agentkit.conformance._command import main
+from agentkit.exceptions import UserError
+
+CASSETTES = Path(__file__).parent / "cassettes"
+MODEL = "openai:gpt-4.1-mini"
+
+
+def _verdicts(report: object) -> dict[str, str]:
+    return {r.scenario.id: r.verdict for r in report.results}  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_a_recorded_emulated_run_replays_to_the_same_verdicts(tmp_path: Path) -> None:
+    recorded = await check_adapter(MODEL, mode="record", record_from="emulated", cassettes=tmp_path)
+    assert recorded.ok, recorded.summary()
+    files = sorted((tmp_path / "openai").glob("*.json"))
+    assert len(files) == len(recorded.results)
+    # No emulator runs now: the adapter points at a closed port and every answer
+    # comes from the cassettes.
+    replayed = await check_adapter(MODEL, mode="replay", cassettes=tmp_path)
+    assert replayed.mode == "replay"
+    assert replayed.ok, replayed.summary()
+    assert _verdicts(replayed) == _verdicts(recorded)
+    assert "pass" in _verdicts(replayed).values()
+
+
+@pytest.mark.anyio
+async def test_the_committed_openai_cassettes_replay() -> None:
+    report = await check_adapter(MODEL, mode="replay", cassettes=CASSETTES)
+    assert report.ok, report.summary()
+    verdicts = _verdicts(report)
+    recorded = {p.stem for p in (CASSETTES / "openai").glob("*.json")}
+    assert recorded, "no committed cassettes"
+    for scenario_id, verdict in verdicts.items():
+        # Levels without cassettes are n/a; every recorded scenario passes.
+        assert verdict == ("pass" if scenario_id in recorded else "n/a"), scenario_id
+    for path in (CASSETTES / "openai").glob("*.json"):
+        text = path.read_text("utf-8").lower()
+        assert "authorization" not in text
+        assert "bearer" not in text
+
+
+@pytest.mark.anyio
+async def test_a_request_that_differs_from_the_cassette_fails_clearly() -> None:
+    # Another model id changes every request body.
+    report = await check_adapter("openai:gpt-4o", mode="replay", cassettes=CASSETTES)
+    assert not report.ok
+    plain = next(r for r in report.results if r.scenario.id == "core.plain_answer")
+    assert plain.verdict == "fail"
+    assert any("different body than recorded" in p for p in plain.problems), plain.problems
+
+
+@pytest.mark.anyio
+async def test_replay_needs_cassettes(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no cassettes"):
+        await check_adapter(MODEL, mode="replay", cassettes=tmp_path)
+    with pytest.raises(UserError, match="--cassettes"):
+        await check_adapter(MODEL, mode="replay")
+
+
+@pytest.mark.anyio
+async def test_recording_scrubs_keys_everywhere() -> None:
+    secret = "sk-test-0123456789abcdef"
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            200,
+            headers={"set-cookie": "session=1", "x-echo": secret},
+            content=f'{{"echo": "{secret}"}}'.encode(),
+        )
+
+    recording = RecordingTransport(httpx2.MockTransport(answer))
+    async with httpx2.AsyncClient(transport=recording) as client:
+        response = await client.post(
+            f"http://example.test/v1/x?key={secret}&alt=sse",
+            headers={"Authorization": f"Bearer {secret}", "x-goog-api-key": secret},
+            json={"note": f"my key is {secret}"},
+        )
+        assert response.json() == {"echo": secret}  # the caller sees the real answer
+    [item] = recording.take()
+    text = json.dumps(item)
+    assert secret not in text
+    assert "set-cookie" not in text
+    assert item["request"]["url"] == "/v1/x?key=<redacted>&alt=sse"
+    assert item["request"]["body"] == {"json": {"note": "my key is <redacted>"}}
+    assert item["response"]["body"] == {"text": ['{"echo": "<redacted>"}']}
+    assert item["response"]["complete"] is True
+
+
+@pytest.mark.anyio
+async def test_replay_serves_streams_in_their_chunks_and_rejects_extra_requests() -> None:
+    replay = ReplayTransport()
+    replay.load(
+        [
+            {
+                "request": {"method": "GET", "url": "/s", "body": {"text": ""}},
+                "response": {
+                    "status": 200,
+                    "headers": [["content-type", "text/plain"]],
+                    "body": {"text": ["a", "b", "c"]},
+                    "complete": True,
+                },
+            }
+        ]
+    )
+    async with httpx2.AsyncClient(transport=replay) as client:
+        async with client.stream("GET", "http://anywhere.test/s") as response:
+            assert [c async for c in response.aiter_bytes()] == [b"a", b"b", b"c"]
+        with pytest.raises(CassetteMismatch, match=r"request #2 \(GET /s\) was not recorded"):
+            await client.get("http://anywhere.test/s")
+    assert replay.problems
+
+
+@pytest.mark.anyio
+async def test_transport_override_routes_shared_clients_for_its_context() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url))
+        return httpx2.Response(204)
+
+    plain = shared_client("override-test", "http://127.0.0.1:9")
+    token = transport_override.set(httpx2.MockTransport(answer))
+    try:
+        routed = shared_client("override-test", "http://127.0.0.1:9")
+        assert routed is not plain
+        assert shared_client("override-test", "http://127.0.0.1:9") is routed
+        assert (await routed.get("http://127.0.0.1:9/ping")).status_code == 204
+    finally:
+        transport_override.reset(token)
+    assert seen == ["http://127.0.0.1:9/ping"]
+    # Outside the override, the network client comes back.
+    assert shared_client("override-test", "http://127.0.0.1:9") is plain
+
+
+def test_the_command_line_replays(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([MODEL, "--mode", "replay", "--cassettes", str(CASSETTES), "--level", "core"])
+    assert code == 0
+    assert "(replay)" in capsys.readouterr().err
