@@ -44,7 +44,14 @@ for model in openai:gpt-4.1-mini openai-responses:gpt-4.1-mini gemini:gemini-2.5
   run "${args[@]}"
 done
 
-run openai:gpt-4.1-mini --mode replay --cassettes tests/conformance/cassettes
+# Replay: every recorded adapter, offline and keyless, from the committed cassettes.
+for model in openai:gpt-4.1-mini openai-responses:gpt-4.1-mini gemini:gemini-2.5-flash \
+  ollama:llama3.2 vllm:meta-llama/Llama-3.1-8B-Instruct; do
+  provider="${model%%:*}"
+  args=("$model" --mode replay --cassettes tests/conformance/cassettes)
+  if [ -f "$EXPECTED/$provider.yaml" ]; then args+=(--expected-failures "$EXPECTED/$provider.yaml"); fi
+  run "${args[@]}"
+done
 
 run llamacpp:smollm2-135m --mode live --level core --level streaming --level structured_output
 

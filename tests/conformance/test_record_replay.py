@@ -150,3 +150,29 @@ def test_the_command_line_replays(capsys: pytest.CaptureFixture[str]) -> None:
     code = main([MODEL, "--mode", "replay", "--cassettes", str(CASSETTES), "--level", "core"])
     assert code == 0
     assert "(replay)" in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "model",
+    [
+        "openai-responses:gpt-4.1-mini",
+        "gemini:gemini-2.5-flash",
+        "ollama:llama3.2",
+        "vllm:meta-llama/Llama-3.1-8B-Instruct",
+    ],
+)
+async def test_every_adapters_committed_cassettes_replay(model: str) -> None:
+    provider = model.split(":", 1)[0]
+    expected = Path(__file__).parent / "expected_failures" / f"{provider}.yaml"
+    report = await check_adapter(
+        model,
+        mode="replay",
+        cassettes=CASSETTES,
+        expected_failures=expected if expected.exists() else None,
+    )
+    assert report.ok, report.summary()
+    recorded = {p.stem for p in (CASSETTES / provider).glob("*.json")}
+    assert len(recorded) >= 30  # every level was recorded
+    passed = {sid for sid, verdict in _verdicts(report).items() if verdict == "pass"}
+    assert len(passed) >= 30
