@@ -42,6 +42,7 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
+from agentkit._schema_compile import CompiledSchema, changes_to_warnings, compile_schema
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._wire import (
@@ -335,19 +336,48 @@ def to_openai_messages(
     return out, warnings
 
 
+# Compiled tool schemas, by the identity of the schema object (which the entry
+# keeps alive, so the id cannot be reused). Tools are the same objects turn
+# after turn, and compiling one costs ~100 us: this is the converter's only state.
+_COMPILED: dict[int, tuple[Any, CompiledSchema]] = {}
+
+
+def _compiled(schema: dict[str, Any], name: str, allow_lossy: bool) -> CompiledSchema:
+    found = _COMPILED.get(id(schema))
+    if found is None or found[0] is not schema:
+        if len(_COMPILED) >= 512:
+            _COMPILED.clear()
+        found = (schema, compile_schema(schema, "openai", allow_lossy=allow_lossy, name=name))
+        _COMPILED[id(schema)] = found
+    return found[1]
+
+
 def to_openai_tools(
-    tools: Sequence[ToolDefinition], *, strict_mode: bool
+    tools: Sequence[ToolDefinition],
+    *,
+    strict_mode: bool,
+    provider: str = "openai",
+    allow_lossy: bool = False,
 ) -> tuple[list[ChatTool], list[RunWarning]]:
     """Tool definitions to Chat Completions ``tools``.
+
+    Each schema goes through the schema compiler's ``openai`` dialect (the one
+    place provider differences are handled; its changes come back as
+    warnings). A schema that is already strict is marked ``strict: true``.
 
     Args:
         tools: The tools the model may call.
         strict_mode: Mark ``strict: true`` the tools whose schema already meets
             the strict rules (others omit ``strict``).
+        provider: Provider name, for warnings.
+        allow_lossy: Accept compiler changes that alter which values are valid.
 
     Returns:
-        The wire tools, and a warning for each name OpenAI is likely to reject
-        (it allows letters, digits, ``_`` and ``-``, at most 64 characters).
+        The wire tools, and a warning for each schema change and for each name
+        OpenAI is likely to reject (letters, digits, ``_`` and ``-``, at most 64).
+
+    Raises:
+        SchemaCompileError: a schema needs a lossy change and ``allow_lossy`` is off.
     """
     out: list[ChatTool] = []
     warnings: list[RunWarning] = []
@@ -356,8 +386,11 @@ def to_openai_tools(
         description = tool.description or tool.title
         if description:
             function["description"] = description
-        function["parameters"] = tool.input_schema
-        if strict_mode and is_strict_compatible(tool.input_schema):
+        compiled = _compiled(tool.input_schema, tool.name, allow_lossy)
+        if compiled.changes:
+            warnings += changes_to_warnings(compiled, tool=tool.name, provider=provider)
+        function["parameters"] = compiled.schema
+        if strict_mode and is_strict_compatible(compiled.schema):
             function["strict"] = True
         out.append({"type": "function", "function": function})
         if not _NAME.fullmatch(tool.name):
@@ -417,7 +450,12 @@ def to_openai_request(
     settings = request.settings
     skip = quirks.unsupported_settings
     if request.tools:
-        tools, tool_warnings = to_openai_tools(request.tools, strict_mode=quirks.supports_strict)
+        tools, tool_warnings = to_openai_tools(
+            request.tools,
+            strict_mode=quirks.supports_strict,
+            provider=provider,
+            allow_lossy=request.allow_lossy_schemas,
+        )
         body["tools"] = tools
         warnings += tool_warnings
         choice = request.tool_choice
