@@ -55,7 +55,10 @@ class FunctionAdapter:
     ) -> None:
         self.function = function
         self.model_id = model_id
-        self.capabilities = capabilities or Capabilities(image_input=True, reasoning=True)
+        # Tool calls are streamed whole (one arguments delta), so no fragment streaming.
+        self.capabilities = capabilities or Capabilities(
+            image_input=True, reasoning=True, tool_call_streaming=False
+        )
         self.chunk_size = chunk_size
         self.calls: list[ModelRequest] = []
 
