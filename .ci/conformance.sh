@@ -46,7 +46,8 @@ done
 
 # Replay: every recorded adapter, offline and keyless, from the committed cassettes.
 for model in openai:gpt-4.1-mini openai-responses:gpt-4.1-mini gemini:gemini-2.5-flash \
-  ollama:llama3.2 vllm:meta-llama/Llama-3.1-8B-Instruct; do
+  ollama:llama3.2 vllm:meta-llama/Llama-3.1-8B-Instruct llamacpp-server:qwen2.5 \
+  ollama-openai:llama3.2; do
   provider="${model%%:*}"
   args=("$model" --mode replay --cassettes tests/conformance/cassettes)
   if [ -f "$EXPECTED/$provider.yaml" ]; then args+=(--expected-failures "$EXPECTED/$provider.yaml"); fi

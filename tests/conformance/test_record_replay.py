@@ -160,6 +160,8 @@ def test_the_command_line_replays(capsys: pytest.CaptureFixture[str]) -> None:
         "gemini:gemini-2.5-flash",
         "ollama:llama3.2",
         "vllm:meta-llama/Llama-3.1-8B-Instruct",
+        "llamacpp-server:qwen2.5",
+        "ollama-openai:llama3.2",
     ],
 )
 async def test_every_adapters_committed_cassettes_replay(model: str) -> None:
