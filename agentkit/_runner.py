@@ -371,6 +371,14 @@ class _Run:
         self.messages.append(Message(role="tool", parts=results))
         for call, result, duration in zip(calls, results, durations, strict=True):
             yield ToolResultEvent(call=call, result=result, duration_ms=duration)
+        # A tool set may have something to tell the user (an MCP server died):
+        # it offers it through an optional drain_warnings().
+        for toolset in self.agent.toolsets:
+            drain = getattr(toolset, "drain_warnings", None)
+            if drain is not None:
+                for warning in drain():
+                    for event in self.warn(warning):
+                        yield event
         self._check_tool_budget(calls, results)
 
     async def _execute(self, call: ToolCallPart) -> ToolResultPart:

@@ -39,7 +39,13 @@ __all__ = ["FunctionToolset", "Tool", "Toolset", "tool"]
 
 @runtime_checkable
 class Toolset(Protocol):
-    """Anything that offers tools: ``@tool`` functions, an MCP server, an agent."""
+    """Anything that offers tools: ``@tool`` functions, an MCP server, an agent.
+
+    Optional extras the runner uses when present: a ``name`` (prefixes its
+    tools when names collide), ``__aenter__``/``__aexit__`` (opened for the
+    run), and ``drain_warnings() -> list[RunWarning]`` (things the user should
+    see in the run's result, collected after each round of tool calls).
+    """
 
     async def list_tools(self) -> list[ToolDefinition]:
         """The tools on offer."""

@@ -429,3 +429,24 @@ async def test_toolsets_close_on_error_and_on_early_stop() -> None:
             if event.type == "turn_start":
                 break
     assert (ts.entered, ts.exited) == (2, 2)
+
+
+@pytest.mark.anyio
+async def test_tool_sets_can_hand_warnings_to_the_result() -> None:
+    from agentkit import RunWarning
+
+    class Noisy(_LifecycleToolset):
+        def drain_warnings(self) -> list[RunWarning]:
+            if not self.calls:
+                return []
+            return [RunWarning(kind="tool", feature=self.name, message="server went away")]
+
+    ts = Noisy("noisy", "search")
+
+    def model(request: ModelRequest) -> Any:
+        if request.messages[-1].role == "user":
+            return [call("search", "1")]
+        return "done"
+
+    result = await run(Agent(name="n", tools=[ts]), "go", model=FunctionAdapter(model))
+    assert [(w.feature, w.message) for w in result.warnings] == [("noisy", "server went away")]

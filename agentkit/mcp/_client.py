@@ -29,7 +29,7 @@ from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
 from .._messages import ToolResultPart
-from .._model import ToolDefinition
+from .._model import RunWarning, ToolDefinition
 from .._tools import error_result
 from ..exceptions import UserError
 from ._context import report_progress
@@ -117,6 +117,7 @@ class MCPToolset:
         self._stack: AsyncExitStack | None = None
         self._depth = 0
         self._dead: str | None = None
+        self._warnings: list[RunWarning] = []
         # model-visible name -> the server's own name
         self._names: dict[str, str] = {}
 
@@ -268,8 +269,21 @@ class MCPToolset:
             return error_result(f"Tool {name} failed on MCP server {self.name!r}: {_why(exc)}")
         return from_mcp_result(result, name)
 
+    def drain_warnings(self) -> list[RunWarning]:
+        """Warnings for the run's result since the last call (the runner collects them)."""
+        warnings, self._warnings = self._warnings, []
+        return warnings
+
     def _died(self, exc: BaseException) -> ToolResultPart:
         self._dead = _why(exc)
+        self._warnings.append(
+            RunWarning(
+                kind="tool",
+                feature=self.name,
+                message=f"MCP server {self.name!r} stopped answering during the run "
+                f"({self._dead}); its tools were unavailable from then on",
+            )
+        )
         logger.warning(
             "MCP server %r stopped answering during the run (%s); the model is told its "
             "tools are unavailable",

@@ -130,6 +130,10 @@ async def test_a_server_that_dies_mid_run_gives_an_error_result(
     assert after.is_error
     assert "unavailable" in after.text
     assert any("stopped answering" in r.getMessage() for r in caplog.records)
+    # And the person running the agent sees it in the result, once.
+    [warning] = [w for w in result.warnings if w.feature == "dying"]
+    assert warning.kind == "tool"
+    assert "stopped answering during the run" in warning.message
 
 
 async def test_unstartable_server_is_a_clear_error() -> None:
