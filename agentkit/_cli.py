@@ -53,6 +53,11 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         help="provider:model, e.g. openai:gpt-4.1-mini; a comma-separated chain falls back "
         "in order on retryable failures",
     )
+    run.add_argument(
+        "--base-url",
+        help="send the model's requests to this API root instead of the provider's own "
+        "(a proxy, a gateway, a local server); wins over the provider's base-URL variable",
+    )
     run.add_argument("--profile", "-p", help="a profile of the agent file (e.g. dev, prod)")
     run.add_argument("--input", "-i", help="the user's message (default: read stdin)")
     run.add_argument(
@@ -204,12 +209,22 @@ def _run(args: argparse.Namespace) -> int:
 
     from ._agentfile import load_agent
     from ._registry import choose_model
+    from .exceptions import UserError
 
     agent = load_agent(args.agent, profile=args.profile)
     message = _read_input(args)
     choice = choose_model(args.model, agent.default_model)
+    options: dict[str, Any] = {}
+    if args.base_url:
+        if "," in choice.model:
+            raise UserError(
+                f"--base-url names one API root, but the model is a chain ({choice.model}); "
+                "point each provider at its URL with its base-URL variable instead"
+            )
+        options["base_url"] = args.base_url
     if not args.json:
-        print(f"model: {choice.model} ({choice.reason})", file=sys.stderr)
+        where = f", at {args.base_url}" if args.base_url else ""
+        print(f"model: {choice.model} ({choice.reason}{where})", file=sys.stderr)
 
     printer = _JsonPrinter(sys.stdout) if args.json else _HumanPrinter(sys.stdout, sys.stderr)
 
@@ -217,7 +232,10 @@ def _run(args: argparse.Namespace) -> int:
         from ._runner import run_stream
 
         result = None
-        async for event in run_stream(agent, message, model=choice.model, stream=args.stream):
+        events = run_stream(
+            agent, message, model=choice.model, stream=args.stream, model_options=options
+        )
+        async for event in events:
             result = printer.event(event) or result
         return result
 

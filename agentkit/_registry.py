@@ -1,7 +1,8 @@
 """From a model string (``provider:model``) to an adapter, through entry points.
 
 Adapters register in the ``agentkit.adapters`` entry-point group as a factory
-``(model_id: str) -> ModelAdapter``, ours exactly like a third party's.
+``(model_id: str, *, base_url=None, api_key=None, headers=None, http_client=None,
+**own_options) -> ModelAdapter``, ours exactly like a third party's.
 Tool sets register in ``agentkit.tools``.
 """
 
@@ -27,7 +28,7 @@ KEYED_DEFAULTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("gemini", ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "gemini-2.5-flash"),
 )
 
-_registered: dict[str, Callable[[str], ModelAdapter]] = {}
+_registered: dict[str, Callable[..., ModelAdapter]] = {}
 
 
 @cache
@@ -35,7 +36,7 @@ def _entry_points(group: str) -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=group)}
 
 
-def register_adapter(provider: str, factory: Callable[[str], ModelAdapter]) -> None:
+def register_adapter(provider: str, factory: Callable[..., ModelAdapter]) -> None:
     """Register an adapter factory in-process (entry points do this for packages)."""
     _registered[provider] = factory
 
@@ -45,13 +46,57 @@ def available_providers() -> list[str]:
     return sorted({*_entry_points(ADAPTER_GROUP), *_registered})
 
 
-def resolve_model(model: str | ModelAdapter) -> ModelAdapter:
-    """The adapter for ``provider:model`` (an adapter passes through).
+def adapter_factory(provider: str) -> Callable[..., ModelAdapter]:
+    """The factory registered for ``provider`` (in-process first, then entry points).
 
     Raises:
-        UserError: the string has no provider, or no adapter is registered for it.
+        UserError: nothing is registered under that name.
+    """
+    factory = _registered.get(provider)
+    if factory is not None:
+        return factory
+    entry = _entry_points(ADAPTER_GROUP).get(provider)
+    if entry is None:
+        raise UserError(
+            f"no adapter for provider {provider!r}; installed: "
+            f"{', '.join(available_providers()) or 'none'} "
+            "(install agentkit-interop-adapters or the provider's package)"
+        )
+    loaded: Callable[..., ModelAdapter] = entry.load()
+    return loaded
+
+
+def wire_protocol(provider: str) -> str | None:
+    """The wire protocol ``provider``'s factory declares (its ``wire_protocol`` attribute).
+
+    A factory that speaks a protocol the kit can emulate (``openai-chat``,
+    ``openai-responses``, ``gemini``, ``ollama``) says so by carrying that
+    attribute, so ``agentkit conformance --mode emulated`` needs no ``--wire``.
+    """
+    value = getattr(adapter_factory(provider), "wire_protocol", None)
+    return value if isinstance(value, str) else None
+
+
+def resolve_model(model: str | ModelAdapter, **options: Any) -> ModelAdapter:
+    """The adapter for ``provider:model`` (an adapter passes through).
+
+    Args:
+        model: ``provider:model`` or an adapter.
+        **options: Passed to the provider's factory: ``base_url``, ``api_key``,
+            ``headers``, ``http_client`` and any option of the factory's own.
+            Options always win over environment variables, which factories
+            read only as defaults. None values are left out.
+
+    Raises:
+        UserError: the string has no provider, no adapter is registered for it,
+            or its factory does not take one of the options.
     """
     if not isinstance(model, str):
+        if any(value is not None for value in options.values()):
+            raise UserError(
+                f"options {', '.join(sorted(options))} apply to model strings, "
+                f"not to an adapter object ({model!r}): configure the adapter itself"
+            )
         return model
     provider, sep, model_id = model.partition(":")
     if not sep or not provider:
@@ -59,17 +104,39 @@ def resolve_model(model: str | ModelAdapter) -> ModelAdapter:
             f"model {model!r} names no provider: write it as provider:model, "
             f"e.g. openai:gpt-4.1-mini (providers: {', '.join(available_providers())})"
         )
-    factory = _registered.get(provider)
-    if factory is None:
-        entry = _entry_points(ADAPTER_GROUP).get(provider)
-        if entry is None:
-            raise UserError(
-                f"no adapter for provider {provider!r} in model {model!r}; installed: "
-                f"{', '.join(available_providers()) or 'none'} "
-                "(install agentkit-interop-adapters or the provider's package)"
-            )
-        factory = entry.load()
-    return factory(model_id)
+    try:
+        factory = adapter_factory(provider)
+    except UserError as exc:
+        raise UserError(f"{exc} (in model {model!r})") from None
+    given = {name: value for name, value in options.items() if value is not None}
+    if not given:
+        return factory(model_id)
+    unknown = _unknown_options(factory, given)
+    if unknown:
+        raise UserError(
+            f"the adapter factory for {provider!r} does not take "
+            f"{', '.join(sorted(unknown))} (model {model!r}); "
+            "factories take (model_id, *, base_url=..., api_key=..., headers=..., "
+            "http_client=...) and their own options"
+        )
+    return factory(model_id, **given)
+
+
+def _unknown_options(factory: Callable[..., ModelAdapter], given: dict[str, Any]) -> set[str]:
+    import inspect
+
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable: let the call decide
+        return set()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return set()
+    named = {
+        p.name
+        for p in parameters
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    }
+    return set(given) - named
 
 
 def load_toolset_entry_point(name: str) -> Any:

@@ -10,7 +10,7 @@ conformance kit checks.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
 from typing import Any
 
@@ -109,9 +109,11 @@ class _Run:
         settings: ModelSettings,
         retry: RetryPolicy,
         max_cost_usd: float | None,
+        model_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.agent = agent
         self.chain = chain
+        self.model_options = dict(model_options or {})
         self.adapters: dict[int, ModelAdapter] = {}
         self.messages = messages
         self.settings = settings
@@ -135,7 +137,9 @@ class _Run:
         """The chain's adapter at ``position``, resolved on first use."""
         found = self.adapters.get(position)
         if found is None:
-            found = self.adapters[position] = resolve_model(self.chain[position])
+            found = self.adapters[position] = resolve_model(
+                self.chain[position], **self.model_options
+            )
         return found
 
     def error(self, cls: type[RunError], message: str, cause: Any = None) -> RunError:
@@ -483,6 +487,7 @@ def _prepare(
     settings: ModelSettings | None,
     retry: RetryPolicy | None,
     max_cost_usd: float | None,
+    model_options: Mapping[str, Any] | None,
 ) -> _Run:
     return _Run(
         agent,
@@ -491,6 +496,7 @@ def _prepare(
         agent.settings.merged(settings),
         retry or RetryPolicy(),
         max_cost_usd if max_cost_usd is not None else agent.max_cost_usd,
+        model_options,
     )
 
 
@@ -504,6 +510,7 @@ async def run_stream(
     stream: bool = True,
     retry: RetryPolicy | None = None,
     max_cost_usd: float | None = None,
+    model_options: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[RunEvent]:
     """Run ``agent`` on ``input``, yielding events as they happen.
 
@@ -523,12 +530,15 @@ async def run_stream(
             the events are the same either way, only their timing differs.
         retry: Retry policy for failed model calls.
         max_cost_usd: Stop before a call that could take the run past this price.
+        model_options: Options for the adapter factories of model strings
+            (``base_url``, ``api_key``, ``headers``, ``http_client``, or a
+            factory's own); they win over environment variables.
 
     Raises:
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd)
+    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd, model_options)
     async with aclosing(state.events(stream)) as events:
         async for event in events:
             yield event
@@ -543,6 +553,7 @@ async def run(
     settings: ModelSettings | None = None,
     retry: RetryPolicy | None = None,
     max_cost_usd: float | None = None,
+    model_options: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run ``agent`` on ``input`` to a final answer.
 
@@ -554,6 +565,9 @@ async def run(
         settings: Settings overriding the agent's.
         retry: Retry policy for failed model calls.
         max_cost_usd: Stop before a call that could take the run past this price.
+        model_options: Options for the adapter factories of model strings
+            (``base_url``, ``api_key``, ``headers``, ``http_client``, or a
+            factory's own); they win over environment variables.
 
     Returns:
         The result: output, messages, usage, cost, turns and warnings.
@@ -562,7 +576,7 @@ async def run(
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd)
+    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd, model_options)
     state.deltas = False
     async with aclosing(state.events(stream=False)) as events:
         async for event in events:
@@ -580,6 +594,7 @@ def run_sync(
     settings: ModelSettings | None = None,
     retry: RetryPolicy | None = None,
     max_cost_usd: float | None = None,
+    model_options: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """``run`` for code without an event loop; see ``run`` for the arguments."""
 
@@ -592,6 +607,7 @@ def run_sync(
             settings=settings,
             retry=retry,
             max_cost_usd=max_cost_usd,
+            model_options=model_options,
         )
 
     return anyio.run(main)

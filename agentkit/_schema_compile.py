@@ -54,10 +54,10 @@ from ._schema._types import (
     CompiledSchema,
     Recorder,
     SchemaChange,
-    SchemaCompileError,
     Target,
 )
 from ._schema._walker import Compiler
+from .exceptions import SchemaCompileError
 
 if TYPE_CHECKING:
     from ._model import RunWarning

@@ -3,7 +3,8 @@
 ```
 AgentkitError
 ├── UserError                    misconfiguration, bad agent file, missing key
-│   └── SpecValidationError      a document failed its JSON Schema: .source .path
+│   ├── SpecValidationError      a document failed its JSON Schema: .source .path
+│   └── SchemaCompileError       a schema cannot go to a provider's dialect unchanged
 ├── AdapterError                 .provider .model_id
 │   ├── ProviderHTTPError        .status_code .body .retry_after
 │   │   ├── AuthenticationError  401/403, or a provider's "bad key" 400
@@ -35,7 +36,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ._messages import Message, Usage
+    from ._schema._types import SchemaChange, Target
 
 __all__ = [
     "AdapterError",
@@ -53,6 +57,7 @@ __all__ = [
     "ProviderHTTPError",
     "RateLimitError",
     "RunError",
+    "SchemaCompileError",
     "ServerError",
     "SpecValidationError",
     "ToolError",
@@ -85,6 +90,31 @@ class SpecValidationError(UserError):
         self.path = path
         self.reason = reason
         super().__init__(f"{source}: at {path}: {reason}")
+
+
+class SchemaCompileError(UserError):
+    """A schema cannot be compiled for a target without changing what it accepts.
+
+    Attributes:
+        changes: Every change the compiler made or needed, lossy ones included.
+        tool: The tool (or output) the schema belongs to, when known.
+        target: The dialect that was asked for.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        changes: Iterable[SchemaChange] = (),
+        tool: str | None = None,
+        target: Target | None = None,
+    ) -> None:
+        self.changes = tuple(changes)
+        self.tool = tool
+        self.target = target
+        where = f"schema of {tool!r}" if tool else "schema"
+        dialect = f" for {target}" if target else ""
+        super().__init__(f"{where}{dialect}: {message}")
 
 
 class AdapterError(AgentkitError):

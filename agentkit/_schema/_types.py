@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..exceptions import UserError
+from ..exceptions import SchemaCompileError
 
 #: The schema dialects agentkit compiles to.
 Target = Literal["openai-strict", "openai", "gemini", "gemini-openapi", "ollama", "llamacpp"]
@@ -109,31 +108,6 @@ class CompiledSchema:
     def lossy(self) -> bool:
         """Whether any change alters the set of accepted values."""
         return any(c.lossy for c in self.changes)
-
-
-class SchemaCompileError(UserError):
-    """A schema cannot be compiled for a target without changing what it accepts.
-
-    Attributes:
-        changes: Every change the compiler made or needed, lossy ones included.
-        tool: The tool (or output) the schema belongs to, when known.
-        target: The dialect that was asked for.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        changes: Iterable[SchemaChange] = (),
-        tool: str | None = None,
-        target: Target | None = None,
-    ) -> None:
-        self.changes = tuple(changes)
-        self.tool = tool
-        self.target = target
-        where = f"schema of {tool!r}" if tool else "schema"
-        dialect = f" for {target}" if target else ""
-        super().__init__(f"{where}{dialect}: {message}")
 
 
 def escape(token: str) -> str:

@@ -247,38 +247,58 @@ class GeminiAdapter:
         return chunk
 
 
-def create_gemini_adapter(model_id: str) -> GeminiAdapter:
+def create_gemini_adapter(
+    model_id: str,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    http_client: httpx2.AsyncClient | None = None,
+) -> GeminiAdapter:
     """The ``gemini`` entry point: ``gemini:<model>`` with ``GEMINI_API_KEY`` or ``GOOGLE_API_KEY``.
 
-    ``GEMINI_API_KEY`` is read first, then ``GOOGLE_API_KEY``.
-    ``GEMINI_BASE_URL`` points it at another host (a proxy, a gateway) when set.
+    Options win over the environment, which only supplies defaults:
+    ``GEMINI_API_KEY`` is read first, then ``GOOGLE_API_KEY``;
+    ``GEMINI_BASE_URL`` points it at another host (a proxy, a gateway) when
+    no ``base_url`` is given.
 
     Args:
         model_id: The model named after ``gemini:``.
+        base_url: The API root; ``/v1beta`` is added unless it ends with a version.
+        api_key: The key, instead of the variables.
+        headers: Extra request headers.
+        http_client: A client of your own instead of the shared pool.
 
     Returns:
         The adapter.
 
     Raises:
-        UserError: neither key variable is set, or no model is named.
+        UserError: no key is given or set, or no model is named.
     """
     if not model_id:
         raise UserError(
             "no Gemini model named: write it as gemini:<model>, e.g. gemini:gemini-2.5-flash"
         )
-    for variable in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
-        api_key = os.environ.get(variable)
-        if api_key:
-            break
-    else:
-        raise UserError(
-            f"neither GEMINI_API_KEY nor GOOGLE_API_KEY is set: export one to use "
-            f"gemini:{model_id} (keys are at https://aistudio.google.com/apikey), "
-            "or choose another provider"
-        )
+    variable: str | None = None
+    if not api_key:
+        for variable in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+            api_key = os.environ.get(variable)
+            if api_key:
+                break
+        else:
+            raise UserError(
+                f"neither GEMINI_API_KEY nor GOOGLE_API_KEY is set: export one to use "
+                f"gemini:{model_id} (keys are at https://aistudio.google.com/apikey), "
+                "or choose another provider"
+            )
     return GeminiAdapter(
         model_id,
         api_key=api_key,
-        base_url=os.environ.get("GEMINI_BASE_URL") or DEFAULT_BASE_URL,
+        base_url=base_url or os.environ.get("GEMINI_BASE_URL") or DEFAULT_BASE_URL,
         key_variable=variable,
+        headers=headers,
+        client=http_client,
     )
+
+
+create_gemini_adapter.wire_protocol = "gemini"  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ from agentkit import (
     Usage,
 )
 from agentkit._schema_compile import changes_to_warnings, compile_schema
-from agentkit.exceptions import UnexpectedResponseError
+from agentkit.exceptions import UnexpectedResponseError, UserError
 
 from ._catalogue import DEFAULT_MODEL, TOOLS_FIRST, locate_model
 from ._protocol import (
@@ -236,6 +236,19 @@ class LlamaCppAdapter:
         )
 
 
-def create_llamacpp_adapter(model_id: str) -> LlamaCppAdapter:
-    """The ``llamacpp`` entry point: ``llamacpp:<name or path>``."""
+def create_llamacpp_adapter(model_id: str, **options: object) -> LlamaCppAdapter:
+    """The ``llamacpp`` entry point: ``llamacpp:<name or path>``.
+
+    The model runs in this process, so there is no URL, key or HTTP client to
+    configure: any option is a mistake worth telling the user about.
+
+    Raises:
+        UserError: an option was given.
+    """
+    if options:
+        raise UserError(
+            f"llamacpp:{model_id or DEFAULT_MODEL} runs in-process and takes no "
+            f"{', '.join(sorted(options))}; for a llama.cpp server use "
+            "llamacpp-server:<model> with a base URL"
+        )
     return LlamaCppAdapter(model_id or DEFAULT_MODEL)

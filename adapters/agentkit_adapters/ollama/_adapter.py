@@ -281,14 +281,26 @@ class OllamaAdapter:
             yield item
 
 
-def create_ollama_adapter(model_id: str) -> OllamaAdapter:
+def create_ollama_adapter(
+    model_id: str,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    http_client: httpx2.AsyncClient | None = None,
+) -> OllamaAdapter:
     """The ``ollama`` entry point: ``ollama:<model>`` on the server at ``OLLAMA_HOST``.
 
     No key is needed for a local server; ``OLLAMA_API_KEY``, when set, is sent
     as a bearer token (for ollama.com's hosted API, ``OLLAMA_HOST=https://ollama.com``).
+    Options win over the variables, which only supply defaults.
 
     Args:
         model_id: The model named after ``ollama:``, e.g. ``llama3.2``.
+        base_url: The server, in any ``OLLAMA_HOST`` syntax (``host:port``, a URL).
+        api_key: A bearer token, instead of ``OLLAMA_API_KEY``.
+        headers: Extra request headers.
+        http_client: A client of your own instead of the shared pool.
 
     Returns:
         The adapter.
@@ -303,6 +315,11 @@ def create_ollama_adapter(model_id: str) -> OllamaAdapter:
         )
     return OllamaAdapter(
         model_id,
-        host=resolve_ollama_host(os.environ.get("OLLAMA_HOST")),
-        api_key=os.environ.get("OLLAMA_API_KEY") or None,
+        host=resolve_ollama_host(base_url or os.environ.get("OLLAMA_HOST")),
+        api_key=api_key or os.environ.get("OLLAMA_API_KEY") or None,
+        headers=headers,
+        client=http_client,
     )
+
+
+create_ollama_adapter.wire_protocol = "ollama"  # type: ignore[attr-defined]

@@ -214,41 +214,62 @@ class OpenAIChatAdapter:
             yield item
 
 
-def create_chat_adapter(model_id: str) -> OpenAIChatAdapter:
+def create_chat_adapter(
+    model_id: str,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    http_client: httpx2.AsyncClient | None = None,
+) -> OpenAIChatAdapter:
     """The ``openai`` entry point: ``openai:<model>`` with ``OPENAI_API_KEY``.
 
+    Options win over the environment, which only supplies defaults:
     ``OPENAI_BASE_URL`` points it at another host (a proxy, Azure's
-    ``/openai/v1``, a local server) when set; ``OPENAI_ORG_ID`` and
-    ``OPENAI_PROJECT_ID`` become the organisation and project headers.
+    ``/openai/v1``, a local server) when no ``base_url`` is given;
+    ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID`` become the organisation and
+    project headers.
 
     Args:
         model_id: The model named after ``openai:``.
+        base_url: The API root, up to and including ``/v1``.
+        api_key: The key, instead of ``OPENAI_API_KEY``.
+        headers: Extra request headers (they win over the organisation ones).
+        http_client: A client of your own instead of the shared pool.
 
     Returns:
         The adapter.
 
     Raises:
-        UserError: ``OPENAI_API_KEY`` is not set, or no model is named.
+        UserError: no key is given or set, or no model is named.
     """
     if not model_id:
         raise UserError(
             "no OpenAI model named: write it as openai:<model>, e.g. openai:gpt-4.1-mini"
         )
-    api_key = os.environ.get("OPENAI_API_KEY")
+    api_key = api_key or os.environ.get("OPENAI_API_KEY")
     if not api_key:
         raise UserError(
             f"OPENAI_API_KEY is not set: export it to use openai:{model_id} "
             "(keys are at https://platform.openai.com/api-keys), or choose another provider"
         )
+    return OpenAIChatAdapter(
+        model_id,
+        api_key=api_key,
+        base_url=base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
+        headers={**openai_env_headers(), **(headers or {})},
+        client=http_client,
+    )
+
+
+def openai_env_headers() -> dict[str, str]:
+    """The organisation and project headers, from the variables the official SDKs read."""
     headers = {}
-    # The same optional variables the official SDKs read.
     if organization := os.environ.get("OPENAI_ORG_ID"):
         headers["OpenAI-Organization"] = organization
     if project := os.environ.get("OPENAI_PROJECT_ID"):
         headers["OpenAI-Project"] = project
-    return OpenAIChatAdapter(
-        model_id,
-        api_key=api_key,
-        base_url=os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
-        headers=headers,
-    )
+    return headers
+
+
+create_chat_adapter.wire_protocol = "openai-chat"  # type: ignore[attr-defined]

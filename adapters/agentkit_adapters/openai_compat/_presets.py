@@ -160,6 +160,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "groq",
             "https://api.groq.com/openai/v1",
+            "GROQ_BASE_URL",
             key_variable="GROQ_API_KEY",
             key_required=True,
             key_help="https://console.groq.com/keys",
@@ -173,6 +174,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "together",
             "https://api.together.xyz/v1",
+            "TOGETHER_BASE_URL",
             key_variable="TOGETHER_API_KEY",
             key_required=True,
             key_help="https://api.together.ai/settings/api-keys",
@@ -182,6 +184,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "openrouter",
             "https://openrouter.ai/api/v1",
+            "OPENROUTER_BASE_URL",
             key_variable="OPENROUTER_API_KEY",
             key_required=True,
             key_help="https://openrouter.ai/keys",
@@ -193,6 +196,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "deepseek",
             "https://api.deepseek.com/v1",
+            "DEEPSEEK_BASE_URL",
             key_variable="DEEPSEEK_API_KEY",
             key_required=True,
             key_help="https://platform.deepseek.com/api_keys",
@@ -206,6 +210,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "xai",
             "https://api.x.ai/v1",
+            "XAI_BASE_URL",
             key_variable="XAI_API_KEY",
             key_required=True,
             key_help="https://console.x.ai",
@@ -217,6 +222,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "meta-llama",
             "https://api.llama.com/compat/v1",
+            "LLAMA_API_BASE_URL",
             key_variable="LLAMA_API_KEY",
             key_required=True,
             key_help="https://llama.developer.meta.com",
@@ -234,6 +240,7 @@ def preset_adapter(
     env: Mapping[str, str] | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
+    headers: Mapping[str, str] | None = None,
     client: httpx2.AsyncClient | None = None,
 ) -> OpenAIChatAdapter:
     """An ``OpenAIChatAdapter`` configured by preset ``name``.
@@ -244,6 +251,7 @@ def preset_adapter(
         env: Where to read variables (default ``os.environ``).
         api_key: The key, instead of the preset's variable.
         base_url: The API root, instead of the preset's default or variable.
+        headers: Extra request headers.
         client: An ``httpx2.AsyncClient`` to use instead of the shared pool.
 
     Returns:
@@ -274,21 +282,35 @@ def preset_adapter(
         base_url=base_url or preset.resolve_base_url(variables),
         provider=preset.name,
         key_variable=variable,
+        headers=headers,
         quirks=preset.quirks,
         capabilities=preset.capabilities,
         client=client,
     )
 
 
-def preset_factory(name: str) -> Callable[[str], OpenAIChatAdapter]:
-    """The entry-point factory ``(model_id) -> adapter`` for preset ``name``."""
+def preset_factory(name: str) -> Callable[..., OpenAIChatAdapter]:
+    """The entry-point factory ``(model_id, **options) -> adapter`` for preset ``name``."""
     if name not in PRESETS:
         raise UserError(f"no OpenAI-compatible preset {name!r}; presets: {', '.join(PRESETS)}")
 
-    def factory(model_id: str) -> OpenAIChatAdapter:
-        return preset_adapter(name, model_id)
+    def factory(
+        model_id: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+    ) -> OpenAIChatAdapter:
+        return preset_adapter(
+            name, model_id, base_url=base_url, api_key=api_key, headers=headers, client=http_client
+        )
 
     factory.__name__ = f"create_{name.replace('-', '_')}_adapter"
     factory.__qualname__ = factory.__name__
-    factory.__doc__ = f"The ``{name}`` entry point: ``{name}:<model>``."
+    factory.__doc__ = (
+        f"The ``{name}`` entry point: ``{name}:<model>``; options (``base_url``, "
+        "``api_key``, ``headers``, ``http_client``) win over the preset's variables."
+    )
+    factory.wire_protocol = "openai-chat"  # type: ignore[attr-defined]
     return factory

@@ -257,40 +257,53 @@ class OpenAIResponsesAdapter:
             yield item
 
 
-def create_responses_adapter(model_id: str) -> OpenAIResponsesAdapter:
+def create_responses_adapter(
+    model_id: str,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    http_client: httpx2.AsyncClient | None = None,
+) -> OpenAIResponsesAdapter:
     """The ``openai-responses`` entry point: ``openai-responses:<model>`` with ``OPENAI_API_KEY``.
 
-    ``OPENAI_BASE_URL`` points it at another host when set; ``OPENAI_ORG_ID``
-    and ``OPENAI_PROJECT_ID`` become the organisation and project headers.
+    Options win over the environment, which only supplies defaults:
+    ``OPENAI_BASE_URL`` when no ``base_url`` is given; ``OPENAI_ORG_ID`` and
+    ``OPENAI_PROJECT_ID`` become the organisation and project headers.
 
     Args:
         model_id: The model named after ``openai-responses:``.
+        base_url: The API root, up to and including ``/v1``.
+        api_key: The key, instead of ``OPENAI_API_KEY``.
+        headers: Extra request headers.
+        http_client: A client of your own instead of the shared pool.
 
     Returns:
         The adapter.
 
     Raises:
-        UserError: ``OPENAI_API_KEY`` is not set, or no model is named.
+        UserError: no key is given or set, or no model is named.
     """
+    from ..openai._adapter import openai_env_headers
+
     if not model_id:
         raise UserError(
             "no OpenAI model named: write it as openai-responses:<model>, "
             "e.g. openai-responses:gpt-5-mini"
         )
-    api_key = os.environ.get("OPENAI_API_KEY")
+    api_key = api_key or os.environ.get("OPENAI_API_KEY")
     if not api_key:
         raise UserError(
             f"OPENAI_API_KEY is not set: export it to use openai-responses:{model_id} "
             "(keys are at https://platform.openai.com/api-keys), or choose another provider"
         )
-    headers = {}
-    if organization := os.environ.get("OPENAI_ORG_ID"):
-        headers["OpenAI-Organization"] = organization
-    if project := os.environ.get("OPENAI_PROJECT_ID"):
-        headers["OpenAI-Project"] = project
     return OpenAIResponsesAdapter(
         model_id,
         api_key=api_key,
-        base_url=os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
-        headers=headers,
+        base_url=base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
+        headers={**openai_env_headers(), **(headers or {})},
+        client=http_client,
     )
+
+
+create_responses_adapter.wire_protocol = "openai-responses"  # type: ignore[attr-defined]
