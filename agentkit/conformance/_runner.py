@@ -139,7 +139,9 @@ async def _attempt(harness: Harness, scenario: Scenario) -> tuple[list[str], Out
     outcome.leaked_tasks = await _leaked(before)
     outcome.received = harness.received()
     if scenario.cancel_after_events:
-        outcome.disconnected = harness.disconnected(2.0)
+        # Waited for off the loop: an asyncio transport (aiohttp's) closes its
+        # socket on the loop's next turn, which a blocking wait here would stall.
+        outcome.disconnected = await anyio.to_thread.run_sync(harness.disconnected, 2.0)
     problems = check_outcome(
         scenario, outcome, scenario.model_request(), harness.adapter.capabilities
     )
