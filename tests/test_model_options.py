@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,20 @@ import httpx2
 import pytest
 
 from agentkit import Agent, run
-from agentkit._registry import available_providers, register_adapter, resolve_model, wire_protocol
+from agentkit._registry import register_adapter, resolve_model, wire_protocol
 from agentkit.exceptions import UserError
 from agentkit.testing import FunctionAdapter, OpenAIChatEmulator, serve_asgi
 
 from .weather_script import weather_script
 
 REPO = Path(__file__).resolve().parents[1]
-HTTP_PROVIDERS = sorted(set(available_providers()) - {"llamacpp"})
+#: Our HTTP providers: a third party's installed adapter (the Relay example, on
+#: aiohttp) takes a client of its own stack, not an httpx2 one.
+HTTP_PROVIDERS = sorted(
+    ep.name
+    for ep in entry_points(group="agentkit.adapters")
+    if ep.value.startswith("agentkit_adapters.") and ep.name != "llamacpp"
+)
 #: The wire protocol each of our providers declares for the conformance kit.
 WIRES = {
     "openai": "openai-chat",
