@@ -18,6 +18,7 @@ AgentkitError
 │   ├── UnsupportedFeatureError  content the provider cannot represent
 │   └── UnexpectedResponseError  malformed or truncated provider output
 ├── ToolError                    a tool failed; the model is told and the run goes on
+├── HarnessError                 the conformance kit's harness, or the factory it called, crashed
 └── RunError                     a run failed: .messages keeps the conversation so far
     ├── ModelCallError           the model call failed: .cause is the AdapterError
     ├── MaxTurnsError            the run hit max_turns before a final answer
@@ -49,6 +50,7 @@ __all__ = [
     "BudgetExceededError",
     "ContentFilterError",
     "ContextLengthError",
+    "HarnessError",
     "MaxTurnsError",
     "ModelCallError",
     "ModelNotFoundError",
@@ -115,6 +117,15 @@ class SchemaCompileError(UserError):
         where = f"schema of {tool!r}" if tool else "schema"
         dialect = f" for {target}" if target else ""
         super().__init__(f"{where}{dialect}: {message}")
+
+
+class HarnessError(AgentkitError):
+    """The conformance kit could not do its job: not a verdict on the adapter.
+
+    Raised when the adapter factory or a harness crashes (the original
+    exception is the ``__cause__``), or when a mode cannot work as asked, such
+    as a recording that recorded nothing. ``agentkit conformance`` exits 3.
+    """
 
 
 class AdapterError(AgentkitError):

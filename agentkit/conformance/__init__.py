@@ -8,27 +8,35 @@ from pytest (the ``agentkit.conformance.pytest_plugin`` plugin) or here::
 
     report = await check_adapter("gemini:gemini-2.5-flash", mode="emulated")
     assert report.ok, report.summary()
+
+The kit reaches the adapter only through its factory's options, ``base_url``
+and ``api_key``, pointing it at servers on a loopback port (an emulator, a
+recording proxy, a cassette server), so every mode works whatever HTTP stack
+the adapter uses. Errors of the kit itself are not verdicts: a filter that
+matches nothing is a ``UserError``, a crashing factory or harness a
+``HarnessError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .._model import ModelAdapter
+from ..exceptions import AgentkitError, HarnessError
 from ._checks import Outcome, check_outcome
-from ._harness import (
-    EMULATED_PROVIDERS,
-    EmulatedHarness,
-    FunctionHarness,
-    Harness,
-    LiveHarness,
-    RecordingHarness,
-    ReplayHarness,
-    emulated_harness_for,
+from ._harness import EmulatedHarness, FunctionHarness, Harness, LiveHarness
+from ._modes import (
+    ENDPOINT_PROTOCOLS,
+    PLACEHOLDER_KEY,
+    WIRE_PROTOCOLS,
+    AdapterBuilder,
+    build_harness,
     endpoint_adapter,
-    replay_adapter_factory,
 )
+from ._recording import RecordingHarness, ReplayHarness, wire_base_path
 from ._report import VERDICTS, ConformanceReport
 from ._runner import (
     ScenarioResult,
@@ -38,11 +46,15 @@ from ._runner import (
     run_scenarios,
 )
 from ._scenarios import LEVELS, Scenario, load_scenarios, scenario_schema, scenarios_dir
+from ._select import select_scenarios
 
 __all__ = [
-    "EMULATED_PROVIDERS",
+    "ENDPOINT_PROTOCOLS",
     "LEVELS",
+    "PLACEHOLDER_KEY",
     "VERDICTS",
+    "WIRE_PROTOCOLS",
+    "AdapterBuilder",
     "ConformanceReport",
     "EmulatedHarness",
     "FunctionHarness",
@@ -54,18 +66,37 @@ __all__ = [
     "Scenario",
     "ScenarioResult",
     "Verdict",
+    "build_harness",
     "check_adapter",
     "check_outcome",
     "claims",
-    "emulated_harness_for",
+    "endpoint_adapter",
     "load_expected_failures",
     "load_scenarios",
-    "record_harness",
     "run_harness",
     "run_scenarios",
     "scenario_schema",
     "scenarios_dir",
+    "select_scenarios",
+    "wire_base_path",
 ]
+
+
+@contextmanager
+def entered(harness: Any) -> Iterator[Any]:
+    """Enter ``harness``; a crash while starting it is a ``HarnessError``, not a traceback."""
+    try:
+        harness.__enter__()
+    except AgentkitError:
+        raise
+    except Exception as exc:
+        raise HarnessError(
+            f"the {type(harness).__name__} failed to start: {type(exc).__name__}: {exc}"
+        ) from exc
+    try:
+        yield harness
+    finally:
+        harness.__exit__(None, None, None)
 
 
 async def run_harness(
@@ -73,37 +104,60 @@ async def run_harness(
     *,
     target: str = "",
     levels: list[str] | None = None,
+    scenarios: list[str] | None = None,
     expected_failures: dict[str, str] | None = None,
     on_result: Callable[[ScenarioResult], None] | None = None,
 ) -> ConformanceReport:
     """Run the shipped scenarios through an entered harness.
 
     Args:
-        harness: The harness, already entered (its emulator running).
+        harness: The harness, already entered (its servers running).
         target: How to name the adapter in the report.
         levels: Only these levels.
+        scenarios: Only these scenario ids.
         expected_failures: Scenario id -> reason for known gaps.
         on_result: Called after each scenario.
 
     Returns:
         The report.
+
+    Raises:
+        UserError: a level, scenario id or expected failure matches no scenario.
+        HarnessError: the harness (or the kit) crashed while running a scenario.
     """
     from .. import __version__
 
-    scenarios = load_scenarios(levels=levels)
+    chosen = select_scenarios(levels, scenarios, expected_failures)
     adapter = harness.adapter
-    results = await run_scenarios(
-        harness, scenarios, expected_failures=expected_failures, on_result=on_result
-    )
+    results: list[ScenarioResult] = []
+    for scenario in chosen:
+        # One at a time, so a crash can name the scenario it happened in.
+        try:
+            results += await run_scenarios(
+                harness, [scenario], expected_failures=expected_failures, on_result=on_result
+            )
+        except AgentkitError:
+            raise
+        except Exception as exc:
+            raise HarnessError(
+                f"the harness crashed on scenario {scenario.id}: {type(exc).__name__}: {exc}"
+            ) from exc
+    recorded = getattr(harness, "recorded", None)
+    if isinstance(harness, RecordingHarness) and recorded == 0 and results:
+        raise HarnessError(
+            f"record mode recorded no HTTP exchange in {len(results)} scenario(s): the adapter "
+            f"did not send its requests to the base_url it was given ({harness.url}...); "
+            "its factory must pass base_url on to its HTTP client"
+        )
     return ConformanceReport(
         target=target or f"{adapter.provider}:{adapter.model_id}",
         provider=adapter.provider,
         model_id=adapter.model_id,
-        mode=harness.mode,
+        mode=harness.mode if not isinstance(harness, RecordingHarness) else "record",
         capabilities=adapter.capabilities,
         results=results,
         agentkit_version=__version__,
-        scenario_version=scenarios[0].version if scenarios else "",
+        scenario_version=chosen[0].version if chosen else "",
     )
 
 
@@ -112,140 +166,79 @@ async def check_adapter(
     *,
     mode: str = "emulated",
     levels: list[str] | None = None,
+    scenarios: list[str] | None = None,
     expected_failures: str | Path | dict[str, str] | None = None,
     on_result: Callable[[ScenarioResult], None] | None = None,
     cassettes: str | Path | None = None,
     record_from: str = "live",
     endpoint: str | None = None,
     protocol: str | None = None,
+    wire: str | None = None,
+    upstream: str | None = None,
+    factory: Callable[..., ModelAdapter] | None = None,
 ) -> ConformanceReport:
-    """Run the kit against a model string or an adapter.
+    """Run the kit against a model string (or, live only, an adapter).
+
+    The adapter is built by its factory (``factory``, else the one registered
+    for the model string's provider) with the options ``base_url`` and
+    ``api_key`` only.
 
     Args:
-        model: ``provider:model`` or an adapter (adapters only run ``live``).
-            In endpoint mode, the model name to ask the server for (or "").
-        mode: ``emulated`` (our wire protocols, offline), ``live``,
-            ``record`` (a ``record_from`` run, its HTTP written to ``cassettes``),
-            ``replay`` (answers from ``cassettes``: offline, no keys) or
-            ``endpoint`` (our adapter for ``protocol`` against the server at
-            ``endpoint``, checking the server).
+        model: ``provider:model``, or an adapter (live mode only). In endpoint
+            mode, the model name to ask the server for (or "").
+        mode: ``emulated`` (a loopback emulator of the wire protocol, offline),
+            ``live`` (the real model), ``record`` (a ``record_from`` run
+            through a loopback recording proxy, written to ``cassettes``),
+            ``replay`` (answered from ``cassettes`` by a loopback server:
+            offline, no keys) or ``endpoint`` (our adapter for ``protocol``
+            against the server at ``endpoint``, checking the server).
         levels: Only these levels.
+        scenarios: Only these scenario ids.
         expected_failures: A YAML file of known gaps, or the mapping itself.
         on_result: Called after each scenario (progress lines).
         cassettes: The cassettes' directory (record and replay).
         record_from: What a recording runs: ``live`` or ``emulated``.
         endpoint: The server's URL (endpoint mode).
         protocol: The server's protocol (endpoint mode): see ``ENDPOINT_PROTOCOLS``.
+        wire: The wire protocol the adapter speaks (emulated, and recording
+            from emulated); default: the factory's ``wire_protocol`` attribute.
+        upstream: A live recording's real API URL (default: the adapter's own
+            default ``base_url``, when it has one).
+        factory: The adapter factory, instead of the registered one.
 
     Returns:
         The report.
 
     Raises:
-        UserError: the mode is unknown or cannot apply to ``model``.
+        UserError: the mode is unknown or cannot apply to ``model``, or a
+            filter or expected failure matches no scenario.
+        HarnessError: the factory or the harness crashed, or a recording
+            recorded nothing.
     """
-    from agentkit_adapters._http import transport_override
-
-    from .._registry import resolve_model
-    from ..exceptions import UserError
-    from ._cassette import RecordingTransport, ReplayTransport
-
     expected = (
         expected_failures
         if isinstance(expected_failures, dict)
         else load_expected_failures(expected_failures)
     )
-    target = model if isinstance(model, str) else f"{model.provider}:{model.model_id}"
-    if mode in ("record", "replay") and cassettes is None:
-        raise UserError(f"{mode} mode needs a cassettes directory (--cassettes DIR)")
-    if mode in ("emulated", "endpoint") and not isinstance(model, str):
-        raise UserError(f"{mode} mode needs a model string")
-    if mode == "record" and record_from == "emulated" and not isinstance(model, str):
-        raise UserError("recording an emulated run needs a model string (or use record_harness)")
-    harness: EmulatedHarness | LiveHarness | RecordingHarness | ReplayHarness
-    transport: RecordingTransport | ReplayTransport | None = None
-    if mode == "emulated":
-        harness = emulated_harness_for(target)
-    elif mode == "live":
-        harness = LiveHarness(resolve_model(model))
-    elif mode == "record":
-        if record_from not in ("live", "emulated"):
-            raise UserError(f"record_from must be live or emulated, not {record_from!r}")
-        inner = emulated_harness_for(target) if record_from == "emulated" else None
-        transport = RecordingTransport()
-        harness = RecordingHarness(
-            inner or LiveHarness(resolve_model(model)), str(cassettes), target, transport
+    # Check the filters before starting any server or building any adapter.
+    select_scenarios(levels, scenarios, expected)
+    harness, target = build_harness(
+        model,
+        mode,
+        cassettes=cassettes,
+        record_from=record_from,
+        endpoint=endpoint,
+        protocol=protocol,
+        wire=wire,
+        upstream=upstream,
+        factory=factory,
+    )
+    with entered(harness):
+        return await run_harness(
+            harness,
+            target=target,
+            levels=levels,
+            scenarios=scenarios,
+            expected_failures=expected,
+            on_result=on_result,
         )
-    elif mode == "replay":
-        transport = ReplayTransport()
-        make = replay_adapter_factory(model) if isinstance(model, str) else (lambda: model)
-        harness = ReplayHarness(str(cassettes), target, make, transport)
-    elif mode == "endpoint":
-        if not endpoint or not protocol:
-            raise UserError("endpoint mode needs --endpoint URL and --protocol NAME")
-        name = target
-        harness = LiveHarness(endpoint_adapter(endpoint, protocol, name or None))
-        target = f"{protocol} server at {endpoint}"
-    else:
-        raise UserError(f"unknown mode {mode!r} (emulated, live, record, replay, endpoint)")
-    # Record and replay route every shared client made during the run through
-    # their transport; clients given to an adapter explicitly are not touched.
-    token = transport_override.set(transport) if transport is not None else None
-    try:
-        with harness:
-            return await run_harness(
-                harness,
-                target=target,
-                levels=levels,
-                expected_failures=expected,
-                on_result=on_result,
-            )
-    finally:
-        if token is not None:
-            transport_override.reset(token)
-
-
-async def record_harness(
-    harness: EmulatedHarness | LiveHarness,
-    cassettes: str | Path,
-    *,
-    target: str,
-    levels: list[str] | None = None,
-    expected_failures: dict[str, str] | None = None,
-    on_result: Callable[[ScenarioResult], None] | None = None,
-) -> ConformanceReport:
-    """Run ``harness`` (not yet entered) and record every scenario's HTTP into ``cassettes``.
-
-    For adapters the kit cannot build from a model string (a third party's
-    harness): their adapter must get its HTTP client from
-    ``agentkit_adapters._http.shared_client`` (every adapter built on our
-    OpenAI, Gemini or Ollama adapters does), so the recording transport applies.
-
-    Args:
-        harness: An emulated or live harness.
-        cassettes: The cassettes' root; they go to ``<root>/<provider of target>/``.
-        target: The model string naming the adapter (``acme:acme-large``).
-        levels: Only these levels.
-        expected_failures: Scenario id -> reason, for known gaps.
-        on_result: Called after each scenario.
-
-    Returns:
-        The report of the recorded run.
-    """
-    from agentkit_adapters._http import transport_override
-
-    from ._cassette import RecordingTransport
-
-    transport = RecordingTransport()
-    recording = RecordingHarness(harness, str(cassettes), target, transport)
-    token = transport_override.set(transport)
-    try:
-        with recording:
-            return await run_harness(
-                recording,
-                target=target,
-                levels=levels,
-                expected_failures=expected_failures,
-                on_result=on_result,
-            )
-    finally:
-        transport_override.reset(token)

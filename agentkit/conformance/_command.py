@@ -1,4 +1,11 @@
-"""``agentkit conformance``: run the kit from the command line."""
+"""``agentkit conformance``: run the kit from the command line.
+
+Exit codes: 0 every claimed scenario passed (and no known gap started
+passing); 1 a claimed scenario failed, or a known gap passed; 2 a usage
+error (unknown mode, wire or model, a filter or expected failure that
+matches no scenario, missing cassettes); 3 the kit could not do its job (the
+adapter factory or a harness crashed, a recording recorded nothing).
+"""
 
 from __future__ import annotations
 
@@ -24,34 +31,66 @@ def _progress(result: ScenarioResult) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+#: Exit codes, documented in the README's conformance section.
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
+
+
+def _crashed(exc: BaseException, debug: bool) -> int:
+    import traceback
+
+    from ..exceptions import HarnessError
+
+    if isinstance(exc, HarnessError):
+        print(f"error: {exc}", file=sys.stderr)
+    else:
+        print(f"error: the conformance kit crashed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    if debug:
+        traceback.print_exception(exc)
+    else:
+        print("(--debug shows the traceback)", file=sys.stderr)
+    return EXIT_HARNESS
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run the kit as the parsed arguments say.
 
     Returns:
         0 when every claimed scenario passed (and no known gap started
-        passing), 1 otherwise.
+        passing), 1 otherwise, 3 when the kit itself could not run (see the
+        module's docstring).
 
     Raises:
-        UserError: an unavailable mode or an unknown model.
+        UserError: an unavailable mode, an unknown model, a filter that
+            matches nothing (the CLI exits 2).
     """
     import anyio
 
+    from ..exceptions import UserError
     from . import check_adapter
 
-    # getattr: the main CLI's parser may predate the record/replay/endpoint options.
-    report = anyio.run(
-        lambda: check_adapter(
-            args.target or getattr(args, "model", None) or "",
-            mode=args.mode,
-            levels=args.level,
-            expected_failures=args.expected_failures,
-            on_result=_progress,
-            cassettes=getattr(args, "cassettes", None),
-            record_from=getattr(args, "record_from", "live"),
-            endpoint=getattr(args, "endpoint", None),
-            protocol=getattr(args, "protocol", None),
+    debug = bool(getattr(args, "debug", False))
+    try:
+        # getattr: the main CLI's parser may predate some of the options.
+        report = anyio.run(
+            lambda: check_adapter(
+                args.target or getattr(args, "model", None) or "",
+                mode=args.mode,
+                levels=args.level,
+                scenarios=getattr(args, "scenario", None),
+                expected_failures=args.expected_failures,
+                on_result=_progress,
+                cassettes=getattr(args, "cassettes", None),
+                record_from=getattr(args, "record_from", "live"),
+                endpoint=getattr(args, "endpoint", None),
+                protocol=getattr(args, "protocol", None),
+                wire=getattr(args, "wire", None),
+                upstream=getattr(args, "upstream", None),
+            )
         )
-    )
+    except UserError:
+        raise
+    except Exception as exc:  # HarnessError, or a bug of the kit: not a verdict
+        return _crashed(exc, debug)
     print(report.summary(), file=sys.stderr)
     if args.report:
         text = report.render(args.report)
@@ -59,12 +98,12 @@ def run_command(args: argparse.Namespace) -> int:
             Path(args.output).write_text(text, "utf-8")
         else:
             sys.stdout.write(text)
-    return 0 if report.ok else 1
+    return EXIT_PASSED if report.ok else EXIT_FAILED
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``conformance`` options to ``parser`` (``agentkit conformance`` can share it)."""
-    from ._harness import ENDPOINT_PROTOCOLS
+    from ._modes import ENDPOINT_PROTOCOLS, WIRE_PROTOCOLS
 
     parser.add_argument(
         "target",
@@ -79,11 +118,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="emulated",
         help="emulated: against a loopback emulator of the wire protocol (offline); "
         "live: against the real model; record: a live (or --record-from emulated) run "
-        "saved to --cassettes; replay: answered from --cassettes, offline and keyless; "
-        "endpoint: check the server at --endpoint speaking --protocol (default: emulated)",
+        "through a loopback recording proxy, saved to --cassettes; replay: answered from "
+        "--cassettes by a loopback server, offline and keyless; endpoint: check the server "
+        "at --endpoint speaking --protocol (default: emulated)",
+    )
+    parser.add_argument(
+        "--wire",
+        choices=WIRE_PROTOCOLS,
+        help="emulated/record: the wire protocol the adapter's base_url speaks "
+        "(default: its factory's wire_protocol attribute)",
     )
     parser.add_argument(
         "--level", action="append", help="only this level (repeatable): core, tools, ..."
+    )
+    parser.add_argument(
+        "--scenario", action="append", metavar="ID", help="only this scenario (repeatable)"
     )
     parser.add_argument("--report", choices=["json", "md", "junit"], help="report format")
     parser.add_argument("--output", "-o", help="write the report here (default: stdout)")
@@ -97,6 +146,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="live",
         help="record: what to record (default: live)",
     )
+    parser.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="record --record-from live: the real API's base URL the recording proxy "
+        "forwards to (default: the adapter's own default base_url, when it has one)",
+    )
     parser.add_argument("--endpoint", metavar="URL", help="endpoint: the server's base URL")
     parser.add_argument(
         "--protocol",
@@ -105,6 +160,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(llamacpp-server, vllm, ollama-openai) checks against that preset's claims",
     )
     parser.add_argument("--model", help="endpoint: the model name to ask the server for")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback when the kit itself fails"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,4 +178,4 @@ def main(argv: list[str] | None = None) -> int:
         return run_command(args)
     except AgentkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE

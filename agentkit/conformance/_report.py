@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree import ElementTree
@@ -11,7 +12,27 @@ from .._model import Capabilities
 from ._runner import ScenarioResult
 from ._scenarios import LEVELS
 
-__all__ = ["VERDICTS", "ConformanceReport"]
+__all__ = ["VERDICTS", "ConformanceReport", "xml_text"]
+
+#: Characters XML 1.0 cannot hold, even escaped: C0 controls but tab, newline and
+#: carriage return, lone surrogates, and the two non-characters U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` made safe for an XML document: impossible characters shown as ``\\xNN``.
+
+    ElementTree escapes ``<``, ``&`` and ``>`` itself (so ``]]>`` is harmless);
+    what it cannot do is drop the characters XML forbids, which would make the
+    file unreadable (or, for a lone surrogate, unwritable as UTF-8).
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _NOT_XML.sub(escape, text)
+
 
 #: Summary columns, in order.
 VERDICTS = ("pass", "fail", "not claimed", "could claim", "n/a", "xfail", "xpass")
@@ -118,7 +139,9 @@ class ConformanceReport:
 
     def to_junit(self) -> str:
         """JUnit XML: one testcase per scenario, one testsuite per level."""
-        root = ElementTree.Element("testsuites", name=f"agentkit conformance {self.target}")
+        root = ElementTree.Element(
+            "testsuites", name=xml_text(f"agentkit conformance {self.target}")
+        )
         for level in LEVELS:
             results = [r for r in self.results if r.scenario.level == level]
             if not results:
@@ -136,10 +159,10 @@ class ConformanceReport:
                     suite,
                     "testcase",
                     classname=f"conformance.{level}",
-                    name=r.scenario.id,
+                    name=xml_text(r.scenario.id),
                     time=f"{r.seconds:.4f}",
                 )
-                message = "; ".join(r.problems)
+                message = xml_text("; ".join(r.problems))
                 if r.verdict in ("fail", "xpass"):
                     ElementTree.SubElement(case, "failure", message=message).text = message
                 elif r.verdict in ("not claimed", "n/a", "xfail"):

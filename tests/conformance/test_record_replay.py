@@ -1,4 +1,4 @@
-"""Record and replay: cassettes of a run's HTTP, replayed offline and keyless."""
+"""Record and replay: cassettes of a run's HTTP, recorded and replayed at the loopback boundary."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from agentkit_adapters._http import shared_client, transport_override
 
 from agentkit.conformance import check_adapter
-from agentkit.conformance._cassette import CassetteMismatch, RecordingTransport, ReplayTransport
 from agentkit.conformance._command import main
+from agentkit.conformance._loopback import CassetteServer, RecordingProxy
 from agentkit.exceptions import UserError
+from agentkit.testing import serve_asgi
 
 CASSETTES = Path(__file__).parent / "cassettes"
 MODEL = "openai:gpt-4.1-mini"
@@ -71,39 +72,44 @@ async def test_replay_needs_cassettes(tmp_path: Path) -> None:
         await check_adapter(MODEL, mode="replay")
 
 
+async def _echo(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+    # An upstream that echoes the key it was sent, in a header and in the body.
+    secret = dict(scope["headers"])[b"authorization"].decode()[7:]
+    headers = [(b"set-cookie", b"session=1"), (b"x-echo", secret.encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[operator]
+    body = f'{{"echo": "{secret}"}}'.encode()
+    await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+
+
 @pytest.mark.anyio
 async def test_recording_scrubs_keys_everywhere() -> None:
     secret = "sk-test-0123456789abcdef"
-
-    def answer(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(
-            200,
-            headers={"set-cookie": "session=1", "x-echo": secret},
-            content=f'{{"echo": "{secret}"}}'.encode(),
-        )
-
-    recording = RecordingTransport(httpx2.MockTransport(answer))
-    async with httpx2.AsyncClient(transport=recording) as client:
-        response = await client.post(
-            f"http://example.test/v1/x?key={secret}&alt=sse",
-            headers={"Authorization": f"Bearer {secret}", "x-goog-api-key": secret},
-            json={"note": f"my key is {secret}"},
-        )
-        assert response.json() == {"echo": secret}  # the caller sees the real answer
-    [item] = recording.take()
+    with serve_asgi(_echo) as upstream:
+        proxy = RecordingProxy(upstream)
+        with serve_asgi(proxy) as url:
+            async with httpx2.AsyncClient() as client:
+                response = await client.post(
+                    f"{url}/v1/x?key={secret}&alt=sse",
+                    headers={"Authorization": f"Bearer {secret}", "x-goog-api-key": secret},
+                    json={"note": f"my key is {secret}"},
+                )
+            assert response.json() == {"echo": secret}  # the caller sees the real answer
+    [item] = proxy.take()
     text = json.dumps(item)
     assert secret not in text
     assert "set-cookie" not in text
+    assert "authorization" not in text
     assert item["request"]["url"] == "/v1/x?key=<redacted>&alt=sse"
     assert item["request"]["body"] == {"json": {"note": "my key is <redacted>"}}
     assert item["response"]["body"] == {"text": ['{"echo": "<redacted>"}']}
+    assert ["x-echo", "<redacted>"] in item["response"]["headers"]
     assert item["response"]["complete"] is True
 
 
 @pytest.mark.anyio
 async def test_replay_serves_streams_in_their_chunks_and_rejects_extra_requests() -> None:
-    replay = ReplayTransport()
-    replay.load(
+    server = CassetteServer()
+    server.load(
         [
             {
                 "request": {"method": "GET", "url": "/s", "body": {"text": ""}},
@@ -116,16 +122,24 @@ async def test_replay_serves_streams_in_their_chunks_and_rejects_extra_requests(
             }
         ]
     )
-    async with httpx2.AsyncClient(transport=replay) as client:
-        async with client.stream("GET", "http://anywhere.test/s") as response:
-            assert [c async for c in response.aiter_bytes()] == [b"a", b"b", b"c"]
-        with pytest.raises(CassetteMismatch, match=r"request #2 \(GET /s\) was not recorded"):
-            await client.get("http://anywhere.test/s")
-    assert replay.problems
+    with serve_asgi(server) as url:
+        async with httpx2.AsyncClient() as client:
+            async with client.stream("GET", f"{url}/s") as response:
+                assert [c async for c in response.aiter_bytes()] == [b"a", b"b", b"c"]
+            extra = await client.get(f"{url}/s")
+    assert extra.status_code == 500
+    assert "request #2 (GET /s) was not recorded" in extra.text
+    assert server.problems == [
+        "cassette: request #2 (GET /s) was not recorded (the cassette has 1)"
+    ]
+    assert server.requests == 2
+    assert server.leftover() == 0
 
 
 @pytest.mark.anyio
 async def test_transport_override_routes_shared_clients_for_its_context() -> None:
+    # The kit no longer uses the override (it reaches adapters through base_url);
+    # the adapters' plumbing still offers it.
     seen: list[str] = []
 
     def answer(request: httpx2.Request) -> httpx2.Response:

@@ -122,9 +122,11 @@ def test_the_command_line_honours_an_expected_failures_file(
 
 
 def test_unknown_protocols_and_modes_are_user_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["conformance", "groq:llama"]) != 0
-    assert "emulated mode does not know" in capsys.readouterr().err
-    assert main(["conformance", "vllm:m", "--mode", "replay"]) != 0
+    # The in-process local model speaks no wire the kit can emulate.
+    assert main(["conformance", "llamacpp:smollm2-135m"]) == 2
+    assert "declares no wire protocol: pass --wire" in capsys.readouterr().err
+    assert main(["conformance", "vllm:m", "--mode", "replay"]) == 2
+    assert "--cassettes" in capsys.readouterr().err
 
 
 def test_requests_are_neutral_requests() -> None:

@@ -1,43 +1,33 @@
-"""Conformance for Acme: its wire is OpenAI Chat, so the kit's emulator fits.
+"""Re-record Acme's cassettes: ``python -m acme_agentkit.testing [DIR]``.
 
-``conformance_harness`` runs the adapter against the kit's emulator;
-``replay_adapter`` is the adapter the replay configuration answers from the
-recorded cassettes (``tests/cassettes``: offline, no key, no emulator), and
-``python -m acme_agentkit.testing DIR`` records them again.
+The same as ``agentkit conformance acme:acme-large --mode record --record-from
+emulated --wire openai-chat --cassettes tests/cassettes --level core --level
+tools`` once the package is installed (its entry point names the factory);
+this module passes the factory itself, so it works from a plain checkout too.
 """
 
 from __future__ import annotations
 
 import sys
 
-from agentkit_adapters.openai import OpenAIChatAdapter
-
-from agentkit.conformance import EmulatedHarness
-
 from . import create_acme_adapter
-
-
-def conformance_harness() -> EmulatedHarness:
-    """An emulated harness: the adapter pointed at a loopback OpenAI Chat emulator."""
-    return EmulatedHarness(
-        "openai-chat", lambda url: create_acme_adapter("acme-large", base_url=f"{url}/v1")
-    )
-
-
-def replay_adapter() -> OpenAIChatAdapter:
-    """The adapter a replay runs: no key needed, nothing is contacted."""
-    return create_acme_adapter("acme-large")
 
 
 def record_cassettes(directory: str) -> int:
     """Record the emulated run's HTTP into ``directory/acme/``; 0 when it passed."""
     import anyio
 
-    from agentkit.conformance import record_harness
+    from agentkit.conformance import check_adapter
 
     async def run() -> bool:
-        report = await record_harness(
-            conformance_harness(), directory, target="acme:acme-large", levels=["core", "tools"]
+        report = await check_adapter(
+            "acme:acme-large",
+            mode="record",
+            record_from="emulated",
+            wire="openai-chat",
+            factory=create_acme_adapter,
+            cassettes=directory,
+            levels=["core", "tools"],
         )
         print(report.summary())
         return report.ok

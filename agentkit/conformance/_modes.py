@@ -1,0 +1,235 @@
+"""From a mode and a model string to a harness, configuring the adapter only by options.
+
+The kit builds the adapter under test with its factory,
+``factory(model_id, base_url=..., api_key=...)``, and nothing else: no
+environment is written and no transport is swapped, so every mode works for
+an adapter with any HTTP stack. What ``base_url`` means follows the wire
+protocol (``wire_base_path``): the API root with ``/v1`` for OpenAI's wires,
+the root without a version for Gemini, the server root for Ollama.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._model import ModelAdapter
+from ..exceptions import AgentkitError, HarnessError, UserError
+from ._harness import EmulatedHarness, LiveHarness
+from ._recording import RecordingHarness, ReplayHarness, wire_base_path
+
+__all__ = [
+    "ENDPOINT_PROTOCOLS",
+    "MODES",
+    "PLACEHOLDER_KEY",
+    "WIRE_PROTOCOLS",
+    "AdapterBuilder",
+    "build_harness",
+    "endpoint_adapter",
+]
+
+#: The wire protocols the kit has an emulator for.
+WIRE_PROTOCOLS = ("openai-chat", "openai-responses", "gemini", "ollama")
+MODES = ("emulated", "live", "record", "replay", "endpoint")
+#: The key given to adapters that talk to the kit's own servers (emulator, replay).
+PLACEHOLDER_KEY = "sk-agentkit-placeholder"
+
+#: Protocols the endpoint mode can check: name -> the provider whose adapter speaks it.
+#: The ``openai-chat`` presets check a server against the capabilities that preset claims.
+ENDPOINT_PROTOCOLS: dict[str, str] = {
+    "openai-chat": "openai",
+    "openai-responses": "openai-responses",
+    "gemini": "gemini",
+    "ollama": "ollama",
+    "vllm": "vllm",
+    "llamacpp-server": "llamacpp-server",
+    "ollama-openai": "ollama-openai",
+}
+#: Endpoint protocols whose adapter needs a key even for a local server:
+#: the variable read for it (else a placeholder is sent, which local servers ignore).
+_ENDPOINT_KEYS = {
+    "openai-chat": "OPENAI_API_KEY",
+    "openai-responses": "OPENAI_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+}
+
+
+@dataclass
+class AdapterBuilder:
+    """Builds the adapter under test from its factory, given a ``base_url``.
+
+    Attributes:
+        provider: The provider name (for messages).
+        model_id: The model id passed to the factory.
+        factory: ``factory(model_id, *, base_url=None, api_key=None, ...)``.
+        api_key: The key option; None leaves the factory to its own default.
+    """
+
+    provider: str
+    model_id: str
+    factory: Callable[..., ModelAdapter]
+    api_key: str | None = PLACEHOLDER_KEY
+
+    @classmethod
+    def for_model(
+        cls, model: str, factory: Callable[..., ModelAdapter] | None = None, **kw: Any
+    ) -> AdapterBuilder:
+        """The builder for ``provider:model`` (its registered factory unless one is given).
+
+        Raises:
+            UserError: the string names no provider, or nothing is registered for it.
+        """
+        from .._registry import adapter_factory
+
+        provider, sep, model_id = model.partition(":")
+        if not sep or not provider:
+            raise UserError(f"model {model!r} names no provider: write it as provider:model")
+        return cls(provider, model_id, factory or adapter_factory(provider), **kw)
+
+    def __call__(self, base_url: str | None) -> ModelAdapter:
+        """The adapter, pointed at ``base_url`` (None: the factory's default).
+
+        Raises:
+            UserError: the factory does not take ``base_url``/``api_key``, or refuses them.
+            HarnessError: the factory crashed.
+        """
+        from .._registry import _unknown_options
+
+        options = {"base_url": base_url, "api_key": self.api_key}
+        given = {name: value for name, value in options.items() if value is not None}
+        unknown = _unknown_options(self.factory, given)
+        if unknown:
+            raise UserError(
+                f"the adapter factory for {self.provider!r} does not take "
+                f"{', '.join(sorted(unknown))}: the conformance kit configures adapters "
+                "only through factory(model_id, *, base_url=..., api_key=...)"
+            )
+        try:
+            return self.factory(self.model_id, **given)
+        except AgentkitError:
+            raise
+        except Exception as exc:
+            raise HarnessError(
+                f"the adapter factory for {self.provider!r} raised {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def at_root(self, protocol: str) -> Callable[[str], ModelAdapter]:
+        """Builds the adapter for a server's root URL, as ``protocol``'s ``base_url`` wants it."""
+        return lambda root: self(root + wire_base_path(protocol))
+
+    def wire(self, given: str | None) -> str:
+        """The wire protocol: ``given``, else the factory's ``wire_protocol`` attribute.
+
+        Raises:
+            UserError: neither names one the kit can emulate.
+        """
+        declared = getattr(self.factory, "wire_protocol", None)
+        wire = given or (declared if isinstance(declared, str) else None)
+        choices = "|".join(WIRE_PROTOCOLS)
+        if wire is None:
+            raise UserError(
+                f"the adapter factory for {self.provider!r} declares no wire protocol: pass "
+                f"--wire {choices} (the protocol its base_url speaks), or give the factory "
+                "a wire_protocol attribute"
+            )
+        if wire not in WIRE_PROTOCOLS:
+            raise UserError(f"unknown wire protocol {wire!r}: the kit emulates {choices}")
+        return wire
+
+    def default_upstream(self) -> str:
+        """The factory's own default base URL, for a live recording without ``--upstream``.
+
+        Raises:
+            UserError: the adapter names no ``base_url`` the kit could read.
+        """
+        adapter = AdapterBuilder(self.provider, self.model_id, self.factory, None)(None)
+        url = getattr(adapter, "base_url", None)
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise UserError(
+                f"recording {self.provider!r} live needs the real API's URL: "
+                "pass --upstream URL (its base_url, e.g. https://api.openai.com/v1)"
+            )
+        return url
+
+
+def endpoint_adapter(url: str, protocol: str, model: str | None = None) -> ModelAdapter:
+    """Our adapter for ``protocol``, pointed at the server at ``url`` through its options.
+
+    Keys are read from the environment when set there (``OPENAI_API_KEY``...);
+    otherwise a placeholder is sent, which local servers ignore.
+
+    Raises:
+        UserError: an unknown protocol.
+    """
+    provider = ENDPOINT_PROTOCOLS.get(protocol)
+    if provider is None:
+        raise UserError(
+            f"unknown protocol {protocol!r}; known: {', '.join(sorted(ENDPOINT_PROTOCOLS))}"
+        )
+    root = url.rstrip("/").removesuffix("/v1").removesuffix("/v1beta")
+    variable = _ENDPOINT_KEYS.get(protocol)
+    key = (os.environ.get(variable) or PLACEHOLDER_KEY) if variable else None
+    builder = AdapterBuilder.for_model(f"{provider}:{model or 'default'}", api_key=key)
+    wire = protocol if protocol in WIRE_PROTOCOLS else "openai-chat"
+    return builder.at_root(wire)(root)
+
+
+def build_harness(
+    model: str | ModelAdapter,
+    mode: str,
+    *,
+    cassettes: str | Path | None = None,
+    record_from: str = "live",
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    wire: str | None = None,
+    upstream: str | None = None,
+    factory: Callable[..., ModelAdapter] | None = None,
+) -> tuple[Any, str]:
+    """The harness for ``mode``, not yet entered, and the name of what it checks.
+
+    See ``check_adapter`` for the arguments.
+
+    Raises:
+        UserError: the mode is unknown or cannot apply to ``model``.
+    """
+    if mode not in MODES:
+        raise UserError(f"unknown mode {mode!r} ({', '.join(MODES)})")
+    if mode == "endpoint":
+        if not endpoint or not protocol:
+            raise UserError("endpoint mode needs --endpoint URL and --protocol NAME")
+        name = model if isinstance(model, str) else model.model_id
+        return LiveHarness(endpoint_adapter(endpoint, protocol, name or None)), (
+            f"{protocol} server at {endpoint}"
+        )
+    if not isinstance(model, str):
+        if mode != "live":
+            raise UserError(
+                f"{mode} mode needs a model string (provider:model) or a factory: the kit "
+                "points the adapter at its loopback server through the factory's base_url"
+            )
+        return LiveHarness(model), f"{model.provider}:{model.model_id}"
+    if mode in ("record", "replay") and cassettes is None:
+        raise UserError(f"{mode} mode needs a cassettes directory (--cassettes DIR)")
+    builder = AdapterBuilder.for_model(model, factory)
+    if mode == "emulated":
+        chosen = builder.wire(wire)
+        return EmulatedHarness(chosen, builder.at_root(chosen)), model
+    if mode == "live":
+        live = AdapterBuilder(builder.provider, builder.model_id, builder.factory, None)
+        return LiveHarness(live(None)), model
+    if mode == "replay":
+        return ReplayHarness(str(cassettes), model, builder), model
+    assert cassettes is not None
+    if record_from == "emulated":
+        chosen = builder.wire(wire)
+        inner = EmulatedHarness(chosen, builder.at_root(chosen))
+        return RecordingHarness(builder, cassettes, model, inner), model
+    if record_from != "live":
+        raise UserError(f"record_from must be live or emulated, not {record_from!r}")
+    # Live: the adapter's own key (from its factory's defaults) goes through the proxy.
+    live = AdapterBuilder(builder.provider, builder.model_id, builder.factory, None)
+    return RecordingHarness(live, cassettes, model, upstream or live.default_upstream()), model
