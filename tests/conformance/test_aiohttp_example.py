@@ -50,26 +50,37 @@ def test_the_example_uses_only_public_names_and_its_own_http_stack() -> None:
     assert not {m for m in seen if m.split(".")[0] in ("httpx", "httpx2")}
 
 
-def test_the_aiohttp_example_passes_through_the_plugin() -> None:
+#: The example's plugin configurations: a harness factory (the Python API), the
+#: kit building the adapter from its entry point, and the committed cassettes.
+CONFIGS = (
+    "agentkit_conformance.yaml",
+    "agentkit_conformance_emulated.yaml",
+    "agentkit_conformance_replay.yaml",
+)
+
+
+def test_the_aiohttp_example_passes_through_the_plugin_in_every_mode() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "tests"],
         cwd=EXAMPLE,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=240,
         check=False,
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
-    # Every shipped scenario ran through the plugin and passed: none skipped,
-    # none an expected failure (the example claims only what it does).
-    for scenario in load_scenarios():
-        assert f"PASSED tests/agentkit_conformance.yaml::{scenario.id}\n" in run.stdout, (
-            scenario.id,
-            output,
-        )
-    assert "PASSED tests/test_adapter.py::test_cancelling_the_consumer_closes_the_connection" in (
-        run.stdout
-    )
+    # Every shipped scenario passed in every configuration: none skipped, none
+    # an expected failure (the example claims only what it does). A scenario
+    # without a cassette would be skipped: re-record as the replay file says.
+    for config in CONFIGS:
+        for scenario in load_scenarios():
+            line = f"PASSED tests/{config}::{scenario.id}\n"
+            assert line in run.stdout, (line, output)
+    for test in (
+        "test_record.py::test_recording_through_the_plugin_writes_cassettes_that_replay",
+        "test_adapter.py::test_cancelling_the_consumer_closes_the_connection",
+    ):
+        assert f"PASSED tests/{test}" in run.stdout, (test, output)
     assert " failed" not in run.stdout
     assert "skipped" not in run.stdout

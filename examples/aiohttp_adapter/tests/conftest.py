@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 
+# pytest's own fixture for testing plugins: test_record.py runs the kit's
+# plugin in a fresh pytest, in a temporary folder.
+pytest_plugins = ["pytester"]
+
 _real_connect = socket.socket.connect
 
 
