@@ -29,6 +29,7 @@ WIRES = {
     "openai": "openai-chat",
     "openai-responses": "openai-responses",
     "gemini": "gemini",
+    "anthropic": "anthropic",
     "ollama": "ollama",
     "ollama-openai": "openai-chat",
     "llamacpp-server": "openai-chat",

@@ -125,9 +125,11 @@ def map_anthropic_error(
     error = map_http_error(
         provider, model_id, status, headers, body, key_variable=key_variable, base_url=base_url
     )
-    if status == 400 and _TOO_LONG.search(str(error)):
+    wire = error.body.get("error") if isinstance(error.body, dict) else None
+    detail = str(wire.get("message") or "") if isinstance(wire, dict) else str(error.body or "")
+    if status == 400 and _TOO_LONG.search(detail):
         return ContextLengthError(
-            f"the conversation does not fit the model's context window: {error} "
+            f"the conversation does not fit the model's context window: {detail} "
             "(shorten the history or choose a model with a larger window)",
             provider=provider,
             model_id=model_id,

@@ -44,6 +44,7 @@ from agentkit import (
     ToolResultPart,
     Usage,
 )
+from agentkit._cost import price_usage
 from agentkit.exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -632,3 +633,20 @@ async def test_cached_system_prompt_requests_match_the_recording() -> None:
         (block,) = body["messages"][0]["content"]
         assert block.pop("cache_control") == {"type": "ephemeral"}
         assert _normalised(body) == _normalised(recorded)
+
+
+async def test_recorded_cache_usage_is_priced_with_cache_write_and_read_rates() -> None:
+    """genai-prices knows provider ``anthropic`` by our name, cache writes included."""
+    case = CASES / "prompt_cache_write_then_read_system"
+    write = (await _generate(case, "0.")).usage
+    read = (await _generate(case, "1.")).usage
+    assert write is not None
+    assert read is not None
+    model = "anthropic:claude-sonnet-4-20250514"
+    # Sonnet 4, dollars per million: input 3, cache write 3.75, cache read 0.30, output 15.
+    assert price_usage(model, write).cost_usd == pytest.approx(
+        (8 * 3 + 4167 * 3.75 + 204 * 15) / 1e6
+    )
+    assert price_usage(model, read).cost_usd == pytest.approx(
+        (12 * 3 + 4167 * 0.3 + 350 * 15) / 1e6
+    )
