@@ -18,7 +18,10 @@ Decisions worth knowing:
   other reasoning part is left out, with one warning per request.
 - ``max_tokens`` is required: the settings' value, else the model family's
   default (``claude_profile``). ``reasoning_effort`` becomes a thinking
-  budget; ``seed`` has no Anthropic form and comes back as a warning.
+  budget; ``seed`` has no Anthropic form and comes back as a warning. With
+  thinking on, the API refuses a forced tool, a ``temperature`` other than 1
+  and a ``top_p`` below 0.95: the thinking, or the setting, is left out with
+  a warning.
 - With ``cache=True``, ``cache_control: {"type": "ephemeral"}`` marks the
   stable prefix: the last tool, the last system block and the last block of
   the last message (three of the four breakpoints the API allows), as in
@@ -65,6 +68,11 @@ ANTHROPIC_VERSION = "2023-06-01"
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
 #: ``reasoning_effort`` to ``thinking.budget_tokens`` (the API's floor is 1024).
 THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+
+#: The only values the API takes with thinking on: ``(lowest, in words)``.
+_WITH_THINKING = {"temperature": (1.0, "at 1"), "top_p": (0.95, "from 0.95 to 1")}
+
+
 #: Room left for the answer when a thinking budget raises the default ``max_tokens``.
 _ANSWER_ROOM = 4096
 _IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -368,10 +376,16 @@ def to_anthropic_request(
         )
         warnings += schema_warnings
         body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
-    if settings.temperature is not None:
-        body["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        body["top_p"] = settings.top_p
+    for name, value in (("temperature", settings.temperature), ("top_p", settings.top_p)):
+        if value is None:
+            continue
+        lowest, words = _WITH_THINKING[name]
+        if "thinking" in body and value < lowest:
+            # The API refuses the request otherwise; the thinking was asked for explicitly.
+            why = f"{name} {value} was not sent: with thinking, Claude takes it only {words}"
+            warnings.append(_setting_warning(name, provider, why))
+        else:
+            body[name] = value  # type: ignore[literal-required]
     if settings.stop:
         body["stop_sequences"] = list(settings.stop)
     if settings.seed is not None:

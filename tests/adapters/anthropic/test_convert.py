@@ -487,3 +487,15 @@ def test_an_output_schema_that_allows_other_keys_is_refused_unless_lossy() -> No
     closed, warnings = to_anthropic_output_schema(schema, allow_lossy=True)
     assert closed == {"type": "object", "additionalProperties": False}
     assert [w.feature for w in warnings] == ["additionalProperties"]
+
+
+def test_sampling_settings_the_api_refuses_with_thinking_are_left_out() -> None:
+    settings = ModelSettings(reasoning_effort="low", temperature=0, top_p=0.9)
+    body, warnings = _body(ModelRequest(messages=[Message.user("x")], settings=settings))
+    assert "temperature" not in body
+    assert "top_p" not in body
+    assert [w.feature for w in warnings] == ["temperature", "top_p"]
+    allowed = ModelSettings(reasoning_effort="low", temperature=1, top_p=0.95)
+    body, warnings = _body(ModelRequest(messages=[Message.user("x")], settings=allowed))
+    assert (body["temperature"], body["top_p"]) == (1, 0.95)
+    assert warnings == []
