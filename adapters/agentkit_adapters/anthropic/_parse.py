@@ -244,6 +244,8 @@ class AnthropicStreamReader:
         kind = block.get("type")
         acc = self._acc
         if kind == "text":
+            if block.get("citations"):  # a whole answer's; streams send citations_delta
+                self._ignore("citations")
             return acc.add_text(str(block.get("text") or ""))
         if kind == "tool_use":
             self._calls[index] = call = self._call_count

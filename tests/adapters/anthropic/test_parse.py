@@ -97,7 +97,11 @@ def test_blocks_agentkit_does_not_read_are_left_out_with_a_warning() -> None:
             "content": [
                 {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}},
                 {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
-                {"type": "text", "text": "Found it."},
+                {
+                    "type": "text",
+                    "text": "Found it.",
+                    "citations": [{"type": "web_search_result_location"}],
+                },
             ],
             "stop_reason": "end_turn",
             "usage": {"input_tokens": 3, "output_tokens": 4},
@@ -106,7 +110,11 @@ def test_blocks_agentkit_does_not_read_are_left_out_with_a_warning() -> None:
         model_id=MODEL,
     )
     assert response.message.parts == [TextPart(text="Found it.")]
-    assert [w.feature for w in response.warnings] == ["server_tool_use", "web_search_tool_result"]
+    assert [w.feature for w in response.warnings] == [
+        "server_tool_use",
+        "web_search_tool_result",
+        "citations",
+    ]
 
 
 def test_a_tool_without_arguments_and_a_whole_input() -> None:
