@@ -357,6 +357,11 @@ def test_factory_options_win_over_the_environment(
     assert chosen._headers["x-api-key"] == KEY
     assert chosen._headers["anthropic-beta"] == "x"
     assert create_anthropic_adapter.wire_protocol == "anthropic"  # type: ignore[attr-defined]
+    # The factory's own option travels through a model string's options.
+    cached = agentkit.resolve_model(f"anthropic:{MODEL}", prompt_cache=True)
+    assert isinstance(cached, AnthropicAdapter)
+    assert cached.prompt_cache is True
+    assert adapter.prompt_cache is False
 
 
 class Forecast(BaseModel):
