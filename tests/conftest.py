@@ -76,6 +76,8 @@ def _no_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         "LLAMACPP_SERVER_URL",
         "OLLAMA_API_KEY",
         "GEMINI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
         "OPENAI_ORG_ID",
         "OPENAI_PROJECT_ID",
         "AGENTKIT_PROFILE",

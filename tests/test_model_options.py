@@ -36,6 +36,7 @@ WIRES = {
     "openai": "openai-chat",
     "openai-responses": "openai-responses",
     "gemini": "gemini",
+    "anthropic": "anthropic",
     "ollama": "ollama",
     "ollama-openai": "openai-chat",
     "llamacpp-server": "openai-chat",

@@ -7,6 +7,7 @@ adapter's real HTTP path can be exercised without a key or a network:
 ASGI app on a free 127.0.0.1 port.
 """
 
+from ._anthropic_emulator import AnthropicEmulator, anthropic_error, parse_anthropic_request
 from ._asgi import serve_asgi
 from ._function import FunctionAdapter, ModelFunction
 from ._gemini_emulator import GeminiEmulator, gemini_error, parse_gemini_request
@@ -29,6 +30,7 @@ from ._responses_emulator import (
 )
 
 __all__ = [
+    "AnthropicEmulator",
     "FunctionAdapter",
     "GeminiEmulator",
     "ModelFunction",
@@ -38,9 +40,11 @@ __all__ = [
     "ScriptedHTTPError",
     "ScriptedResponseFailure",
     "ScriptedStreamError",
+    "anthropic_error",
     "gemini_error",
     "ollama_error",
     "openai_error",
+    "parse_anthropic_request",
     "parse_chat_request",
     "parse_gemini_request",
     "parse_ollama_request",
