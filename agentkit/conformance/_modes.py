@@ -137,7 +137,7 @@ class AdapterBuilder:
             raise UserError(
                 f"the adapter factory for {self.provider!r} declares no wire protocol: pass "
                 f"--wire {choices} (the protocol its base_url speaks), or give the factory "
-                "a wire_protocol attribute"
+                "a wire_protocol attribute; an adapter that sends no HTTP runs --mode live"
             )
         if wire not in WIRE_PROTOCOLS:
             raise UserError(f"unknown wire protocol {wire!r}: the kit emulates {choices}")
