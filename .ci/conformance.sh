@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The conformance kit against every adapter of ours, printing every summary table:
 #   1. emulated mode for each provider and openai-chat preset (offline);
-#   2. replay of the committed cassettes (tests/conformance/cassettes: offline, keyless);
+#   2. replay of the committed cassettes (tests/conformance/cassettes: offline, keyless),
+#      then a fresh recording from emulated mode (through the loopback recording
+#      proxy, into a temporary folder) replayed at once;
 #   3. live mode against the in-process local model (llamacpp:smollm2-135m);
 #   4. endpoint mode against llama-cpp-python's own OpenAI-compatible server
 #      (python -m llama_cpp.server) on a free loopback port, checked against
@@ -53,6 +55,12 @@ for model in openai:gpt-4.1-mini openai-responses:gpt-4.1-mini gemini:gemini-2.5
   if [ -f "$EXPECTED/$provider.yaml" ]; then args+=(--expected-failures "$EXPECTED/$provider.yaml"); fi
   run "${args[@]}"
 done
+
+# Record (emulated, through the loopback recording proxy) and replay what was just recorded.
+FRESH="$(mktemp -d)"
+run openai:gpt-4.1-mini --mode record --record-from emulated --cassettes "$FRESH"
+run openai:gpt-4.1-mini --mode replay --cassettes "$FRESH"
+rm -rf "$FRESH"
 
 run llamacpp:smollm2-135m --mode live --level core --level streaming --level structured_output
 

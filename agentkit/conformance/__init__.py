@@ -71,6 +71,7 @@ __all__ = [
     "check_outcome",
     "claims",
     "endpoint_adapter",
+    "entered",
     "load_expected_failures",
     "load_scenarios",
     "run_harness",

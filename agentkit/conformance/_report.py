@@ -34,6 +34,18 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub(escape, text)
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _backslashed(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 #: Summary columns, in order.
 VERDICTS = ("pass", "fail", "not claimed", "could claim", "n/a", "xfail", "xpass")
 
@@ -170,11 +182,16 @@ class ConformanceReport:
         return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
 
     def render(self, kind: str) -> str:
-        """The report as ``json``, ``md`` or ``junit``."""
+        """The report as ``json``, ``md`` or ``junit``, always encodable as UTF-8."""
         if kind == "json":
-            return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+            text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+            if _encodable(text):
+                return text
+            # A lone surrogate in a message: JSON's own escapes keep the file valid.
+            return json.dumps(self.to_json(), indent=2) + "\n"
         if kind == "md":
-            return self.to_markdown()
+            text = self.to_markdown()
+            return text if _encodable(text) else _backslashed(text)
         if kind == "junit":
             return self.to_junit()
         raise ValueError(f"unknown report kind {kind!r}")

@@ -10,6 +10,8 @@ to check::
     wire: openai-chat                  # optional: default, the factory's wire_protocol
     mode: emulated                     # or live, record, replay
     cassettes: cassettes               # record/replay: the cassettes, relative to this file
+    record_from: emulated              # record: emulated (the default here) or live
+    upstream: https://api.acme.example/v1   # record live: the real API (default: the adapter's)
     levels: [core, tools]              # optional
     scenarios: [core.plain_answer]     # optional
     expected_failures: expected_failures.yaml   # optional, relative to this file

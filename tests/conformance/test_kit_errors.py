@@ -138,6 +138,20 @@ async def test_junit_is_valid_xml_whatever_the_messages_hold(tmp_path: Path) -> 
     assert isinstance(report, ConformanceReport)
 
 
+@pytest.mark.anyio
+async def test_json_and_markdown_reports_stay_writable_with_lone_surrogates() -> None:
+    import json
+
+    with FunctionHarness() as harness:
+        report = await run_harness(harness, scenarios=["core.plain_answer"])
+    [result] = report.results
+    report.results = [ScenarioResult(result.scenario, "fail", ["odd \ud800 text é"])]
+    data = json.loads(report.render("json").encode("utf-8"))
+    assert data["results"][0]["problems"] == ["odd \ud800 text é"]
+    markdown = report.render("md").encode("utf-8").decode("utf-8")
+    assert "odd \\ud800 text é" in markdown
+
+
 def _pytest(folder: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],

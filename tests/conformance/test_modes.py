@@ -215,3 +215,27 @@ async def test_a_live_recording_without_a_known_upstream_asks_for_one(tmp_path: 
     with pytest.raises(UserError, match="--upstream"):
         # Ollama's adapter names no base URL the kit could read its default from.
         await check_adapter("ollama:llama3.2", mode="record", cassettes=tmp_path, levels=["core"])
+
+
+@pytest.mark.anyio
+async def test_a_factory_without_an_api_key_option_is_built_with_base_url_alone() -> None:
+    def keyless(model_id: str, *, base_url: str | None = None):  # type: ignore[no-untyped-def]
+        return foreign.create_foreign_adapter(model_id, base_url=base_url)
+
+    report = await check_adapter(
+        "foreign:m1", factory=keyless, wire="openai-chat", scenarios=["core.plain_answer"]
+    )
+    assert _verdicts(report) == {"core.plain_answer": "pass"}
+
+    def urlless(model_id: str, *, api_key: str | None = None):  # type: ignore[no-untyped-def]
+        return foreign.create_foreign_adapter(model_id, api_key=api_key)
+
+    with pytest.raises(UserError, match="does not take base_url"):
+        await check_adapter("foreign:m1", factory=urlless, wire="openai-chat")
+
+
+def test_a_live_recording_defaults_to_the_adapters_own_base_url() -> None:
+    from agentkit.conformance import AdapterBuilder
+
+    builder = AdapterBuilder.for_model("foreign:m1")
+    assert builder.default_upstream() == foreign.DEFAULT_BASE_URL
