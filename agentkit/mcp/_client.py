@@ -5,19 +5,25 @@ of one run, so by default a connection (a subprocess for stdio) is opened per
 run and closed on every way out of it: answer, error or cancellation. To
 share one connection across runs, enter the tool set yourself
 (``async with toolset: ...``); the runner's own enter then only counts.
+Concurrent runs may share one tool set: the connection is held by a
+background task of its own, so whichever task enters or leaves last, and
+whichever task calls a tool, nothing depends on the task that opened it.
 
-A server that fails mid-run does not hang the run: requests have time
-limits, a closed connection fails pending calls at once, the model gets an
-error result it can act on, and a warning is logged for the person running
-the agent (logger ``agentkit.mcp``).
+A server that fails mid-run does not hang or cancel the run: requests have
+time limits, a closed connection fails pending calls at once, the model gets
+an error result it can act on, and the person running the agent gets a run
+warning (and a log line, logger ``agentkit.mcp``). With ``reconnect=True``
+(what ``agentkit serve`` uses for the servers it proxies) a lost connection
+is retried with backoff instead of staying down.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,17 +38,42 @@ from .._messages import ToolResultPart
 from .._model import RunWarning, ToolDefinition
 from .._tools import error_result
 from ..exceptions import UserError
-from ._context import report_progress
+from ._context import progress_reporter
 from ._convert import from_mcp_result, from_mcp_tool
 from ._names import safe_tool_name
+from ._owner import backoff_delays, spawn_detached
 
-__all__ = ["MCPServerError", "MCPToolset"]
+__all__ = ["MCPAuthenticationError", "MCPServerError", "MCPToolset"]
 
 logger = logging.getLogger("agentkit.mcp")
+
+#: Largest SSE event (one JSON-RPC message) read from an HTTP server. The SDK's
+#: own default is 1 MiB, which a tool returning a picture or a file passes.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 
 class MCPServerError(UserError):
     """An MCP server could not be started, reached or initialised."""
+
+
+class MCPAuthenticationError(MCPServerError):
+    """An HTTP MCP server refused our credentials (401 or 403).
+
+    Attributes:
+        server: The tool set's name for the server.
+        url: The endpoint.
+        status_code: The HTTP status it answered.
+    """
+
+    def __init__(self, message: str, *, server: str, url: str, status_code: int) -> None:
+        super().__init__(message)
+        self.server = server
+        self.url = url
+        self.status_code = status_code
+
+
+class _Lost(Exception):
+    """The connection ended while a request was waiting on it."""
 
 
 def _default_name(command: str | None, url: str | None) -> str:
@@ -72,6 +103,14 @@ class MCPToolset:
         protocol: ``"auto"`` (newest revision the server speaks),
             ``"legacy"`` (the 2025-11-25 initialize handshake) or a revision.
         errlog: Where a stdio server's stderr goes (default: ours).
+        reconnect: Keep trying to (re)connect, with backoff, while the tool
+            set is entered, instead of failing on the first refusal and
+            staying down once the server is lost. For long-lived users such
+            as a proxy; a run's tool set does not need it.
+        reconnect_delay: ``(first, longest)`` seconds between attempts; the
+            wait doubles after each failure.
+        max_message_bytes: Largest message read from an HTTP server's event
+            stream (None: no limit).
         client_options: More keyword arguments for ``mcp.Client``, like an
             ``elicitation_callback`` or ``sampling_callback``.
     """
@@ -91,6 +130,9 @@ class MCPToolset:
         call_timeout: float = 300.0,
         protocol: str = "auto",
         errlog: TextIO | None = None,
+        reconnect: bool = False,
+        reconnect_delay: tuple[float, float] = (1.0, 60.0),
+        max_message_bytes: int | None = MAX_MESSAGE_BYTES,
         client_options: Mapping[str, Any] | None = None,
     ) -> None:
         if target is not None:
@@ -112,11 +154,22 @@ class MCPToolset:
         self.call_timeout = call_timeout
         self.protocol = protocol
         self.errlog = errlog
+        self.reconnect = reconnect
+        self.reconnect_delay = reconnect_delay
+        self.max_message_bytes = max_message_bytes
         self.client_options = dict(client_options or {})
+        # The connection's state, changed only by the owner task (see _own).
         self._client: Client | None = None
-        self._stack: AsyncExitStack | None = None
-        self._depth = 0
         self._dead: str | None = None
+        self._auth_status: int | None = None
+        # Lifetime: how many have entered, and the owner task's signals.
+        self._users = 0
+        self._lock = anyio.Lock()
+        self._stopping = False
+        self._wake = anyio.Event()
+        self._owner_done: anyio.Event | None = None
+        self._calls: set[anyio.CancelScope] = set()
+        self._warned_dead = False
         self._warnings: list[RunWarning] = []
         # model-visible name -> the server's own name
         self._names: dict[str, str] = {}
@@ -136,14 +189,24 @@ class MCPToolset:
             raise UserError(f"MCP server {self.name!r} is not connected: use `async with` first")
         return self._client
 
+    @property
+    def connected(self) -> bool:
+        """Whether a live connection is open right now."""
+        return self._client is not None
+
     def _transport(self, stack: AsyncExitStack) -> Any:
         if self.url is not None:
             from mcp.client.streamable_http import streamable_http_client
             from mcp.shared._httpx_utils import create_mcp_http_client
 
             http = create_mcp_http_client(headers=self.headers)
+            # The SDK turns any HTTP error status into "Server returned an error
+            # response"; remember a refusal so we can name it.
+            http.event_hooks["response"].append(self._note_status)
             stack.push_async_callback(http.aclose)
-            return streamable_http_client(self.url, http_client=http)
+            return streamable_http_client(
+                self.url, http_client=http, max_sse_event_size=self.max_message_bytes
+            )
         from mcp.client.stdio import stdio_client
 
         params = StdioServerParameters(
@@ -151,49 +214,169 @@ class MCPToolset:
         )
         return stdio_client(params, errlog=self.errlog or sys.stderr)
 
+    async def _note_status(self, response: Any) -> None:
+        if response.status_code in (401, 403):
+            self._auth_status = response.status_code
+
+    def _refusal(self) -> MCPAuthenticationError | None:
+        status = self._auth_status
+        if status is None:
+            return None
+        reason = "Unauthorized" if status == 401 else "Forbidden"
+        return MCPAuthenticationError(
+            f"MCP server {self.name!r} at {self.url} refused the credentials: HTTP {status} "
+            f"{reason} (check the token in its Authorization header)",
+            server=self.name,
+            url=self.url or "",
+            status_code=status,
+        )
+
+    # -- lifetime ---------------------------------------------------------
+
     async def __aenter__(self) -> MCPToolset:
-        if self._depth > 0:
-            # Already open (the user entered it to share it across runs).
-            self._depth += 1
-            return self
-        stack = AsyncExitStack()
-        await stack.__aenter__()
-        try:
-            options: dict[str, Any] = {"logging_callback": self._log, **self.client_options}
-            client = Client(
-                self._transport(stack),
-                read_timeout_seconds=self.timeout,
-                mode=self.protocol,
-                **options,
-            )
-            self._client = await stack.enter_async_context(client)
-        except BaseException as exc:
-            await stack.__aexit__(type(exc), exc, exc.__traceback__)
-            self._client = None
-            if isinstance(exc, Exception):
-                raise MCPServerError(
-                    f"cannot connect to MCP server {self.name!r}: {_why(exc)}"
-                ) from exc
-            raise
-        self._stack = stack
-        self._depth = 1
-        self._dead = None
+        async with self._lock:
+            if self._users == 0:
+                failure = await self._start()
+                if failure is not None:
+                    raise failure
+            self._users += 1
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        self._depth -= 1
-        if self._depth > 0:
-            return
-        stack, self._stack, self._client = self._stack, None, None
-        if stack is not None:
+        # Shielded: a run being cancelled must still close its connection
+        # (and its subprocess), not leave it to the garbage collector.
+        with anyio.CancelScope(shield=True):
+            async with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    await self._stop()
+
+    async def _start(self) -> MCPServerError | None:
+        self._stopping = False
+        self._dead = None
+        self._warned_dead = False
+        first = anyio.Event()
+        failure: list[BaseException] = []
+        done = anyio.Event()
+        self._owner_done = done
+
+        async def owner() -> None:
             try:
-                # Closed cleanly whatever ended the run: handing the run's own
-                # exception (GeneratorExit when a run returns early, an error)
-                # to the SDK's task groups would re-raise it wrapped in a group.
-                await stack.aclose()
+                await self._own(first, failure)
+            finally:
+                first.set()
+                done.set()
+
+        spawn_detached(owner)
+        try:
+            await first.wait()
+        except BaseException:
+            # Cancelled while connecting: the owner must not keep a connection
+            # nobody will ever close.
+            self._stopping = True
+            self._wake.set()
+            raise
+        if failure and not self.reconnect:
+            await done.wait()
+            exc = failure[0]
+            refused = self._refusal()
+            if refused is not None:
+                refused.__cause__ = exc
+                return refused
+            error = MCPServerError(f"cannot connect to MCP server {self.name!r}: {_why(exc)}")
+            error.__cause__ = exc
+            return error
+        return None
+
+    async def _stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        done = self._owner_done
+        if done is not None:
+            with anyio.move_on_after(max(self.timeout, 5.0)):
+                await done.wait()
+        self._owner_done = None
+
+    async def _own(self, first: anyio.Event, failure: list[BaseException]) -> None:
+        """The owner task: connect, hold the connection, reconnect if asked.
+
+        ``_wake`` is replaced at the start of every wait and ``_stopping`` /
+        ``_dead`` are checked before it, so a signal sent in between is not lost.
+        """
+        delay = backoff_delays(*self.reconnect_delay)
+        attempt = 0
+        while not self._stopping:
+            self._wake = anyio.Event()
+            self._auth_status = None
+            error: BaseException | None = None
+            try:
+                async with AsyncExitStack() as stack:
+                    options: dict[str, Any] = {"logging_callback": self._log, **self.client_options}
+                    client = Client(
+                        self._transport(stack),
+                        read_timeout_seconds=self.timeout,
+                        mode=self.protocol,
+                        **options,
+                    )
+                    entered = await stack.enter_async_context(client)
+                    if attempt > 0:
+                        logger.warning("MCP server %r is reachable again", self.name)
+                    self._client, self._dead, self._warned_dead = entered, None, False
+                    attempt = 0
+                    first.set()
+                    # Until the last user leaves, or a caller finds the connection gone.
+                    if not self._stopping:
+                        await self._wake.wait()
+                    if not self._stopping and self._dead is not None:
+                        raise _Lost(self._dead)
             except Exception as exc:
-                # Closing a connection that already broke must not mask the run's outcome.
-                logger.debug("closing MCP server %r: %s", self.name, exc)
+                # Closing a connection that already broke lands here too: it
+                # must not mask anything, the callers have been told.
+                error = exc
+            finally:
+                self._client = None
+                for scope in list(self._calls):
+                    scope.cancel()
+            if self._stopping:
+                return
+            self._dead = self._dead or (_why(error) if error is not None else "connection closed")
+            if not first.is_set():
+                failure.append(error or _Lost(self._dead))
+                first.set()
+                if not self.reconnect:
+                    return  # __aenter__ raises it
+            if not self.reconnect:
+                # Down for good: wait for the last user to leave.
+                while not self._stopping:
+                    self._wake = anyio.Event()
+                    if not self._stopping:
+                        await self._wake.wait()
+                return
+            wait = delay(attempt)
+            attempt += 1
+            logger.warning(
+                "MCP server %r is unavailable (%s); reconnecting in %.3g s",
+                self.name,
+                self._dead,
+                wait,
+            )
+            self._wake = anyio.Event()
+            if not self._stopping:
+                with anyio.move_on_after(wait):
+                    await self._wake.wait()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Wake the caller with ``_Lost`` when the connection ends under its request."""
+        scope = anyio.CancelScope()
+        self._calls.add(scope)
+        try:
+            with scope:
+                yield
+        finally:
+            self._calls.discard(scope)
+        if scope.cancelled_caught:
+            raise _Lost(self._dead or "the connection closed")
 
     async def _log(self, params: mt.LoggingMessageNotificationParams) -> None:
         level = logging.WARNING if params.level in ("warning",) else logging.INFO
@@ -201,58 +384,97 @@ class MCPToolset:
             level = logging.ERROR
         logger.log(level, "MCP server %r: %s", self.name, params.data)
 
+    # -- the Toolset protocol ---------------------------------------------
+
+    def _unavailable(self) -> str:
+        why = self._dead or "not connected"
+        if self.reconnect and not self._stopping:
+            return f"The MCP server {self.name!r} is unavailable ({why}); reconnecting."
+        return (
+            f"The MCP server {self.name!r} is unavailable ({why}); "
+            "its tools cannot be used for the rest of this run."
+        )
+
     async def list_tools(self) -> list[ToolDefinition]:
-        """The server's tools, with their schemas passed through unchanged."""
-        if self._client is None:
+        """The server's tools, with their schemas passed through unchanged.
+
+        Raises:
+            MCPServerError: the server is unavailable (it died, or a
+                reconnecting tool set has not reached it yet).
+        """
+        if self._users == 0:
             async with self:
                 return await self.list_tools()
+        client = self._client
+        if client is None or self._dead is not None:
+            raise MCPServerError(self._unavailable())
         tools: list[mt.Tool] = []
         cursor: str | None = None
-        for _ in range(100):  # a server that paginates forever cannot hang us
-            page = await self._client.list_tools(cursor=cursor)
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        self._names = {}
+        try:
+            with self._guard():
+                for _ in range(100):  # a server that paginates forever cannot hang us
+                    page = await client.list_tools(cursor=cursor)
+                    tools.extend(page.tools)
+                    cursor = page.next_cursor
+                    if not cursor:
+                        break
+        except _Lost as exc:
+            raise MCPServerError(f"MCP server {self.name!r} stopped answering ({exc})") from exc
+        names: dict[str, str] = {}
         definitions = []
         for tool in tools:
             shown = safe_tool_name(tool.name)
             base, n = shown, 2
-            while shown in self._names:
+            while shown in names:
                 shown, n = f"{base[:120]}_{n}", n + 1
-            self._names[shown] = tool.name
+            names[shown] = tool.name
             definitions.append(from_mcp_tool(tool, shown))
+        self._names = names
         return definitions
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
         """Call tool ``name`` on the server; every failure becomes an error result."""
-        if self._client is None:
+        if self._users == 0:
             async with self:
                 return await self.call_tool(name, arguments)
-        if self._dead is not None:
-            return error_result(
-                f"The MCP server {self.name!r} is unavailable ({self._dead}); "
-                "its tools cannot be used for the rest of this run."
-            )
+        client = self._client
+        if client is None or self._dead is not None:
+            return error_result(self._unavailable())
         remote = self._names.get(name, name)
+        # Captured here, in the caller's context: the SDK runs the callback in
+        # the connection's own task, which knows nothing of the MCP request we
+        # may be serving (agentkit serve proxying this server).
+        reporter = progress_reporter()
 
         async def forward(progress: float, total: float | None, message: str | None) -> None:
-            # Chains through when we are ourselves serving this call over MCP.
-            report_progress(progress, total, message)
+            if reporter is not None:
+                reporter(progress, total, message)
 
         try:
-            result = await self._client.call_tool(
-                remote,
-                arguments,
-                read_timeout_seconds=self.call_timeout,
-                progress_callback=forward,
-            )
+            with self._guard():
+                result = await client.call_tool(
+                    remote,
+                    arguments,
+                    read_timeout_seconds=self.call_timeout,
+                    progress_callback=forward,
+                )
+        except _Lost as exc:
+            return self._died(exc)
         except MCPError as exc:
             if exc.code == mt.CONNECTION_CLOSED:
+                # One response stream can fail (an event over the size limit)
+                # while the connection is fine: ask before declaring it dead.
+                if await self._answers_ping(client):
+                    return error_result(
+                        f"Tool {name} failed on MCP server {self.name!r}: its answer could not "
+                        f"be read ({exc.message})"
+                    )
                 return self._died(exc)
             if exc.code == mt.REQUEST_TIMEOUT:
                 return error_result(f"Tool {name} timed out after {self.call_timeout} s")
+            refused = self._refusal()
+            if refused is not None:
+                return error_result(str(refused))
             return error_result(f"Tool {name} failed on MCP server {self.name!r}: {exc.message}")
         except TimeoutError:
             return error_result(f"Tool {name} timed out after {self.call_timeout} s")
@@ -269,30 +491,51 @@ class MCPToolset:
             return error_result(f"Tool {name} failed on MCP server {self.name!r}: {_why(exc)}")
         return from_mcp_result(result, name)
 
+    async def _answers_ping(self, client: Client) -> bool:
+        with anyio.move_on_after(min(5.0, self.timeout)):
+            try:
+                with self._guard():
+                    # Not ping: 2026-07-28 removed it. An uncached listing is
+                    # cheap and every revision has it.
+                    await client.list_tools(cache_mode="bypass")
+            except Exception:
+                return False
+            return True
+        return False
+
     def drain_warnings(self) -> list[RunWarning]:
         """Warnings for the run's result since the last call (the runner collects them)."""
         warnings, self._warnings = self._warnings, []
         return warnings
 
     def _died(self, exc: BaseException) -> ToolResultPart:
-        self._dead = _why(exc)
-        self._warnings.append(
-            RunWarning(
-                kind="tool",
-                feature=self.name,
-                message=f"MCP server {self.name!r} stopped answering during the run "
-                f"({self._dead}); its tools were unavailable from then on",
+        self._dead = self._dead or _why(exc)
+        # The owner task closes what is left of the connection (and reconnects
+        # when asked to); concurrent callers that lose it too warn only once.
+        self._wake.set()
+        if not self._warned_dead:
+            self._warned_dead = True
+            self._warnings.append(
+                RunWarning(
+                    kind="tool",
+                    feature=self.name,
+                    message=f"MCP server {self.name!r} stopped answering during the run "
+                    f"({self._dead}); its tools were unavailable from then on",
+                )
             )
-        )
-        logger.warning(
-            "MCP server %r stopped answering during the run (%s); the model is told its "
-            "tools are unavailable",
-            self.name,
-            self._dead,
-        )
+            logger.warning(
+                "MCP server %r stopped answering during the run (%s); the model is told its "
+                "tools are unavailable",
+                self.name,
+                self._dead,
+            )
         return error_result(
             f"The MCP server {self.name!r} stopped answering ({self._dead}); "
-            "its tools cannot be used for the rest of this run."
+            + (
+                "reconnecting."
+                if self.reconnect
+                else "its tools cannot be used for the rest of this run."
+            )
         )
 
 
