@@ -169,6 +169,7 @@ class MCPToolset:
         self._wake = anyio.Event()
         self._owner_done: anyio.Event | None = None
         self._calls: set[anyio.CancelScope] = set()
+        self._up = anyio.Event()  # set while connected; replaced when the connection ends
         self._warned_dead = False
         self._warnings: list[RunWarning] = []
         # model-visible name -> the server's own name
@@ -193,6 +194,14 @@ class MCPToolset:
     def connected(self) -> bool:
         """Whether a live connection is open right now."""
         return self._client is not None
+
+    async def wait_connected(self) -> None:
+        """Wait until the connection is up (for a reconnecting tool set: the server is back).
+
+        The tool set must be entered; combine with ``anyio.fail_after`` to bound the wait.
+        """
+        while self._client is None:
+            await self._up.wait()
 
     def _transport(self, stack: AsyncExitStack) -> Any:
         if self.url is not None:
@@ -322,6 +331,7 @@ class MCPToolset:
                     if attempt > 0:
                         logger.warning("MCP server %r is reachable again", self.name)
                     self._client, self._dead, self._warned_dead = entered, None, False
+                    self._up.set()
                     attempt = 0
                     first.set()
                     # Until the last user leaves, or a caller finds the connection gone.
@@ -334,7 +344,8 @@ class MCPToolset:
                 # must not mask anything, the callers have been told.
                 error = exc
             finally:
-                self._client = None
+                if self._client is not None:
+                    self._client, self._up = None, anyio.Event()
                 for scope in list(self._calls):
                     scope.cancel()
             if self._stopping:

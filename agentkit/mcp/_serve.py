@@ -64,6 +64,11 @@ def resolve_targets(
                 from ._config import load_mcp_config
 
                 proxied = load_mcp_config(path)
+                for upstream in proxied:
+                    # A proxy outlives its upstreams' restarts: a server that is
+                    # down (at start or later) is retried with backoff and left
+                    # out of tools/list meanwhile, never taking the others down.
+                    upstream.reconnect = True
                 toolsets.extend(proxied)
                 names.append(path.stem)
                 notes.append(f"{target}: {len(proxied)} MCP server(s) proxied")

@@ -13,6 +13,7 @@ cancels the handler's scope, and the tool runs inside it).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
@@ -23,12 +24,16 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
+from .._messages import ToolResultPart
+from .._model import ToolDefinition
 from .._toolindex import ToolIndex
 from .._tools import FunctionToolset, Tool, Toolset, error_result
 from ._context import ProgressChannel, reset_call_context, set_call_context
 from ._convert import to_mcp_result, to_mcp_tool
 
 __all__ = ["ToolItem", "as_toolsets", "build_server"]
+
+logger = logging.getLogger("agentkit.mcp")
 
 #: What may be served: tool sets, ``@tool`` functions and plain functions.
 ToolItem = Toolset | Tool | Callable[..., Any]
@@ -46,6 +51,22 @@ def as_toolsets(items: Sequence[ToolItem]) -> list[Toolset]:
     return [FunctionToolset(functions), *toolsets] if functions else toolsets
 
 
+class _Listed:
+    """A tool set with the definitions it just listed, so the index asks it only once."""
+
+    def __init__(self, toolset: Toolset, definitions: list[ToolDefinition]) -> None:
+        self.toolset = toolset
+        self.definitions = definitions
+        self.name = getattr(toolset, "name", None)
+        self.tools = getattr(toolset, "tools", None)
+
+    async def list_tools(self) -> list[ToolDefinition]:
+        return self.definitions
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
+        return await self.toolset.call_tool(name, arguments)
+
+
 class _Tools:
     """The served tool sets and the name index built from them."""
 
@@ -53,11 +74,40 @@ class _Tools:
         self.toolsets = toolsets
         self.tool_timeout = tool_timeout
         self._index: ToolIndex | None = None
+        # Tool sets whose listing failed last time, by position: said once, not per request.
+        self._missing: dict[int, str] = {}
 
     async def index(self, refresh: bool = False) -> ToolIndex:
         if self._index is None or refresh:
-            self._index = await ToolIndex.build(self.toolsets)
+            listed: list[_Listed | None] = [None] * len(self.toolsets)
+
+            async def one(i: int, toolset: Toolset) -> None:
+                try:
+                    listed[i] = _Listed(toolset, await toolset.list_tools())
+                except Exception as exc:
+                    # One proxied server being down must not take every other
+                    # tool set's tools away from the client: leave it out.
+                    self._note_missing(i, toolset, exc)
+                else:
+                    self._note_back(i, toolset)
+
+            async with anyio.create_task_group() as group:
+                for i, toolset in enumerate(self.toolsets):
+                    group.start_soon(one, i, toolset)
+            self._index = await ToolIndex.build([t for t in listed if t is not None])
         return self._index
+
+    def _note_missing(self, i: int, toolset: Toolset, exc: Exception) -> None:
+        why = str(exc) or type(exc).__name__
+        if self._missing.get(i) != why:
+            self._missing[i] = why
+            name = getattr(toolset, "name", None) or repr(toolset)
+            logger.warning("tool set %r left out of tools/list: %s", name, why)
+
+    def _note_back(self, i: int, toolset: Toolset) -> None:
+        if self._missing.pop(i, None) is not None:
+            name = getattr(toolset, "name", None) or repr(toolset)
+            logger.warning("tool set %r is listed again", name)
 
     @contextlib.asynccontextmanager
     async def opened(self) -> AsyncIterator[None]:

@@ -138,6 +138,7 @@ def test_resolve_targets(tmp_path: Path) -> None:
     assert isinstance(toolsets[1], AgentToolset)
     assert toolsets[1].model == "openai:gpt-x"
     assert type(toolsets[2]).__name__ == "MCPToolset"
+    assert toolsets[2].reconnect is True  # type: ignore[attr-defined]  # a proxy retries its upstreams
     assert len(notes) == 3
     single, single_name, _ = resolve_targets(["agentkit_tools.math:toolset"])
     assert single_name == "toolset"
