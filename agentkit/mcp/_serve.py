@@ -99,11 +99,26 @@ def serve_targets(
     token: str | None = None,
     stateless: bool = False,
     model: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    tool_timeout: float | None = 120.0,
 ) -> None:
     """Serve ``targets`` until interrupted (the body of ``agentkit serve``).
 
     Everything the server prints goes to stderr: on stdio, stdout is the
     protocol.
+
+    Args:
+        targets: See ``resolve_targets``.
+        transport: ``"stdio"`` or ``"http"``.
+        host: HTTP address to bind.
+        port: HTTP port (0: any free one).
+        token: Bearer token HTTP requests must carry.
+        stateless: HTTP without sessions.
+        model: The model for agent files.
+        allowed_hosts: More ``Host`` values HTTP accepts (see ``http_app``).
+        tool_timeout: Seconds one tool call may take (None: no limit). A sync
+            tool that times out keeps running in its worker thread (Python
+            cannot stop a thread); see ``build_server``.
     """
     import anyio
 
@@ -113,11 +128,18 @@ def serve_targets(
     toolsets, name, notes = resolve_targets(targets, model)
     for note in notes:
         print(f"serving {note}", file=sys.stderr)
-    server = build_server(toolsets, name=name)
+    server = build_server(toolsets, name=name, tool_timeout=tool_timeout)
 
     async def main() -> Any:
         if transport == "stdio":
             return await serve_stdio(server)
-        return await serve_http(server, host=host, port=port, token=token, stateless=stateless)
+        return await serve_http(
+            server,
+            host=host,
+            port=port,
+            token=token,
+            stateless=stateless,
+            allowed_hosts=allowed_hosts,
+        )
 
     anyio.run(main)
