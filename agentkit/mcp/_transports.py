@@ -191,10 +191,19 @@ def http_app(
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port`` (port 0 picks a free one)."""
+    """A listening TCP socket on ``host:port`` (port 0 picks a free one).
+
+    Made with ``IPPROTO_TCP`` spelled out: asyncio turns on ``TCP_NODELAY``
+    for an accepted connection only when the socket's ``proto`` says TCP, and
+    accepted sockets copy it from this one. With ``proto`` 0 every small write
+    (one SSE event, one JSON answer) waited for the peer's delayed ACK: about
+    22 tool calls a second instead of hundreds.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Inherited by accepted connections on Linux and the BSDs, whatever the loop does.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(128)
     sock.set_inheritable(True)

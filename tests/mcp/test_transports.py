@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import pytest
 
-from agentkit.mcp._transports import _host_entry, _security
+from agentkit.mcp._transports import _host_entry, _security, bind_socket
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_accepted_connections_get_tcp_nodelay() -> None:
+    # uvicorn serves the socket with loop.create_server(sock=...), as here;
+    # asyncio sets TCP_NODELAY on an accepted connection only when the
+    # listening socket says IPPROTO_TCP. Without it each small write waited
+    # for a delayed ACK (about 22 tool calls/s).
+    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    listener = bind_socket("127.0.0.1", 0)
+    assert listener.proto == socket.IPPROTO_TCP
+    server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+    try:
+        port = listener.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await asyncio.wait_for(accepted, 5) != 0
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 @pytest.mark.parametrize(
