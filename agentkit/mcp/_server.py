@@ -30,6 +30,7 @@ from .._toolindex import ToolIndex
 from .._tools import FunctionToolset, Tool, Toolset, error_result
 from ._context import ProgressChannel, reset_call_context, set_call_context
 from ._convert import to_mcp_result, to_mcp_tool
+from ._limits import MAX_THREADS, ThreadPool
 
 __all__ = ["ToolItem", "as_toolsets", "build_server"]
 
@@ -70,9 +71,12 @@ class _Listed:
 class _Tools:
     """The served tool sets and the name index built from them."""
 
-    def __init__(self, toolsets: list[Toolset], tool_timeout: float | None) -> None:
+    def __init__(
+        self, toolsets: list[Toolset], tool_timeout: float | None, threads: ThreadPool
+    ) -> None:
         self.toolsets = toolsets
         self.tool_timeout = tool_timeout
+        self.threads = threads
         self._index: ToolIndex | None = None
         # Tool sets whose listing failed last time, by position: said once, not per request.
         self._missing: dict[int, str] = {}
@@ -131,7 +135,7 @@ class _Tools:
             raise MCPError(mt.INVALID_PARAMS, f"Unknown tool: {name}")
         toolset, direct, original = route
         if direct is not None:
-            return await direct.run(arguments, timeout=self.tool_timeout)
+            return await self.threads.wrap(direct).run(arguments, timeout=self.tool_timeout)
         try:
             with anyio.fail_after(self.tool_timeout):
                 return await toolset.call_tool(original, arguments)
@@ -160,19 +164,35 @@ def build_server(
     version: str | None = None,
     instructions: str | None = None,
     tool_timeout: float | None = None,
+    max_threads: int = MAX_THREADS,
+    max_threads_per_tool: int | None = None,
 ) -> Server[Any]:
     """An MCP server offering every tool of ``toolsets``.
 
     Two tool sets offering the same name are handled as in a run: the later
     one's tool is prefixed with its tool set's ``name``.
 
+    Sync ``@tool`` functions run in a pool of worker threads of the server's
+    own (``max_threads``), of which one tool may use ``max_threads_per_tool``,
+    so a tool that hangs cannot take every thread. A sync tool whose call
+    times out or is cancelled keeps running in its thread until it returns
+    by itself (Python cannot stop a thread), and its thread stays counted
+    until then; only its result is dropped. Write tools that may block with
+    their own time limits (``timeout=`` on sockets, subprocesses, locks), or
+    make them async, which cancellation does stop.
+
     Args:
         toolsets: Tool sets, ``@tool`` functions or plain functions.
         name: The server name clients show.
         version: The server version; defaults to agentkit's.
         instructions: Instructions for the client's model (MCP ``instructions``).
-        tool_timeout: Seconds a call to a non-``@tool`` tool set may take
-            (``@tool`` functions keep their own ``timeout``); None for no limit.
+        tool_timeout: Seconds one tool call may take before the client gets
+            an error result (a ``@tool`` with its own ``timeout`` keeps it);
+            None for no limit.
+        max_threads: Worker threads the sync tools may use together.
+        max_threads_per_tool: Worker threads one sync tool may use (default:
+            a quarter of ``max_threads``); a call waits for a free one, within
+            its time limit.
 
     Returns:
         The SDK's low-level ``Server``; serve it with ``serve_stdio`` or
@@ -180,7 +200,9 @@ def build_server(
     """
     from .. import __version__
 
-    tools = _Tools(as_toolsets(toolsets), tool_timeout)
+    tools = _Tools(
+        as_toolsets(toolsets), tool_timeout, ThreadPool(max_threads, max_threads_per_tool)
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Server[Any]) -> AsyncIterator[dict[str, Any]]:

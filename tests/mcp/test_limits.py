@@ -1,0 +1,75 @@
+"""Served sync tools: a per-call time limit, and hung tools cannot starve the others."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import anyio
+import anyio.from_thread
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp_peers import AGENTKIT
+
+from agentkit import tool
+from agentkit.mcp import build_server
+
+pytestmark = pytest.mark.anyio
+
+HERE = Path(__file__).parent
+RELEASE = threading.Event()
+ENTERED: list[int] = []
+ALL_IN = anyio.Event()
+
+
+@tool
+def stuck() -> str:
+    """Blocks its thread until the test lets go."""
+    ENTERED.append(1)
+    if len(ENTERED) == 8:
+        anyio.from_thread.run_sync(ALL_IN.set)
+    RELEASE.wait(30)
+    return "late"
+
+
+@tool
+def quick() -> str:
+    """Answers at once."""
+    return "quick"
+
+
+async def test_hung_sync_tools_do_not_starve_the_others() -> None:
+    # 50 calls of a hung sync tool used to take all 40 of anyio's default
+    # worker threads (shared with the SDK's own stdin reads), so every sync
+    # tool waited for their timeout. Now one tool gets a share of the pool.
+    server = build_server([stuck, quick], tool_timeout=20, max_threads=32)
+    try:
+        async with Client(server, mode="legacy") as client, anyio.create_task_group() as group:
+            for _ in range(50):
+                group.start_soon(client.call_tool, "stuck", {})
+            with anyio.fail_after(10):
+                await ALL_IN.wait()
+            with anyio.fail_after(2):
+                answer = await client.call_tool("quick", {})
+            group.cancel_scope.cancel()
+    finally:
+        RELEASE.set()
+    assert answer.content[0].text == "quick"  # type: ignore[union-attr]
+    assert len(ENTERED) == 8  # 32 // 4 threads for one tool, the other calls queued
+
+
+async def test_cli_tool_timeout_gives_the_client_an_error() -> None:
+    params = StdioServerParameters(
+        command=AGENTKIT[0],
+        args=["serve", "slow_tools:toolset", "--tool-timeout", "0.5"],
+        cwd=str(HERE),
+        env={"PATH": str(Path(sys.executable).parent)},
+    )
+    with anyio.fail_after(30):
+        async with Client(params, mode="legacy", read_timeout_seconds=30) as client:
+            late = await client.call_tool("sleepy", {"seconds": 5})
+            fine = await client.call_tool("sleepy", {"seconds": 0})
+    assert late.is_error is True
+    assert "timed out after 0.5" in late.content[0].text  # type: ignore[union-attr]
+    assert fine.is_error is False
