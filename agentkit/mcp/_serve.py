@@ -45,7 +45,9 @@ def resolve_targets(
             ``agentkit run`` does when None.
 
     Returns:
-        The tool sets, a server name, and one line per target saying what it is.
+        The tool sets, a server name, and one line per target saying what it
+        is, plus a ``warning: ...`` line for each tool set whose ``notice``
+        attribute has something for the operator.
 
     Raises:
         UserError: a target cannot be found or imported.
@@ -86,6 +88,11 @@ def resolve_targets(
         toolsets.extend(found)
         names.append(target.rpartition(":")[2] or target)
         notes.append(f"{target}: {len(found)} tool set(s)")
+        for toolset in found:
+            # A tool set may say what its operator must know (files: no root set).
+            notice = getattr(toolset, "notice", None)
+            if isinstance(notice, str) and notice:
+                notes.append(f"warning: {notice}")
     name = names[0] if len(names) == 1 else "agentkit"
     return toolsets, name, notes
 
@@ -127,7 +134,7 @@ def serve_targets(
 
     toolsets, name, notes = resolve_targets(targets, model)
     for note in notes:
-        print(f"serving {note}", file=sys.stderr)
+        print(note if note.startswith("warning: ") else f"serving {note}", file=sys.stderr)
     server = build_server(toolsets, name=name, tool_timeout=tool_timeout)
 
     async def main() -> Any:
