@@ -124,7 +124,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000, help="most calls per server")
     parser.add_argument("--seconds", type=float, default=5.0, help="most seconds per server")
     parser.add_argument("--rounds", type=int, default=5, help="alternating HTTP rounds")
-    parser.add_argument("--spawns", type=int, default=5, help="stdio spawns per server (0: skip)")
+    parser.add_argument("--spawns", type=int, default=5, help="stdio spawns per server")
+    parser.add_argument("--only", choices=["http", "stdio"], help="run one of the two benchmarks")
     parser.add_argument("--official-server", choices=["stdio", "http"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -132,6 +133,13 @@ def main() -> None:
         _official_server(args.official_server, args.port)
         return
 
+    if args.only in (None, "http"):
+        _bench_http(args)
+    if args.only in (None, "stdio"):
+        _bench_stdio(args)
+
+
+def _bench_http(args: argparse.Namespace) -> None:
     print(
         f"sequential tools/call over streamable HTTP (loopback, official client; "
         f"median of {args.rounds} alternating rounds)"
@@ -157,8 +165,8 @@ def main() -> None:
     for name, rate in http.items():
         print(f"  {name:<20} {rate:8.1f} calls/s   {rate / base:5.2f}x official")
 
-    if args.spawns <= 0:
-        return
+
+def _bench_stdio(args: argparse.Namespace) -> None:
     print(f"stdio: spawn to first tools/list answer (median of {args.spawns})")
     spawn: dict[str, float] = {}
     with open(os.devnull, "w") as quiet:  # the servers' stderr
