@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -71,35 +72,47 @@ class ThreadPool:
         except BaseException:
             mine.release_on_behalf_of(borrower)
             raise
-        released = False
-        started = False
+        # Who frees the slot: the caller when the thread returned while it
+        # still waited (the usual case, no extra hop to the loop), or when it
+        # gave up before a thread took the job; else the thread itself, once
+        # it really finishes after the caller gave up.
+        state = "queued"  # -> running -> returned, or queued/running -> abandoned
+        lock = threading.Lock()
 
         def release() -> None:  # always on the event loop's thread
-            nonlocal released
-            if not released:
-                released = True
-                self._all.release_on_behalf_of(borrower)
-                mine.release_on_behalf_of(borrower)
+            self._all.release_on_behalf_of(borrower)
+            mine.release_on_behalf_of(borrower)
 
         def work() -> Any:
-            nonlocal started
-            started = True
+            nonlocal state
+            with lock:
+                if state == "abandoned":
+                    return None  # the caller left before we started, and freed the slot
+                state = "running"
             try:
                 return function()
             finally:
-                # The slot frees when the thread is done, not when the caller
-                # left. RuntimeError: the event loop is gone, nothing to account for.
-                with contextlib.suppress(RuntimeError):
-                    anyio.from_thread.run_sync(release)
+                with lock:
+                    abandoned = state == "abandoned"
+                    state = "returned"
+                if abandoned:
+                    # RuntimeError: the event loop is gone, nothing to account for.
+                    with contextlib.suppress(RuntimeError):
+                        anyio.from_thread.run_sync(release)
 
         try:
             result = await anyio.to_thread.run_sync(
                 work, abandon_on_cancel=True, limiter=self._hops
             )
         except BaseException:
-            if not started:
-                release()  # cancelled before a thread took it: it never will
+            with lock:
+                thread_frees = state == "running"
+                if state != "returned":
+                    state = "abandoned"
+            if not thread_frees:
+                release()
             raise
+        release()
         return result
 
     def wrap(self, tool: Tool) -> Tool:

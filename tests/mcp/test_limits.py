@@ -73,3 +73,35 @@ async def test_cli_tool_timeout_gives_the_client_an_error() -> None:
     assert late.is_error is True
     assert "timed out after 0.5" in late.content[0].text  # type: ignore[union-attr]
     assert fine.is_error is False
+
+
+async def test_a_slot_is_freed_when_its_thread_returns_not_when_the_caller_leaves() -> None:
+    from agentkit.mcp._limits import ThreadPool
+
+    pool = ThreadPool(total=4, per_tool=1)
+    gate = threading.Event()
+    entered = anyio.Event()
+
+    def block() -> str:
+        anyio.from_thread.run_sync(entered.set)
+        gate.wait(10)
+        return "blocked"
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(pool.run, "t", block)
+            await entered.wait()
+            group.cancel_scope.cancel()  # the caller gives up; the thread runs on
+        assert pool.busy("t") == 1
+        answers: list[str] = []
+
+        async def again() -> None:
+            answers.append(await pool.run("t", lambda: "next"))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(again)
+            await anyio.wait_all_tasks_blocked()
+            assert answers == []  # still waiting for the abandoned thread's slot
+            gate.set()
+        assert answers == ["next"]
+        assert pool.busy() == 0
