@@ -19,11 +19,10 @@ is retried with backoff instead of staying down.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shlex
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TextIO
@@ -41,7 +40,7 @@ from ..exceptions import UserError
 from ._context import progress_reporter
 from ._convert import from_mcp_result, from_mcp_tool
 from ._names import safe_tool_name
-from ._owner import backoff_delays, spawn_detached
+from ._owner import Connection, Lost, describe
 
 __all__ = ["MCPAuthenticationError", "MCPServerError", "MCPToolset"]
 
@@ -70,10 +69,6 @@ class MCPAuthenticationError(MCPServerError):
         self.server = server
         self.url = url
         self.status_code = status_code
-
-
-class _Lost(Exception):
-    """The connection ended while a request was waiting on it."""
 
 
 def _default_name(command: str | None, url: str | None) -> str:
@@ -154,26 +149,33 @@ class MCPToolset:
         self.call_timeout = call_timeout
         self.protocol = protocol
         self.errlog = errlog
-        self.reconnect = reconnect
         self.reconnect_delay = reconnect_delay
         self.max_message_bytes = max_message_bytes
         self.client_options = dict(client_options or {})
-        # The connection's state, changed only by the owner task (see _own).
-        self._client: Client | None = None
-        self._dead: str | None = None
         self._auth_status: int | None = None
-        # Lifetime: how many have entered, and the owner task's signals.
+        self._connection = Connection(
+            self.name,
+            self._connect,
+            reconnect=reconnect,
+            delays=reconnect_delay,
+            close_timeout=max(timeout, 5.0),
+        )
+        # How many have entered; the connection opens at the first, closes after the last.
         self._users = 0
         self._lock = anyio.Lock()
-        self._stopping = False
-        self._wake = anyio.Event()
-        self._owner_done: anyio.Event | None = None
-        self._calls: set[anyio.CancelScope] = set()
-        self._up = anyio.Event()  # set while connected; replaced when the connection ends
-        self._warned_dead = False
+        self._warned_generation = -1  # warn once per lost connection
         self._warnings: list[RunWarning] = []
         # model-visible name -> the server's own name
         self._names: dict[str, str] = {}
+
+    @property
+    def reconnect(self) -> bool:
+        """Whether a failed or lost connection is retried (see the class docstring)."""
+        return self._connection.reconnect
+
+    @reconnect.setter
+    def reconnect(self, value: bool) -> None:
+        self._connection.reconnect = value
 
     def __repr__(self) -> str:
         where = self.url or shlex.join([self.command or "", *self.args])
@@ -186,22 +188,34 @@ class MCPToolset:
         Raises:
             UserError: the tool set is not connected.
         """
-        if self._client is None:
+        client = self._connection.client
+        if client is None:
             raise UserError(f"MCP server {self.name!r} is not connected: use `async with` first")
-        return self._client
+        return client  # type: ignore[no-any-return]
 
     @property
     def connected(self) -> bool:
         """Whether a live connection is open right now."""
-        return self._client is not None
+        return self._connection.client is not None
 
     async def wait_connected(self) -> None:
         """Wait until the connection is up (for a reconnecting tool set: the server is back).
 
         The tool set must be entered; combine with ``anyio.fail_after`` to bound the wait.
         """
-        while self._client is None:
-            await self._up.wait()
+        await self._connection.wait_connected()
+
+    async def _connect(self, stack: AsyncExitStack) -> Client:
+        # Called in the connection's owner task, once per attempt.
+        self._auth_status = None
+        options: dict[str, Any] = {"logging_callback": self._log, **self.client_options}
+        client = Client(
+            self._transport(stack),
+            read_timeout_seconds=self.timeout,
+            mode=self.protocol,
+            **options,
+        )
+        return await stack.enter_async_context(client)
 
     def _transport(self, stack: AsyncExitStack) -> Any:
         if self.url is not None:
@@ -245,9 +259,14 @@ class MCPToolset:
     async def __aenter__(self) -> MCPToolset:
         async with self._lock:
             if self._users == 0:
-                failure = await self._start()
+                failure = await self._connection.open()
                 if failure is not None:
-                    raise failure
+                    refused = self._refusal()
+                    if refused is not None:
+                        raise refused from failure
+                    raise MCPServerError(
+                        f"cannot connect to MCP server {self.name!r}: {describe(failure)}"
+                    ) from failure
             self._users += 1
         return self
 
@@ -258,136 +277,7 @@ class MCPToolset:
             async with self._lock:
                 self._users -= 1
                 if self._users == 0:
-                    await self._stop()
-
-    async def _start(self) -> MCPServerError | None:
-        self._stopping = False
-        self._dead = None
-        self._warned_dead = False
-        first = anyio.Event()
-        failure: list[BaseException] = []
-        done = anyio.Event()
-        self._owner_done = done
-
-        async def owner() -> None:
-            try:
-                await self._own(first, failure)
-            finally:
-                first.set()
-                done.set()
-
-        spawn_detached(owner)
-        try:
-            await first.wait()
-        except BaseException:
-            # Cancelled while connecting: the owner must not keep a connection
-            # nobody will ever close.
-            self._stopping = True
-            self._wake.set()
-            raise
-        if failure and not self.reconnect:
-            await done.wait()
-            exc = failure[0]
-            refused = self._refusal()
-            if refused is not None:
-                refused.__cause__ = exc
-                return refused
-            error = MCPServerError(f"cannot connect to MCP server {self.name!r}: {_why(exc)}")
-            error.__cause__ = exc
-            return error
-        return None
-
-    async def _stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        done = self._owner_done
-        if done is not None:
-            with anyio.move_on_after(max(self.timeout, 5.0)):
-                await done.wait()
-        self._owner_done = None
-
-    async def _own(self, first: anyio.Event, failure: list[BaseException]) -> None:
-        """The owner task: connect, hold the connection, reconnect if asked.
-
-        ``_wake`` is replaced at the start of every wait and ``_stopping`` /
-        ``_dead`` are checked before it, so a signal sent in between is not lost.
-        """
-        delay = backoff_delays(*self.reconnect_delay)
-        attempt = 0
-        while not self._stopping:
-            self._wake = anyio.Event()
-            self._auth_status = None
-            error: BaseException | None = None
-            try:
-                async with AsyncExitStack() as stack:
-                    options: dict[str, Any] = {"logging_callback": self._log, **self.client_options}
-                    client = Client(
-                        self._transport(stack),
-                        read_timeout_seconds=self.timeout,
-                        mode=self.protocol,
-                        **options,
-                    )
-                    entered = await stack.enter_async_context(client)
-                    if attempt > 0:
-                        logger.warning("MCP server %r is reachable again", self.name)
-                    self._client, self._dead, self._warned_dead = entered, None, False
-                    self._up.set()
-                    attempt = 0
-                    first.set()
-                    # Until the last user leaves, or a caller finds the connection gone.
-                    if not self._stopping:
-                        await self._wake.wait()
-                    if not self._stopping and self._dead is not None:
-                        raise _Lost(self._dead)
-            except Exception as exc:
-                # Closing a connection that already broke lands here too: it
-                # must not mask anything, the callers have been told.
-                error = exc
-            finally:
-                if self._client is not None:
-                    self._client, self._up = None, anyio.Event()
-                for scope in list(self._calls):
-                    scope.cancel()
-            if self._stopping:
-                return
-            self._dead = self._dead or (_why(error) if error is not None else "connection closed")
-            if not first.is_set():
-                failure.append(error or _Lost(self._dead))
-                first.set()
-                if not self.reconnect:
-                    return  # __aenter__ raises it
-            if not self.reconnect:
-                # Down for good: wait for the last user to leave.
-                while not self._stopping:
-                    self._wake = anyio.Event()
-                    if not self._stopping:
-                        await self._wake.wait()
-                return
-            wait = delay(attempt)
-            attempt += 1
-            logger.warning(
-                "MCP server %r is unavailable (%s); reconnecting in %.3g s",
-                self.name,
-                self._dead,
-                wait,
-            )
-            self._wake = anyio.Event()
-            if not self._stopping:
-                with anyio.move_on_after(wait):
-                    await self._wake.wait()
-
-    @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Wake the caller with ``_Lost`` when the connection ends under its request."""
-        scope = anyio.CancelScope()
-        self._calls.add(scope)
-        try:
-            with scope:
-                yield
-        finally:
-            self._calls.discard(scope)
-        if scope.cancelled_caught:
-            raise _Lost(self._dead or "the connection closed")
+                    await self._connection.close()
 
     async def _log(self, params: mt.LoggingMessageNotificationParams) -> None:
         level = logging.WARNING if params.level in ("warning",) else logging.INFO
@@ -398,8 +288,8 @@ class MCPToolset:
     # -- the Toolset protocol ---------------------------------------------
 
     def _unavailable(self) -> str:
-        why = self._dead or "not connected"
-        if self.reconnect and not self._stopping:
+        why = self._connection.dead or "not connected"
+        if self.reconnect and not self._connection.stopping:
             return f"The MCP server {self.name!r} is unavailable ({why}); reconnecting."
         return (
             f"The MCP server {self.name!r} is unavailable ({why}); "
@@ -416,20 +306,20 @@ class MCPToolset:
         if self._users == 0:
             async with self:
                 return await self.list_tools()
-        client = self._client
-        if client is None or self._dead is not None:
+        client = self._connection.client
+        if client is None or self._connection.dead is not None:
             raise MCPServerError(self._unavailable())
         tools: list[mt.Tool] = []
         cursor: str | None = None
         try:
-            with self._guard():
+            with self._connection.guard():
                 for _ in range(100):  # a server that paginates forever cannot hang us
                     page = await client.list_tools(cursor=cursor)
                     tools.extend(page.tools)
                     cursor = page.next_cursor
                     if not cursor:
                         break
-        except _Lost as exc:
+        except Lost as exc:
             raise MCPServerError(f"MCP server {self.name!r} stopped answering ({exc})") from exc
         names: dict[str, str] = {}
         definitions = []
@@ -448,8 +338,8 @@ class MCPToolset:
         if self._users == 0:
             async with self:
                 return await self.call_tool(name, arguments)
-        client = self._client
-        if client is None or self._dead is not None:
+        client = self._connection.client
+        if client is None or self._connection.dead is not None:
             return error_result(self._unavailable())
         remote = self._names.get(name, name)
         # Captured here, in the caller's context: the SDK runs the callback in
@@ -462,14 +352,14 @@ class MCPToolset:
                 reporter(progress, total, message)
 
         try:
-            with self._guard():
+            with self._connection.guard():
                 result = await client.call_tool(
                     remote,
                     arguments,
                     read_timeout_seconds=self.call_timeout,
                     progress_callback=forward,
                 )
-        except _Lost as exc:
+        except Lost as exc:
             return self._died(exc)
         except MCPError as exc:
             if exc.code == mt.CONNECTION_CLOSED:
@@ -499,13 +389,13 @@ class MCPToolset:
         except Exception as exc:
             if _is_transport_error(exc):
                 return self._died(exc)
-            return error_result(f"Tool {name} failed on MCP server {self.name!r}: {_why(exc)}")
+            return error_result(f"Tool {name} failed on MCP server {self.name!r}: {describe(exc)}")
         return from_mcp_result(result, name)
 
     async def _answers_ping(self, client: Client) -> bool:
         with anyio.move_on_after(min(5.0, self.timeout)):
             try:
-                with self._guard():
+                with self._connection.guard():
                     # Not ping: 2026-07-28 removed it. An uncached listing is
                     # cheap and every revision has it.
                     await client.list_tools(cache_mode="bypass")
@@ -520,44 +410,35 @@ class MCPToolset:
         return warnings
 
     def _died(self, exc: BaseException) -> ToolResultPart:
-        self._dead = self._dead or _why(exc)
-        # The owner task closes what is left of the connection (and reconnects
-        # when asked to); concurrent callers that lose it too warn only once.
-        self._wake.set()
-        if not self._warned_dead:
-            self._warned_dead = True
+        connection = self._connection
+        connection.lost(describe(exc))
+        why = connection.dead
+        # Concurrent callers that lose the same connection warn only once.
+        if self._warned_generation != connection.generation:
+            self._warned_generation = connection.generation
             self._warnings.append(
                 RunWarning(
                     kind="tool",
                     feature=self.name,
                     message=f"MCP server {self.name!r} stopped answering during the run "
-                    f"({self._dead}); its tools were unavailable from then on",
+                    f"({why}); its tools were unavailable from then on",
                 )
             )
             logger.warning(
                 "MCP server %r stopped answering during the run (%s); the model is told its "
                 "tools are unavailable",
                 self.name,
-                self._dead,
+                why,
             )
-        return error_result(
-            f"The MCP server {self.name!r} stopped answering ({self._dead}); "
-            + (
-                "reconnecting."
-                if self.reconnect
-                else "its tools cannot be used for the rest of this run."
-            )
+        then = (
+            "reconnecting."
+            if self.reconnect
+            else "its tools cannot be used for the rest of this run."
         )
+        return error_result(f"The MCP server {self.name!r} stopped answering ({why}); {then}")
 
 
 def _is_transport_error(exc: BaseException) -> bool:
     # httpx2's errors all derive from its TransportError/HTTPError; checked by
     # name so this module does not import httpx2 for an isinstance test.
     return any(cls.__name__ in ("TransportError", "HTTPError") for cls in type(exc).__mro__)
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        return _why(exc.exceptions[0])
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
