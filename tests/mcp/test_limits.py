@@ -62,16 +62,16 @@ async def test_hung_sync_tools_do_not_starve_the_others() -> None:
 async def test_cli_tool_timeout_gives_the_client_an_error() -> None:
     params = StdioServerParameters(
         command=AGENTKIT[0],
-        args=["serve", "slow_tools:toolset", "--tool-timeout", "0.5"],
+        args=["serve", "slow_tools:toolset", "--tool-timeout", "0.3"],
         cwd=str(HERE),
         env={"PATH": str(Path(sys.executable).parent)},
     )
     with anyio.fail_after(30):
         async with Client(params, mode="legacy", read_timeout_seconds=30) as client:
-            late = await client.call_tool("sleepy", {"seconds": 5})
+            late = await client.call_tool("sleepy", {"seconds": 1})
             fine = await client.call_tool("sleepy", {"seconds": 0})
     assert late.is_error is True
-    assert "timed out after 0.5" in late.content[0].text  # type: ignore[union-attr]
+    assert "timed out after 0.3" in late.content[0].text  # type: ignore[union-attr]
     assert fine.is_error is False
 
 
