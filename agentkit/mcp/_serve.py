@@ -150,3 +150,28 @@ def serve_targets(
         )
 
     anyio.run(main)
+    _leave_abandoned_threads()
+
+
+def _leave_abandoned_threads() -> None:
+    """Exit now if tool calls that timed out are still running in worker threads.
+
+    Python waits for every worker thread at exit, so one hung sync tool
+    would keep a finished server process alive (a desktop client would have
+    to kill it). The server is done: their results have nobody to go to.
+    """
+    import os
+    import threading
+
+    lingering = [
+        t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon
+    ]
+    if lingering:
+        print(
+            f"agentkit serve: leaving {len(lingering)} worker thread(s) still running "
+            "(tool calls that timed out or were cancelled)",
+            file=sys.stderr,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

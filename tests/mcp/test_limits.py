@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -105,3 +107,47 @@ async def test_a_slot_is_freed_when_its_thread_returns_not_when_the_caller_leave
             gate.set()
         assert answers == ["next"]
         assert pool.busy() == 0
+
+
+def test_a_hung_sync_tool_does_not_keep_the_finished_server_alive() -> None:
+    # Python joins worker threads at exit: a timed-out call sleeping for 60 s
+    # used to keep `agentkit serve` running for 60 s after stdin closed.
+    messages = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "sleepy", "arguments": {"seconds": 60}},
+        },
+    ]
+    process = subprocess.Popen(
+        [*AGENTKIT, "serve", "slow_tools:toolset", "--tool-timeout", "0.2"],
+        cwd=HERE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write("".join(json.dumps(m) + "\n" for m in messages).encode())
+    process.stdin.flush()
+    answers = [json.loads(process.stdout.readline()) for _ in range(2)]
+    assert answers[1]["result"]["isError"] is True  # timed out, the thread sleeps on
+    process.stdin.close()
+    try:
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+    assert process.stderr is not None
+    assert "leaving 1 worker thread(s) still running" in process.stderr.read().decode()
