@@ -253,11 +253,20 @@ async def serve_http(
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound_port}{path}"
-    if token is None and not _is_loopback(host):
+    if not _is_loopback(host):
+        if token is None:
+            print(
+                f"warning: serving on {shown}:{bound_port} without a bearer token: anyone who "
+                "can reach this port can call every tool; set one (agentkit serve --token-env "
+                "VAR) unless something in front of this server authenticates",
+                file=sys.stderr,
+            )
+        # A client addressing us by a name or IP not listed gets 421: say which are.
+        accepted = sorted(
+            {n for n in _security(host, allowed_hosts, ()).allowed_hosts if ":*" not in n}
+        )
         print(
-            f"warning: serving on {shown}:{bound_port} without a bearer token: anyone who can "
-            "reach this port can call every tool; set one (agentkit serve --token-env VAR) "
-            "unless something in front of this server authenticates",
+            f"accepting requests addressed to: {', '.join(accepted)} (add more with --allow-host)",
             file=sys.stderr,
         )
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)

@@ -139,6 +139,8 @@ def test_all_interfaces_warns_without_token_and_allows_listed_hosts() -> None:
     err = server.process.stderr.read().decode()
     assert "warning: serving on 0.0.0.0" in err
     assert "without a bearer token" in err
+    assert "accepting requests addressed to: " in err
+    assert "192.0.2.7" in err
 
 
 def test_http_validates_host_and_origin(token_server: RunningServer) -> None:
