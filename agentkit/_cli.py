@@ -89,6 +89,22 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
     serve.add_argument(
         "--stateless", action="store_true", help="HTTP without sessions, for horizontal scaling"
     )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also accept requests addressed to HOST (a name or IP, optionally :PORT); "
+        "repeatable. Loopback names, and with --host the bound address, are always accepted",
+    )
+    serve.add_argument(
+        "--tool-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="longest a tool call may take before the client gets an error (default: 120; "
+        "0: no limit). A timed-out sync tool keeps running in its worker thread",
+    )
     serve.add_argument("--model", "-m", help="provider:model for agent files")
 
     schema = sub.add_parser("schema", help="print a published JSON Schema")
@@ -172,6 +188,10 @@ def _serve(args: argparse.Namespace) -> int:
             raise UserError(f"--token-env {args.token_env}: that variable is not set or empty")
         if args.transport != "http":
             raise UserError("--token-env only applies to --transport http")
+    if args.allow_host and args.transport != "http":
+        raise UserError("--allow-host only applies to --transport http")
+    if args.tool_timeout < 0:
+        raise UserError("--tool-timeout must be 0 (no limit) or a number of seconds")
     serve_targets(
         args.target,
         transport=args.transport,
@@ -180,6 +200,8 @@ def _serve(args: argparse.Namespace) -> int:
         token=token,
         stateless=args.stateless,
         model=args.model,
+        allowed_hosts=args.allow_host,
+        tool_timeout=args.tool_timeout or None,
     )
     return 0
 

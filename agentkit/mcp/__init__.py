@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     "AgentToolset": "._agent_tool",
+    "MCPAuthenticationError": "._client",
     "MCPServerError": "._client",
     "MCPToolset": "._client",
     "as_toolsets": "._server",
@@ -46,6 +47,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "AgentToolset",
+    "MCPAuthenticationError",
     "MCPServerError",
     "MCPToolset",
     "as_toolsets",
@@ -82,7 +84,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from ._agent_tool import AgentToolset
-    from ._client import MCPServerError, MCPToolset
+    from ._client import MCPAuthenticationError, MCPServerError, MCPToolset
     from ._config import load_mcp_config, toolset_from_entry
     from ._context import current_request, report_progress
     from ._convert import (

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -79,6 +80,23 @@ def report_progress(
     channel = _progress.get()
     if channel is not None:
         channel.report((float(progress), None if total is None else float(total), message))
+
+
+def progress_reporter() -> Callable[[float, float | None, str | None], None] | None:
+    """``report_progress`` bound to the current tool call, for use from another task.
+
+    Callbacks that an SDK runs in a task of its own (a proxied server's
+    progress notifications) do not see this call's context variables; capture
+    the reporter in the call and hand it to them. None outside a call.
+    """
+    channel = _progress.get()
+    if channel is None:
+        return None
+
+    def report(progress: float, total: float | None = None, message: str | None = None) -> None:
+        channel.report((float(progress), None if total is None else float(total), message))
+
+    return report
 
 
 def current_request() -> Any:

@@ -45,7 +45,9 @@ def resolve_targets(
             ``agentkit run`` does when None.
 
     Returns:
-        The tool sets, a server name, and one line per target saying what it is.
+        The tool sets, a server name, and one line per target saying what it
+        is, plus a ``warning: ...`` line for each tool set whose ``notice``
+        attribute has something for the operator.
 
     Raises:
         UserError: a target cannot be found or imported.
@@ -64,6 +66,11 @@ def resolve_targets(
                 from ._config import load_mcp_config
 
                 proxied = load_mcp_config(path)
+                for upstream in proxied:
+                    # A proxy outlives its upstreams' restarts: a server that is
+                    # down (at start or later) is retried with backoff and left
+                    # out of tools/list meanwhile, never taking the others down.
+                    upstream.reconnect = True
                 toolsets.extend(proxied)
                 names.append(path.stem)
                 notes.append(f"{target}: {len(proxied)} MCP server(s) proxied")
@@ -81,6 +88,11 @@ def resolve_targets(
         toolsets.extend(found)
         names.append(target.rpartition(":")[2] or target)
         notes.append(f"{target}: {len(found)} tool set(s)")
+        for toolset in found:
+            # A tool set may say what its operator must know (files: no root set).
+            notice = getattr(toolset, "notice", None)
+            if isinstance(notice, str) and notice:
+                notes.append(f"warning: {notice}")
     name = names[0] if len(names) == 1 else "agentkit"
     return toolsets, name, notes
 
@@ -94,11 +106,26 @@ def serve_targets(
     token: str | None = None,
     stateless: bool = False,
     model: str | None = None,
+    allowed_hosts: Sequence[str] = (),
+    tool_timeout: float | None = 120.0,
 ) -> None:
     """Serve ``targets`` until interrupted (the body of ``agentkit serve``).
 
     Everything the server prints goes to stderr: on stdio, stdout is the
     protocol.
+
+    Args:
+        targets: See ``resolve_targets``.
+        transport: ``"stdio"`` or ``"http"``.
+        host: HTTP address to bind.
+        port: HTTP port (0: any free one).
+        token: Bearer token HTTP requests must carry.
+        stateless: HTTP without sessions.
+        model: The model for agent files.
+        allowed_hosts: More ``Host`` values HTTP accepts (see ``http_app``).
+        tool_timeout: Seconds one tool call may take (None: no limit). A sync
+            tool that times out keeps running in its worker thread (Python
+            cannot stop a thread); see ``build_server``.
     """
     import anyio
 
@@ -107,12 +134,44 @@ def serve_targets(
 
     toolsets, name, notes = resolve_targets(targets, model)
     for note in notes:
-        print(f"serving {note}", file=sys.stderr)
-    server = build_server(toolsets, name=name)
+        print(note if note.startswith("warning: ") else f"serving {note}", file=sys.stderr)
+    server = build_server(toolsets, name=name, tool_timeout=tool_timeout)
 
     async def main() -> Any:
         if transport == "stdio":
             return await serve_stdio(server)
-        return await serve_http(server, host=host, port=port, token=token, stateless=stateless)
+        return await serve_http(
+            server,
+            host=host,
+            port=port,
+            token=token,
+            stateless=stateless,
+            allowed_hosts=allowed_hosts,
+        )
 
     anyio.run(main)
+    _leave_abandoned_threads()
+
+
+def _leave_abandoned_threads() -> None:
+    """Exit now if tool calls that timed out are still running in worker threads.
+
+    Python waits for every worker thread at exit, so one hung sync tool
+    would keep a finished server process alive (a desktop client would have
+    to kill it). The server is done: their results have nobody to go to.
+    """
+    import os
+    import threading
+
+    lingering = [
+        t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon
+    ]
+    if lingering:
+        print(
+            f"agentkit serve: leaving {len(lingering)} worker thread(s) still running "
+            "(tool calls that timed out or were cancelled)",
+            file=sys.stderr,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

@@ -13,6 +13,7 @@ cancels the handler's scope, and the tool runs inside it).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
@@ -23,12 +24,17 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
+from .._messages import ToolResultPart
+from .._model import ToolDefinition
 from .._toolindex import ToolIndex
 from .._tools import FunctionToolset, Tool, Toolset, error_result
 from ._context import ProgressChannel, reset_call_context, set_call_context
 from ._convert import to_mcp_result, to_mcp_tool
+from ._limits import MAX_THREADS, ThreadPool
 
 __all__ = ["ToolItem", "as_toolsets", "build_server"]
+
+logger = logging.getLogger("agentkit.mcp")
 
 #: What may be served: tool sets, ``@tool`` functions and plain functions.
 ToolItem = Toolset | Tool | Callable[..., Any]
@@ -46,18 +52,66 @@ def as_toolsets(items: Sequence[ToolItem]) -> list[Toolset]:
     return [FunctionToolset(functions), *toolsets] if functions else toolsets
 
 
+class _Listed:
+    """A tool set with the definitions it just listed, so the index asks it only once."""
+
+    def __init__(self, toolset: Toolset, definitions: list[ToolDefinition]) -> None:
+        self.toolset = toolset
+        self.definitions = definitions
+        self.name = getattr(toolset, "name", None)
+        self.tools = getattr(toolset, "tools", None)
+
+    async def list_tools(self) -> list[ToolDefinition]:
+        return self.definitions
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
+        return await self.toolset.call_tool(name, arguments)
+
+
 class _Tools:
     """The served tool sets and the name index built from them."""
 
-    def __init__(self, toolsets: list[Toolset], tool_timeout: float | None) -> None:
+    def __init__(
+        self, toolsets: list[Toolset], tool_timeout: float | None, threads: ThreadPool
+    ) -> None:
         self.toolsets = toolsets
         self.tool_timeout = tool_timeout
+        self.threads = threads
         self._index: ToolIndex | None = None
+        # Tool sets whose listing failed last time, by position: said once, not per request.
+        self._missing: dict[int, str] = {}
 
     async def index(self, refresh: bool = False) -> ToolIndex:
         if self._index is None or refresh:
-            self._index = await ToolIndex.build(self.toolsets)
+            listed: list[_Listed | None] = [None] * len(self.toolsets)
+
+            async def one(i: int, toolset: Toolset) -> None:
+                try:
+                    listed[i] = _Listed(toolset, await toolset.list_tools())
+                except Exception as exc:
+                    # One proxied server being down must not take every other
+                    # tool set's tools away from the client: leave it out.
+                    self._note_missing(i, toolset, exc)
+                else:
+                    self._note_back(i, toolset)
+
+            async with anyio.create_task_group() as group:
+                for i, toolset in enumerate(self.toolsets):
+                    group.start_soon(one, i, toolset)
+            self._index = await ToolIndex.build([t for t in listed if t is not None])
         return self._index
+
+    def _note_missing(self, i: int, toolset: Toolset, exc: Exception) -> None:
+        why = str(exc) or type(exc).__name__
+        if self._missing.get(i) != why:
+            self._missing[i] = why
+            name = getattr(toolset, "name", None) or repr(toolset)
+            logger.warning("tool set %r left out of tools/list: %s", name, why)
+
+    def _note_back(self, i: int, toolset: Toolset) -> None:
+        if self._missing.pop(i, None) is not None:
+            name = getattr(toolset, "name", None) or repr(toolset)
+            logger.warning("tool set %r is listed again", name)
 
     @contextlib.asynccontextmanager
     async def opened(self) -> AsyncIterator[None]:
@@ -81,7 +135,7 @@ class _Tools:
             raise MCPError(mt.INVALID_PARAMS, f"Unknown tool: {name}")
         toolset, direct, original = route
         if direct is not None:
-            return await direct.run(arguments, timeout=self.tool_timeout)
+            return await self.threads.wrap(direct).run(arguments, timeout=self.tool_timeout)
         try:
             with anyio.fail_after(self.tool_timeout):
                 return await toolset.call_tool(original, arguments)
@@ -110,19 +164,35 @@ def build_server(
     version: str | None = None,
     instructions: str | None = None,
     tool_timeout: float | None = None,
+    max_threads: int = MAX_THREADS,
+    max_threads_per_tool: int | None = None,
 ) -> Server[Any]:
     """An MCP server offering every tool of ``toolsets``.
 
     Two tool sets offering the same name are handled as in a run: the later
     one's tool is prefixed with its tool set's ``name``.
 
+    Sync ``@tool`` functions run in a pool of worker threads of the server's
+    own (``max_threads``), of which one tool may use ``max_threads_per_tool``,
+    so a tool that hangs cannot take every thread. A sync tool whose call
+    times out or is cancelled keeps running in its thread until it returns
+    by itself (Python cannot stop a thread), and its thread stays counted
+    until then; only its result is dropped. Write tools that may block with
+    their own time limits (``timeout=`` on sockets, subprocesses, locks), or
+    make them async, which cancellation does stop.
+
     Args:
         toolsets: Tool sets, ``@tool`` functions or plain functions.
         name: The server name clients show.
         version: The server version; defaults to agentkit's.
         instructions: Instructions for the client's model (MCP ``instructions``).
-        tool_timeout: Seconds a call to a non-``@tool`` tool set may take
-            (``@tool`` functions keep their own ``timeout``); None for no limit.
+        tool_timeout: Seconds one tool call may take before the client gets
+            an error result (a ``@tool`` with its own ``timeout`` keeps it);
+            None for no limit.
+        max_threads: Worker threads the sync tools may use together.
+        max_threads_per_tool: Worker threads one sync tool may use (default:
+            a quarter of ``max_threads``); a call waits for a free one, within
+            its time limit.
 
     Returns:
         The SDK's low-level ``Server``; serve it with ``serve_stdio`` or
@@ -130,7 +200,9 @@ def build_server(
     """
     from .. import __version__
 
-    tools = _Tools(as_toolsets(toolsets), tool_timeout)
+    tools = _Tools(
+        as_toolsets(toolsets), tool_timeout, ThreadPool(max_threads, max_threads_per_tool)
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Server[Any]) -> AsyncIterator[dict[str, Any]]:

@@ -1,8 +1,8 @@
-"""Fixtures for the MCP tests: npm peers installed on first use, servers per module.
+"""Fixtures for the MCP tests: the npm peers, servers per module.
 
 The npm peers (Node 22, the MCP Inspector, the reference "everything" server)
-are installed once into ``.ci/cache/node`` (git-ignored) the first time a test
-needs them. A missing peer is installed, never skipped.
+come from ``bash .ci/install-peers.sh``; the tests never install them. A test
+needing a missing peer is skipped with that hint, or fails when ``CI`` is set.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from mcp_peers import (
     NodePeers,
     RunningServer,
+    find_node_peers,
     free_port,
-    install_node_peers,
     start_server,
     stop_server,
 )
@@ -22,8 +22,8 @@ from mcp_peers import (
 
 @pytest.fixture(scope="session")
 def node_peers() -> NodePeers:
-    """Node 22, the Inspector and the everything server, installed when missing."""
-    return install_node_peers()
+    """Node 22, the Inspector and the everything server (skip or fail when missing)."""
+    return find_node_peers()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from mcp import Client, StdioServerParameters
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_peers import AGENTKIT, RunningServer, free_port, start_server, stop_server
 
-from agentkit.mcp import AgentToolset
+from agentkit.mcp import AgentToolset, MCPAuthenticationError, MCPToolset
 from agentkit.mcp._serve import resolve_targets
 from agentkit.mcp._transports import http_app
 
@@ -96,6 +96,53 @@ def test_http_rejects_missing_or_wrong_token(token_server: RunningServer) -> Non
     assert good.status_code == 200
 
 
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "BeArEr"])
+def test_bearer_scheme_is_case_insensitive(token_server: RunningServer, scheme: str) -> None:
+    # RFC 7235 section 2.1: the auth scheme is a case-insensitive token.
+    assert _initialize(token_server.url, {"Authorization": f"{scheme} {TOKEN}"}).status_code == 200
+    wrong = _initialize(token_server.url, {"Authorization": f"Basic {TOKEN}"})
+    assert wrong.status_code == 401
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_wrong_token_is_an_authentication_error(
+    token_server: RunningServer, mode: str
+) -> None:
+    toolset = MCPToolset(
+        token_server.url, name="notes", headers={"Authorization": "Bearer nope"}, protocol=mode
+    )
+    with pytest.raises(MCPAuthenticationError, match=r"'notes'.*HTTP 401") as caught:
+        async with toolset:
+            pass
+    assert caught.value.status_code == 401
+    assert caught.value.server == "notes"
+
+
+def test_all_interfaces_warns_without_token_and_allows_listed_hosts() -> None:
+    port = free_port()
+    command = [*AGENTKIT, "serve", "math", "-t", "http", "--host", "0.0.0.0", "-p", str(port)]
+    server = start_server(
+        [*command, "--allow-host", "192.0.2.7", "--allow-host", "[2001:db8::1]"], port
+    )
+    try:
+        local = _initialize(server.url, {})
+        by_ip = _initialize(server.url, {"Host": f"192.0.2.7:{port}"})
+        by_ipv6 = _initialize(server.url, {"Host": f"[2001:db8::1]:{port}"})
+        other = _initialize(server.url, {"Host": f"198.51.100.1:{port}"})
+    finally:
+        stop_server(server)
+    assert local.status_code == 200
+    assert by_ip.status_code == 200
+    assert by_ipv6.status_code == 200
+    assert other.status_code == 421
+    assert server.process.stderr is not None
+    err = server.process.stderr.read().decode()
+    assert "warning: serving on 0.0.0.0" in err
+    assert "without a bearer token" in err
+    assert "accepting requests addressed to: " in err
+    assert "192.0.2.7" in err
+
+
 def test_http_validates_host_and_origin(token_server: RunningServer) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
     rebound = _initialize(token_server.url, {**auth, "Host": "evil.example.com"})
@@ -138,6 +185,7 @@ def test_resolve_targets(tmp_path: Path) -> None:
     assert isinstance(toolsets[1], AgentToolset)
     assert toolsets[1].model == "openai:gpt-x"
     assert type(toolsets[2]).__name__ == "MCPToolset"
+    assert toolsets[2].reconnect is True  # type: ignore[attr-defined]  # a proxy retries its upstreams
     assert len(notes) == 3
     single, single_name, _ = resolve_targets(["agentkit_tools.math:toolset"])
     assert single_name == "toolset"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from agentkit_tools.time import toolset as time_toolset
-from mcp_peers import NodePeers, RunningServer
+from mcp_peers import NodePeers, RunningServer, free_port, start_server, stop_server
 
 from agentkit import Agent, ImagePart, ModelRequest, ToolCallPart, ToolResultPart, run
 from agentkit.mcp import MCPToolset, load_mcp_config
@@ -97,7 +99,7 @@ async def test_everything_server_over_stdio(node_peers: NodePeers) -> None:
     assert "42" in total.text
     assert any(isinstance(p, ImagePart) and p.media_type == "image/png" for p in image.content)
     # The connection was per run: closed again once the run ended.
-    assert everything._client is None
+    assert not everything.connected
 
 
 async def test_everything_server_over_http_shared_across_runs(
@@ -111,7 +113,7 @@ async def test_everything_server_over_http_shared_across_runs(
             result = await run(agent, "go", model=scripted(("echo", {"message": word})))
             assert result.output == f"Echo: {word}"
             assert toolset.client is client
-    assert toolset._client is None
+    assert not toolset.connected
 
 
 async def test_a_server_that_dies_mid_run_gives_an_error_result(
@@ -134,6 +136,69 @@ async def test_a_server_that_dies_mid_run_gives_an_error_result(
     [warning] = [w for w in result.warnings if w.feature == "dying"]
     assert warning.kind == "tool"
     assert "stopped answering during the run" in warning.message
+
+
+@pytest.fixture
+def dying_http(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    """``dying_server.py`` over streamable HTTP: agentkit's server or the official SDK's."""
+    port = free_port()
+    command = [sys.executable, str(HERE / "dying_server.py"), "--http", str(port)]
+    if request.param == "official":
+        command.append("--official")
+    server = start_server(command, port)
+    yield server
+    stop_server(server)
+
+
+@pytest.mark.parametrize(
+    ("dying_http", "protocol"),
+    [("agentkit", "auto"), ("agentkit", "legacy"), ("official", "auto"), ("official", "legacy")],
+    indirect=["dying_http"],
+)
+async def test_an_http_server_that_dies_mid_run_gives_an_error_result(
+    dying_http: RunningServer, protocol: str
+) -> None:
+    # Over HTTP the SDK's transport fails in a task group the connection owns;
+    # that used to cancel the run itself (CancelledError out of run()).
+    dying = MCPToolset(dying_http.url, name="dying", protocol=protocol)
+    model = scripted(("alive", {}), ("die", {}), ("alive", {}))
+    agent = Agent(name="d", tools=[dying], tool_retries=5, tool_timeout=20)
+    with anyio.fail_after(30):
+        result = await run(agent, "go", model=model)
+    alive, died, after = results(result.messages)
+    assert alive.text == "yes"
+    assert died.is_error
+    assert "stopped answering" in died.text
+    assert after.is_error
+    assert "unavailable" in after.text
+    [warning] = [w for w in result.warnings if w.feature == "dying"]
+    assert "stopped answering during the run" in warning.message
+    assert dying._users == 0
+    assert not dying.connected
+
+
+async def test_concurrent_runs_share_one_toolset() -> None:
+    # Each run enters and leaves the same tool set from its own task, in an
+    # order nobody controls: the connection must not belong to any of them.
+    shared = MCPToolset(command=sys.executable, args=[str(HERE / "dying_server.py")], name="d")
+    agent = Agent(name="d", tools=[shared])
+    outputs: dict[int, str] = {}
+
+    async def one(i: int) -> None:
+        calls = [("alive", {})] * (1 + i % 3)
+        result = await run(agent, "go", model=scripted(*calls))
+        outputs[i] = result.output
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            for i in range(6):
+                group.start_soon(one, i)
+    assert outputs == dict.fromkeys(range(6), "yes")
+    assert shared._users == 0
+    assert not shared.connected
+    # And it opens again for the next run.
+    again = await run(agent, "go", model=scripted(("alive", {})))
+    assert again.output == "yes"
 
 
 async def test_unstartable_server_is_a_clear_error() -> None:

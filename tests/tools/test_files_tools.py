@@ -77,3 +77,77 @@ async def test_read_only_and_root_from_environment(
     assert "write_file" not in {d.name for d in await files.list_tools()}
     assert (await files.call_tool("read_file", {"path": "b.txt"})).text == "plain"
     assert files.root == root.resolve()  # noqa: ASYNC240 - a test's own temporary folder
+
+
+async def test_no_root_serves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Desktop clients start servers in / or $HOME: with no root configured
+    # nothing is served (it used to be the working directory, writable).
+    (tmp_path / "private.txt").write_text("mine", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGENTKIT_FILES_ROOT", raising=False)
+    files = FilesToolset()
+    assert files.notice is not None
+    assert "AGENTKIT_FILES_ROOT" in files.notice
+    for name, arguments in [
+        ("list_directory", {}),
+        ("read_file", {"path": "private.txt"}),
+        ("write_file", {"path": "new.txt", "content": "x"}),
+    ]:
+        result = await files.call_tool(name, arguments)
+        assert result.is_error
+        assert "AGENTKIT_FILES_ROOT" in result.text
+    assert not (tmp_path / "new.txt").exists()
+    assert FilesToolset(tmp_path).notice is None
+
+
+def test_serve_files_without_root_warns_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentkit.mcp._serve import resolve_targets
+
+    monkeypatch.delenv("AGENTKIT_FILES_ROOT", raising=False)
+    _, _, notes = resolve_targets(["files"])
+    assert any(n.startswith("warning: files: no root directory") for n in notes)
+
+
+@pytest.fixture
+def looped(root: Path) -> Path:
+    os.symlink("loop", root / "loop")  # points at itself
+    os.symlink("ping", root / "pong")
+    os.symlink("pong", root / "ping")
+    os.symlink("nowhere", root / "dangling")
+    return root
+
+
+async def test_symlink_loops_do_not_break_listing_or_search(looped: Path) -> None:
+    files = FilesToolset(looped)
+    listing = await files.call_tool("list_directory", {"path": "."})
+    assert not listing.is_error, listing.text
+    assert listing.structured_content is not None
+    names = [e["path"] for e in listing.structured_content["result"]]
+    assert names == ["b.txt", "docs", "inside.txt"]
+    found = await files.call_tool("search_files", {"pattern": "*", "contains": "plain"})
+    assert not found.is_error, found.text
+    assert found.structured_content == {
+        "result": [
+            {"path": "b.txt", "line": 1, "text": "plain"},
+            {"path": "inside.txt", "line": 1, "text": "plain"},
+        ]
+    }
+    read = await files.call_tool("read_file", {"path": "ping"})
+    assert read.is_error
+    assert str(looped) not in read.text
+
+
+async def test_errors_show_paths_relative_to_the_root(looped: Path) -> None:
+    files = FilesToolset(looped)
+    results = [
+        await files.call_tool("read_file", {"path": "loop"}),
+        await files.call_tool("read_file", {"path": "dangling"}),
+        await files.call_tool("write_file", {"path": "b.txt/c.txt", "content": "x"}),
+        await files.call_tool("list_directory", {"path": "b.txt"}),
+        await files.call_tool("read_file", {"path": "../secret.txt"}),
+    ]
+    for result in results:
+        assert result.is_error
+        assert str(looped) not in result.text
+        assert str(looped.parent) not in result.text
+    assert "'b.txt/c.txt'" in results[2].text

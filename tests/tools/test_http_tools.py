@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from agentkit_tools.http import HttpToolset
@@ -27,6 +28,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", "http://localhost:1/elsewhere")
             self.end_headers()
+        elif self.path == "/host":
+            self._send(200, self.headers["Host"].encode(), "text/plain")
         elif self.path == "/hop":
             self.send_response(302)
             self.send_header("Location", "/hello")
@@ -107,3 +110,68 @@ async def test_allow_list_from_environment(base: str, monkeypatch: pytest.Monkey
     monkeypatch.setenv("AGENTKIT_HTTP_ALLOW_HOSTS", "localhost, 127.0.0.1")
     result = await HttpToolset().call_tool("http_get", {"url": f"{base}/hello"})
     assert not result.is_error
+
+
+def resolver(table: dict[str, list[str]]) -> Any:
+    """A resolver answering from ``table``: the tests never ask real DNS."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in table:
+            raise OSError(f"unknown host {host}")
+        return table[host]
+
+    return resolve
+
+
+async def test_a_name_resolving_to_loopback_is_refused(base: str) -> None:
+    # The name is on the list, but what it resolves to is this machine.
+    port = base.rsplit(":", 1)[1]
+    result = await HttpToolset(["localhost"]).call_tool(
+        "http_get", {"url": f"http://localhost:{port}/hello"}
+    )
+    assert result.is_error
+    assert "not a public address" in result.text
+
+
+@pytest.mark.parametrize(
+    "address", ["10.0.0.5", "192.168.1.1", "169.254.169.254", "fd00::1", "::ffff:127.0.0.1"]
+)
+async def test_names_resolving_to_internal_ranges_are_refused(address: str) -> None:
+    http = HttpToolset(["intranet.example"], resolver=resolver({"intranet.example": [address]}))
+    result = await http.call_tool("http_get", {"url": "https://intranet.example/"})
+    assert result.is_error
+    assert f"resolves to {address.removeprefix('::ffff:')}," in result.text
+    assert "not a public address" in result.text
+
+
+async def test_the_connection_goes_to_the_checked_address(base: str) -> None:
+    # pinned.example exists only in this resolver: reaching the loopback
+    # server proves the request went to the address that was checked, with
+    # the name in Host (no second lookup that DNS rebinding could answer).
+    port = base.rsplit(":", 1)[1]
+    http = HttpToolset(
+        ["pinned.example", "127.0.0.1"], resolver=resolver({"pinned.example": ["127.0.0.1"]})
+    )
+    result = await http.call_tool("http_get", {"url": f"http://pinned.example:{port}/host"})
+    assert not result.is_error, result.text
+    assert result.structured_content is not None
+    assert result.structured_content["text"] == f"pinned.example:{port}"
+    assert result.structured_content["url"] == f"http://pinned.example:{port}/host"
+
+
+async def test_ipv6_entries_and_default_ports() -> None:
+    http = HttpToolset(["[::1]:8080", "2001:db8::1", "example.com:443", "10.1.0.0/16"])
+    assert http.allowed("::1", 8080)
+    assert not http.allowed("::1", 8081)
+    assert http.allowed("2001:db8::1", None)
+    assert http.allowed("example.com", None, "https")
+    assert http.allowed("example.com", 443, "https")
+    assert not http.allowed("example.com", None, "http")
+    assert http.allowed("10.1.2.3", 80)
+    assert not http.allowed("10.2.0.1", 80)
+    target = await http._check("http://[::1]:8080/x")
+    assert target.url == "http://[::1]:8080/x"
+    public = HttpToolset(["example.com:443"], resolver=resolver({"example.com": ["93.184.216.34"]}))
+    pinned = await public._check("https://example.com/page")
+    assert pinned.url == "https://93.184.216.34/page"
+    assert (pinned.host_header, pinned.sni) == ("example.com", "example.com")

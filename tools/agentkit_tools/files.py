@@ -4,14 +4,25 @@ Every path is resolved (symlinks included) before use and refused when it
 lands outside the root, so ``../``, absolute paths and links pointing out of
 the root cannot reach other files. The root is fixed when the tool set is
 made (``FilesToolset(root)``) or, for the ready ``toolset`` (``agentkit serve
-files``), read from ``AGENTKIT_FILES_ROOT`` on first use (the working
-directory when unset). ``AGENTKIT_FILES_READONLY=1`` leaves out ``write_file``.
+files``), read from ``AGENTKIT_FILES_ROOT`` on first use.
+``AGENTKIT_FILES_READONLY=1`` leaves out ``write_file``.
+
+There is no default root. Desktop clients start servers in ``/`` or the
+user's home directory, and quietly serving that (writable, even) is not what
+anyone configuring "a files server" means: with no root set, the server still
+starts and lists its tools, every call answers with how to set one, and
+``agentkit serve files`` says so on stderr.
+
+Messages never show where the root is: paths are given relative to it, as
+the model wrote them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -25,6 +36,10 @@ __all__ = ["DirectoryEntry", "FilesToolset", "SearchHit", "toolset"]
 
 MAX_READ_BYTES = 1_000_000
 MAX_RESULTS = 200
+NO_ROOT = (
+    "no root directory is configured for the files tools: start the server with "
+    "AGENTKIT_FILES_ROOT set to the one folder they may use (nothing is served by default)"
+)
 
 
 class DirectoryEntry(BaseModel):
@@ -48,7 +63,8 @@ class FilesToolset(NamedToolset):
 
     Args:
         root: The only directory the tools may touch; None reads
-            ``AGENTKIT_FILES_ROOT`` (or uses the working directory) on first use.
+            ``AGENTKIT_FILES_ROOT`` on first use (unset: every call fails,
+            saying how to set it).
         writable: Offer ``write_file``; None reads ``AGENTKIT_FILES_READONLY``.
         max_read_bytes: Largest file ``read_file`` returns whole.
     """
@@ -71,14 +87,44 @@ class FilesToolset(NamedToolset):
 
     @property
     def root(self) -> Path:
-        """The directory every path is confined to."""
+        """The directory every path is confined to.
+
+        Raises:
+            ToolError: no root was given and ``AGENTKIT_FILES_ROOT`` is unset,
+                or it is not a directory.
+        """
         if self._root is None:
-            configured = os.environ.get("AGENTKIT_FILES_ROOT") or os.getcwd()
+            configured = os.environ.get("AGENTKIT_FILES_ROOT", "").strip()
+            if not configured:
+                raise ToolError(NO_ROOT)
             root = Path(configured).expanduser().resolve()
             if not root.is_dir():
-                raise ToolError(f"AGENTKIT_FILES_ROOT {configured!r} is not a directory")
+                # The model is not told the path: it is the operator's to fix.
+                raise ToolError(
+                    "the configured root directory (AGENTKIT_FILES_ROOT) is not a directory"
+                )
             self._root = root
         return self._root
+
+    @property
+    def notice(self) -> str | None:
+        """What the person starting the server should know (printed by ``agentkit serve``)."""
+        if self._root is None and not os.environ.get("AGENTKIT_FILES_ROOT", "").strip():
+            return f"files: {NO_ROOT}; every call will fail until then"
+        return None
+
+    @contextlib.contextmanager
+    def _os_errors(self, path: str) -> Iterator[None]:
+        """OS errors as tool errors that name ``path`` as given, never the root."""
+        try:
+            yield
+        except ToolError:
+            raise
+        except RuntimeError:  # Path.resolve on a symbolic link loop (Python < 3.13)
+            raise ToolError(f"{path!r} leads into a loop of symbolic links") from None
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+            raise ToolError(f"{path!r}: {why}") from None
 
     def resolve(self, path: str, *, must_exist: bool = True) -> Path:
         """``path`` (relative to the root) as an absolute path inside the root.
@@ -90,7 +136,8 @@ class FilesToolset(NamedToolset):
         root = self.root
         candidate = Path(path.strip() or ".")
         full = candidate if candidate.is_absolute() else root / candidate
-        resolved = full.resolve()
+        with self._os_errors(path):
+            resolved = full.resolve()
         if resolved != root and not resolved.is_relative_to(root):
             raise ToolError(
                 f"{path!r} is outside the allowed directory; use a path relative to the root"
@@ -101,6 +148,28 @@ class FilesToolset(NamedToolset):
 
     def _shown(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix() or "."
+
+    def _inside(self, path: Path) -> Path | None:
+        """Where ``path`` really leads, when that is inside the root; None otherwise
+        (outside, a dangling link, a loop of links, no permission)."""
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        return real if real == self.root or real.is_relative_to(self.root) else None
+
+    def _first_line(self, file: Path, contains: str) -> tuple[int, str] | None:
+        """The first line of ``file`` containing ``contains``; unreadable or big files have none."""
+        try:
+            if file.stat().st_size > self.max_read_bytes:
+                return None
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        for number, line in enumerate(text.splitlines(), 1):
+            if contains in line:
+                return number, line[:200]
+        return None
 
     def _read_tool(self) -> Tool:
         @tool(annotations={"readOnlyHint": True, "openWorldHint": False})
@@ -113,12 +182,13 @@ class FilesToolset(NamedToolset):
             target = self.resolve(path)
             if not target.is_file():
                 raise ToolError(f"{path!r} is not a file")
-            size = target.stat().st_size
-            if size > self.max_read_bytes:
-                raise ToolError(
-                    f"{path!r} has {size} bytes, more than the {self.max_read_bytes} allowed"
-                )
-            data = target.read_bytes()
+            with self._os_errors(path):
+                size = target.stat().st_size
+                if size > self.max_read_bytes:
+                    raise ToolError(
+                        f"{path!r} has {size} bytes, more than the {self.max_read_bytes} allowed"
+                    )
+                data = target.read_bytes()
             try:
                 return data.decode("utf-8")
             except UnicodeDecodeError:
@@ -138,12 +208,18 @@ class FilesToolset(NamedToolset):
             if not folder.is_dir():
                 raise ToolError(f"{path!r} is not a directory")
             entries = []
-            for child in sorted(folder.iterdir()):
-                real = child.resolve()
-                if real != self.root and not real.is_relative_to(self.root):
+            with self._os_errors(path):
+                children = sorted(folder.iterdir())
+            for child in children:
+                # Links leading out, dangling or looping are left out, not fatal.
+                real = self._inside(child)
+                if real is None:
                     continue
-                kind = "directory" if real.is_dir() else "file"
-                size = real.stat().st_size if kind == "file" else None
+                try:
+                    kind = "directory" if real.is_dir() else "file"
+                    size = real.stat().st_size if kind == "file" else None
+                except OSError:
+                    continue
                 entries.append(DirectoryEntry(path=self._shown(child), kind=kind, size=size))
                 if len(entries) >= MAX_RESULTS:
                     break
@@ -172,19 +248,16 @@ class FilesToolset(NamedToolset):
                     if not fnmatch.fnmatch(name, pattern):
                         continue
                     file = Path(folder) / name
-                    real = file.resolve()
-                    if not real.is_relative_to(self.root) or not real.is_file():
+                    real = self._inside(file)
+                    if real is None or not real.is_file():
                         continue
                     if contains is None:
                         hits.append(SearchHit(path=self._shown(file)))
-                    elif real.stat().st_size <= self.max_read_bytes:
-                        text = real.read_text(encoding="utf-8", errors="replace")
-                        for number, line in enumerate(text.splitlines(), 1):
-                            if contains in line:
-                                hits.append(
-                                    SearchHit(path=self._shown(file), line=number, text=line[:200])
-                                )
-                                break
+                    else:
+                        hit = self._first_line(real, contains)
+                        if hit is not None:
+                            number, line = hit
+                            hits.append(SearchHit(path=self._shown(file), line=number, text=line))
                     if len(hits) >= MAX_RESULTS:
                         return hits
             return hits
@@ -206,16 +279,17 @@ class FilesToolset(NamedToolset):
                 raise ToolError(f"{path!r} is a directory")
             if target.exists() and not overwrite:
                 raise ToolError(f"{path!r} exists; pass overwrite=true to replace it")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-            # O_NOFOLLOW: a link swapped in after the check above is refused, not followed.
-            fd = os.open(target, flags, 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(content)
+            with self._os_errors(path):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+                # O_NOFOLLOW: a link swapped in after the check above is refused, not followed.
+                fd = os.open(target, flags, 0o644)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(content)
             return f"wrote {len(content.encode())} bytes to {self._shown(target)}"
 
         return write_file
 
 
-#: The ``files`` tool set (entry point ``files``); root from ``AGENTKIT_FILES_ROOT``.
+#: The ``files`` tool set (entry point ``files``); root from ``AGENTKIT_FILES_ROOT`` (required).
 toolset = FilesToolset()

@@ -1,0 +1,188 @@
+"""``agentkit serve`` against the official SDK's ``MCPServer``, with the official client.
+
+Two numbers, each printed with its ratio to the official server measured in
+the same run (so a busy machine shifts both alike):
+
+- sequential ``tools/call`` per second over streamable HTTP on loopback;
+- milliseconds from spawning a stdio server to its first ``tools/list`` answer
+  (goal: at most 300 ms for ``agentkit serve``).
+
+Both servers offer the same ``evaluate`` tool (agentkit's ``math`` tool set).
+
+    uv run python bench/mcp_server.py [--calls 1000] [--seconds 5] [--rounds 5] [--spawns 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+
+ARGUMENTS = {"expression": "2 * (3 + 4) ** 2"}
+
+
+def _official_server(transport: str, port: int) -> None:
+    from agentkit_tools.math import safe_eval
+    from mcp.server import MCPServer
+
+    server = MCPServer("official")
+
+    @server.tool()
+    def evaluate(expression: str) -> float:
+        """Evaluate an arithmetic expression."""
+        return float(safe_eval(expression))
+
+    if transport == "stdio":
+        server.run("stdio")
+    else:
+        server.run("streamable-http", port=port)
+
+
+def _agentkit() -> str:
+    cli = Path(sys.executable).with_name("agentkit")
+    return str(cli) if cli.exists() else (shutil.which("agentkit") or "agentkit")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on {port}")
+
+
+def _commands(transport: str, port: int) -> dict[str, list[str]]:
+    me = [sys.executable, __file__, "--official-server", transport, "--port", str(port)]
+    ours = [_agentkit(), "serve", "math"]
+    if transport == "http":
+        ours += ["--transport", "http", "--port", str(port)]
+    return {"official MCPServer": me, "agentkit serve": ours}
+
+
+async def _calls_per_second(
+    urls: dict[str, str], calls: int, seconds: float, rounds: int
+) -> dict[str, float]:
+    """Rounds alternate between the servers, so a noisy neighbour hits both alike."""
+    from mcp import Client
+
+    rates: dict[str, list[float]] = {name: [] for name in urls}
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {name: await stack.enter_async_context(Client(url)) for name, url in urls.items()}
+        for client in clients.values():
+            for _ in range(10):  # warm up: session, imports, caches
+                await client.call_tool("evaluate", ARGUMENTS)
+        for _ in range(rounds):
+            for name, client in clients.items():
+                done = 0
+                started = time.perf_counter()
+                deadline = started + seconds / rounds
+                while done < calls // rounds and time.perf_counter() < deadline:
+                    result = await client.call_tool("evaluate", ARGUMENTS)
+                    assert not result.is_error, result
+                    done += 1
+                rates[name].append(done / (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+async def _first_list_ms(command: list[str], quiet: TextIO) -> float:
+    from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
+    started = time.perf_counter()
+    transport = stdio_client(params, errlog=quiet)
+    async with Client(transport, mode="legacy", read_timeout_seconds=30) as client:
+        tools = await client.list_tools()
+        elapsed = (time.perf_counter() - started) * 1000
+    assert [t.name for t in tools.tools] == ["evaluate"]
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=1000, help="most calls per server")
+    parser.add_argument("--seconds", type=float, default=5.0, help="most seconds per server")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating HTTP rounds")
+    parser.add_argument("--spawns", type=int, default=5, help="stdio spawns per server")
+    parser.add_argument("--only", choices=["http", "stdio"], help="run one of the two benchmarks")
+    parser.add_argument("--official-server", choices=["stdio", "http"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.official_server:
+        _official_server(args.official_server, args.port)
+        return
+
+    if args.only in (None, "http"):
+        _bench_http(args)
+    if args.only in (None, "stdio"):
+        _bench_stdio(args)
+
+
+def _bench_http(args: argparse.Namespace) -> None:
+    print(
+        f"sequential tools/call over streamable HTTP (loopback, official client; "
+        f"median of {args.rounds} alternating rounds)"
+    )
+    processes = []
+    urls: dict[str, str] = {}
+    try:
+        for name in ("official MCPServer", "agentkit serve"):
+            port = _free_port()
+            command = _commands("http", port)[name]
+            process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            processes.append(process)
+            _wait_for_port(port, process)
+            urls[name] = f"http://127.0.0.1:{port}/mcp"
+        http = anyio.run(_calls_per_second, urls, args.calls, args.seconds, args.rounds)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+    base = http["official MCPServer"]
+    for name, rate in http.items():
+        print(f"  {name:<20} {rate:8.1f} calls/s   {rate / base:5.2f}x official")
+
+
+def _bench_stdio(args: argparse.Namespace) -> None:
+    print(f"stdio: spawn to first tools/list answer (median of {args.spawns})")
+    spawn: dict[str, float] = {}
+    with open(os.devnull, "w") as quiet:  # the servers' stderr
+        for name, command in _commands("stdio", 0).items():
+            anyio.run(_first_list_ms, command, quiet)  # warm the file cache and .pyc files
+            samples = [anyio.run(_first_list_ms, command, quiet) for _ in range(args.spawns)]
+            spawn[name] = statistics.median(samples)
+    base = spawn["official MCPServer"]
+    for name, ms in spawn.items():
+        goal = (
+            ""
+            if name != "agentkit serve"
+            else ("  goal 300 ms: ok" if ms <= 300 else "  goal 300 ms: OVER")
+        )
+        print(f"  {name:<20} {ms:8.1f} ms        {ms / base:5.2f}x official{goal}")
+
+
+if __name__ == "__main__":
+    main()
