@@ -17,7 +17,7 @@ from typing import Any, Literal
 import httpx2
 
 from agentkit import Capabilities, ModelRequest, ModelResponse, RunWarning, StreamEvent
-from agentkit._stream import response_events
+from agentkit.adapter import response_events
 from agentkit.exceptions import (
     BadRequestError,
     ContextLengthError,

@@ -49,7 +49,7 @@ from agentkit import (
     ToolCallPart,
     ToolResultPart,
 )
-from agentkit._schema_compile import changes_to_warnings
+from agentkit.adapter import changes_to_warnings
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._schemas import SchemaCache, compile_with, to_gemini_tool_config, to_gemini_tools

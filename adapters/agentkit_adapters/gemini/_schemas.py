@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from agentkit import RunWarning, ToolDefinition
-from agentkit._schema_compile import (
+from agentkit.adapter import (
     CompiledSchema,
     SchemaCompileError,
     changes_to_warnings,

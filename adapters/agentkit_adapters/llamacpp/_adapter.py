@@ -27,7 +27,7 @@ from agentkit import (
     ToolDefinition,
     Usage,
 )
-from agentkit._schema_compile import changes_to_warnings, compile_schema
+from agentkit.adapter import changes_to_warnings, compile_schema
 from agentkit.exceptions import UnexpectedResponseError, UserError
 
 from ._catalogue import DEFAULT_MODEL, TOOLS_FIRST, locate_model

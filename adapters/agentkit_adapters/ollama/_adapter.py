@@ -26,7 +26,7 @@ from agentkit import (
     RunWarning,
     StreamEvent,
 )
-from agentkit._stream import response_events
+from agentkit.adapter import response_events
 from agentkit.exceptions import AdapterError, UnexpectedResponseError, UserError
 
 from .._http import TransportErrors, shared_client

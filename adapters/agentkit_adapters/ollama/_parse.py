@@ -27,7 +27,7 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit._stream import parse_tool_arguments
+from agentkit.adapter import parse_tool_arguments
 from agentkit.exceptions import (
     AdapterError,
     ModelNotFoundError,

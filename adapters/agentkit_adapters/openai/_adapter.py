@@ -16,7 +16,7 @@ from typing import Any, Literal
 import httpx2
 
 from agentkit import Capabilities, ModelRequest, ModelResponse, RunWarning, StreamEvent
-from agentkit._stream import response_events
+from agentkit.adapter import response_events
 from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError, UserError
 
 from .._http import SSEDecoder, SSEEvent, TransportErrors, map_http_error, shared_client

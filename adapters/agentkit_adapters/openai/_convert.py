@@ -42,7 +42,7 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit._schema_compile import CompiledSchema, changes_to_warnings, compile_schema
+from agentkit.adapter import CompiledSchema, changes_to_warnings, compile_schema
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._wire import (

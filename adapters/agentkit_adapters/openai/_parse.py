@@ -25,7 +25,7 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit._stream import parse_tool_arguments
+from agentkit.adapter import parse_tool_arguments
 from agentkit.exceptions import UnexpectedResponseError
 
 from .._http import map_http_error

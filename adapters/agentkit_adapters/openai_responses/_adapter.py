@@ -18,8 +18,7 @@ from typing import Any, Literal
 import httpx2
 
 from agentkit import Capabilities, ModelRequest, ModelResponse, StreamEvent
-from agentkit._schema_compile import CompiledSchema, compile_for_openai
-from agentkit._stream import response_events
+from agentkit.adapter import CompiledSchema, compile_for_openai, response_events
 from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError, UserError
 
 from .._http import SSEDecoder, SSEEvent, TransportErrors, map_http_error, shared_client

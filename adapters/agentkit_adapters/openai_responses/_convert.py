@@ -43,7 +43,7 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit._schema_compile import (
+from agentkit.adapter import (
     CompiledSchema,
     changes_to_warnings,
     compile_for_openai,

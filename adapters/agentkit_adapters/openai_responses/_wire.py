@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
     from agentkit import RunWarning
-    from agentkit._schema_compile import CompiledSchema
+    from agentkit.adapter import CompiledSchema
 
 __all__ = [
     "CustomToolCallItem",
