@@ -33,7 +33,7 @@ The contract:
 from __future__ import annotations
 
 from ._framing import NDJSONDecoder, SSEDecoder, SSEEvent
-from ._http_errors import map_http_error, parse_retry_after
+from ._http_errors import map_error_body, map_http_error, parse_retry_after
 from ._model import (
     Capabilities,
     FinishReason,
@@ -100,6 +100,7 @@ __all__ = [
     "compile_for_openai",
     "compile_schema",
     "is_strict_compatible",
+    "map_error_body",
     "map_http_error",
     "parse_retry_after",
     "parse_tool_arguments",

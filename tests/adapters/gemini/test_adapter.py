@@ -544,7 +544,7 @@ def test_base_url_with_a_version_is_kept() -> None:
     assert adapter._stream_url == (
         "https://proxy.example/v1alpha/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
     )
-    assert "x-goog-api-key" not in adapter._headers
+    assert "x-goog-api-key" not in adapter._http.headers
 
 
 def test_package_all_is_exactly_the_public_names() -> None:
