@@ -22,7 +22,8 @@ The contract:
   wire protocol the conformance kit can emulate says so with a
   ``wire_protocol`` attribute (``"openai-chat"``, ``"openai-responses"``,
   ``"gemini"`` or ``"ollama"``).
-- Schemas go through ``compile_schema`` for the provider's dialect; every
+- Schemas go through ``compile_schema`` for the provider's dialect
+  (``compile_schema_cached`` remembers the result across turns); every
   change is reported (``changes_to_warnings``), lossy ones raise
   ``SchemaCompileError`` unless the request allows them.
 - Streams are framed with ``SSEDecoder`` or ``NDJSONDecoder`` and folded with
@@ -62,6 +63,7 @@ from ._schema_compile import (
     changes_to_warnings,
     compile_for_openai,
     compile_schema,
+    compile_schema_cached,
     is_strict_compatible,
     strip_added_nulls,
 )
@@ -99,6 +101,7 @@ __all__ = [
     "changes_to_warnings",
     "compile_for_openai",
     "compile_schema",
+    "compile_schema_cached",
     "is_strict_compatible",
     "map_error_body",
     "map_http_error",

@@ -28,7 +28,6 @@ from agentkit.exceptions import (
 from .._exchange import HTTPExchange
 from ._convert import to_gemini_request
 from ._parse import GeminiChunkReader, from_gemini_response
-from ._schemas import SchemaCache
 from ._wire import GenerateContentRequest
 
 __all__ = ["DEFAULT_BASE_URL", "GeminiAdapter", "create_gemini_adapter"]
@@ -116,7 +115,6 @@ class GeminiAdapter:
         model_url = f"{root}/models/{self.model_id}"
         self._generate_url = f"{model_url}:generateContent"
         self._stream_url = f"{model_url}:streamGenerateContent?alt=sse"
-        self._schemas = SchemaCache()
 
         def map_error(status: int, headers: Mapping[str, str], body: Any) -> ProviderHTTPError:
             return map_gemini_error(
@@ -148,9 +146,7 @@ class GeminiAdapter:
         return self._http.client
 
     def _body(self, request: ModelRequest) -> tuple[GenerateContentRequest, list[RunWarning]]:
-        return to_gemini_request(
-            request, model_id=self.model_id, provider=self.provider, schemas=self._schemas
-        )
+        return to_gemini_request(request, model_id=self.model_id, provider=self.provider)
 
     def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
         return from_gemini_response(

@@ -3,8 +3,8 @@
 No I/O, no environment, no hidden state: neutral values and keyword switches
 in, vendor JSON and warnings out (the way back is ``_parse.py``). Content the
 wire cannot carry raises ``UnsupportedFeatureError``; a setting it cannot
-carry becomes a ``RunWarning``. The one piece of state, ``SchemaCache``, is
-owned and passed in by the caller.
+carry becomes a ``RunWarning``. Schemas are compiled through agentkit's
+``compile_schema_cached``, which returns what the pure compiler would.
 
 Decisions worth knowing:
 
@@ -25,8 +25,7 @@ Decisions worth knowing:
   ``GENERATED_ID_PREFIX``; they are not sent back, and the tool result is
   matched by name, as the recorded follow-up request does.
 - Tool and output schemas: see ``_schemas.py`` (``parametersJsonSchema`` unless
-  only the OpenAPI ``parameters`` keeps the schema intact; memoised by
-  ``SchemaCache``).
+  only the OpenAPI ``parameters`` keeps the schema intact).
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ from agentkit import (
 from agentkit.adapter import changes_to_warnings
 from agentkit.exceptions import UnsupportedFeatureError
 
-from ._schemas import SchemaCache, compile_with, to_gemini_tool_config, to_gemini_tools
+from ._schemas import compile_gemini_schema, to_gemini_tool_config, to_gemini_tools
 from ._wire import Content, GenerateContentRequest, GenerationConfig, Part, ThinkingConfig
 
 __all__ = [
@@ -351,7 +350,6 @@ def to_gemini_request(
     *,
     model_id: str,
     provider: str = "gemini",
-    schemas: SchemaCache | None = None,
 ) -> tuple[GenerateContentRequest, list[RunWarning]]:
     """A whole ``generateContent`` body for ``request`` (the model goes in the URL).
 
@@ -363,7 +361,6 @@ def to_gemini_request(
         request: The neutral request.
         model_id: The model to ask.
         provider: Provider name, for warnings, errors and reasoning stamps.
-        schemas: A cache for compiled schemas; None compiles every time.
 
     Returns:
         The body and the warnings of everything changed or not sent.
@@ -382,9 +379,7 @@ def to_gemini_request(
     lossy = request.allow_lossy_schemas
     choice = request.tool_choice
     if request.tools:
-        tools, tool_warnings = to_gemini_tools(
-            request.tools, allow_lossy=lossy, provider=provider, schemas=schemas
-        )
+        tools, tool_warnings = to_gemini_tools(request.tools, allow_lossy=lossy, provider=provider)
         body["tools"] = tools
         warnings += tool_warnings
         if choice is not None:
@@ -395,7 +390,7 @@ def to_gemini_request(
     config, setting_warnings = _generation_config(request.settings, model_id, provider)
     warnings += setting_warnings
     if request.output_schema is not None:
-        field, compiled = compile_with(schemas, request.output_schema, lossy, None)
+        field, compiled = compile_gemini_schema(request.output_schema, allow_lossy=lossy, name=None)
         config["responseMimeType"] = "application/json"
         config["responseJsonSchema" if field == "json" else "responseSchema"] = compiled.schema
         warnings += changes_to_warnings(compiled, tool=None, provider=provider)

@@ -1,6 +1,6 @@
 """Pure conversion of agentkit's neutral request into an Ollama ``/api/chat`` body.
 
-No I/O, no environment, no state beyond a memo of schema compilations: neutral
+No I/O, no environment, no state (schemas go through ``compile_schema_cached``): neutral
 values in, Ollama JSON and warnings out (the way back is ``_parse.py``).
 Content the wire cannot carry raises ``UnsupportedFeatureError``; a setting
 it cannot carry becomes a ``RunWarning``.
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, assert_never
 
 from agentkit import (
@@ -41,7 +41,7 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit.adapter import CompiledSchema, changes_to_warnings, compile_schema
+from agentkit.adapter import changes_to_warnings, compile_schema_cached
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._wire import OllamaChatRequest, OllamaMessage, OllamaTool, OllamaToolCall, ThinkValue
@@ -61,26 +61,6 @@ OPTION_NAMES = frozenset(
 # reasoning_effort -> think. Ollama knows three levels; models without levels read
 # any of them as "on". It has no "minimal": the nearest, "low", is sent instead.
 _THINK: dict[str, ThinkValue] = {"minimal": "low", "low": "low", "medium": "medium", "high": "high"}
-
-
-# compile_schema costs about 0.1 ms a tool, several times the rest of a request, and a
-# run sends the same schema objects on every turn: remember the last few compilations.
-# An entry holds its schema, so the id in its key cannot be reused while it is cached;
-# schemas are treated as immutable, as the frozen ToolDefinition that holds them is.
-_COMPILED: dict[tuple[int, bool, str | None], tuple[Mapping[str, Any], CompiledSchema]] = {}
-_COMPILED_MAX = 256
-
-
-def _compile(schema: Mapping[str, Any], *, allow_lossy: bool, name: str | None) -> CompiledSchema:
-    key = (id(schema), allow_lossy, name)
-    hit = _COMPILED.get(key)
-    if hit is not None and hit[0] is schema:
-        return hit[1]
-    compiled = compile_schema(schema, "ollama", allow_lossy=allow_lossy, name=name)
-    if len(_COMPILED) >= _COMPILED_MAX:
-        _COMPILED.pop(next(iter(_COMPILED)), None)
-    _COMPILED[key] = (schema, compiled)
-    return compiled
 
 
 def _unsupported(what: str, provider: str, model_id: str) -> UnsupportedFeatureError:
@@ -267,7 +247,9 @@ def to_ollama_tools(
     out: list[OllamaTool] = []
     warnings: list[RunWarning] = []
     for tool in tools:
-        compiled = _compile(tool.input_schema, allow_lossy=allow_lossy, name=tool.name)
+        compiled = compile_schema_cached(
+            tool.input_schema, "ollama", allow_lossy=allow_lossy, name=tool.name
+        )
         if compiled.changes:
             warnings += changes_to_warnings(compiled, tool=tool.name, provider=provider)
         wire: OllamaTool = {"type": "function", "function": {"name": tool.name}}
@@ -374,8 +356,11 @@ def to_ollama_request(
             )
         )
     if request.output_schema is not None:
-        compiled = _compile(
-            request.output_schema, allow_lossy=request.allow_lossy_schemas, name=request.output_name
+        compiled = compile_schema_cached(
+            request.output_schema,
+            "ollama",
+            allow_lossy=request.allow_lossy_schemas,
+            name=request.output_name,
         )
         body["format"] = compiled.schema
         if compiled.changes:

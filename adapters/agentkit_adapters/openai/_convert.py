@@ -42,7 +42,7 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit.adapter import CompiledSchema, changes_to_warnings, compile_schema
+from agentkit.adapter import changes_to_warnings, compile_schema_cached
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._wire import (
@@ -336,22 +336,6 @@ def to_openai_messages(
     return out, warnings
 
 
-# Compiled tool schemas, by the identity of the schema object (which the entry
-# keeps alive, so the id cannot be reused). Tools are the same objects turn
-# after turn, and compiling one costs ~100 us: this is the converter's only state.
-_COMPILED: dict[int, tuple[Any, CompiledSchema]] = {}
-
-
-def _compiled(schema: dict[str, Any], name: str, allow_lossy: bool) -> CompiledSchema:
-    found = _COMPILED.get(id(schema))
-    if found is None or found[0] is not schema:
-        if len(_COMPILED) >= 512:
-            _COMPILED.clear()
-        found = (schema, compile_schema(schema, "openai", allow_lossy=allow_lossy, name=name))
-        _COMPILED[id(schema)] = found
-    return found[1]
-
-
 def to_openai_tools(
     tools: Sequence[ToolDefinition],
     *,
@@ -386,7 +370,9 @@ def to_openai_tools(
         description = tool.description or tool.title
         if description:
             function["description"] = description
-        compiled = _compiled(tool.input_schema, tool.name, allow_lossy)
+        compiled = compile_schema_cached(
+            tool.input_schema, "openai", allow_lossy=allow_lossy, name=tool.name
+        )
         if compiled.changes:
             warnings += changes_to_warnings(compiled, tool=tool.name, provider=provider)
         function["parameters"] = compiled.schema

@@ -3,9 +3,7 @@
 Everything here is configuration: the body comes from ``to_responses_request``,
 the answer goes through ``from_responses_response`` or ``ResponsesEventReader``,
 and the HTTP exchange through the shared ``HTTPExchange``. The adapter
-never retries, loops, runs tools or prices tokens. Its one piece of state is a
-small memo of compiled tool schemas, so a run's tools are compiled once, not
-on every turn.
+never retries, loops, runs tools or prices tokens.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from typing import Any, Literal
 import httpx2
 
 from agentkit import Capabilities, ModelRequest, ModelResponse, StreamEvent
-from agentkit.adapter import CompiledSchema, compile_for_openai
 from agentkit.exceptions import UserError
 
 from .._exchange import HTTPExchange
@@ -30,7 +27,6 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "SETTINGS",
     "OpenAIResponsesAdapter",
-    "SchemaMemo",
     "create_responses_adapter",
 ]
 
@@ -48,40 +44,6 @@ SETTINGS = frozenset(
         "extra",
     }
 )
-
-
-class SchemaMemo:
-    """``compile_for_openai``, remembering the result per schema object.
-
-    Keyed by the schema's identity (the runner hands the same ``ToolDefinition``
-    objects to every turn of a run), checked with ``is`` and holding a
-    reference, so a key can never be reused by another object. A schema dict
-    changed in place after its first use would not be recompiled: tool
-    definitions are frozen models, and their schemas are treated as frozen too.
-
-    Args:
-        size: Entries kept; the oldest is dropped first.
-    """
-
-    __slots__ = ("_entries", "size")
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._entries: dict[tuple[int, bool, str | None], tuple[object, CompiledSchema]] = {}
-
-    def __call__(
-        self, schema: Mapping[str, Any], *, allow_lossy: bool = False, name: str | None = None
-    ) -> CompiledSchema:
-        """The compilation of ``schema`` (see ``compile_for_openai``)."""
-        key = (id(schema), allow_lossy, name)
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] is schema:
-            return hit[1]
-        compiled = compile_for_openai(schema, allow_lossy=allow_lossy, name=name)
-        if len(self._entries) >= self.size:
-            del self._entries[next(iter(self._entries))]
-        self._entries[key] = (schema, compiled)
-        return compiled
 
 
 class OpenAIResponsesAdapter:
@@ -121,7 +83,6 @@ class OpenAIResponsesAdapter:
             image_input=True, reasoning=True, settings=SETTINGS
         )
         self._url = f"{self.base_url}/responses"
-        self._schemas = SchemaMemo()
         auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = HTTPExchange(
             provider,
@@ -146,7 +107,6 @@ class OpenAIResponsesAdapter:
             model_id=self.model_id,
             stream=stream,
             provider=self.provider,
-            compile_tool=self._schemas,
         )
 
     def _parse(self, data: Any, prepared: PreparedRequest) -> ModelResponse:

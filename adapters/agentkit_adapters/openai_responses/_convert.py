@@ -47,7 +47,7 @@ from agentkit.adapter import (
     CompiledSchema,
     changes_to_warnings,
     compile_for_openai,
-    compile_schema,
+    compile_schema_cached,
 )
 from agentkit.exceptions import UnsupportedFeatureError
 
@@ -58,7 +58,6 @@ from ._wire import (
     PreparedRequest,
     ReasoningItem,
     ResponsesRequest,
-    SchemaCompiler,
     TextFormat,
 )
 
@@ -244,7 +243,6 @@ def to_responses_tools(
     *,
     provider: str = "openai",
     allow_lossy: bool = False,
-    compile_tool: SchemaCompiler = compile_for_openai,
 ) -> tuple[list[FunctionTool], list[RunWarning], dict[str, CompiledSchema]]:
     """Tool definitions to flat Responses function tools, strict whenever possible.
 
@@ -252,7 +250,6 @@ def to_responses_tools(
         tools: The tools the model may call.
         provider: Provider name, for warnings.
         allow_lossy: Accept schema changes that alter which values are valid.
-        compile_tool: ``compile_for_openai`` or a memoised equivalent.
 
     Returns:
         The wire tools; a ``schema_changed`` warning per change the compiler
@@ -265,7 +262,9 @@ def to_responses_tools(
     warnings: list[RunWarning] = []
     schemas: dict[str, CompiledSchema] = {}
     for tool in tools:
-        compiled = compile_tool(tool.input_schema, allow_lossy=allow_lossy, name=tool.name)
+        compiled = compile_for_openai(
+            tool.input_schema, allow_lossy=allow_lossy, name=tool.name, cache=True
+        )
         wire: FunctionTool = {"type": "function", "name": tool.name}
         description = tool.description or tool.title
         if description:
@@ -281,13 +280,15 @@ def to_responses_tools(
 
 
 def _text_format(
-    request: ModelRequest, schema: Mapping[str, Any], provider: str, compile_tool: SchemaCompiler
+    request: ModelRequest, schema: Mapping[str, Any], provider: str
 ) -> tuple[TextFormat, list[RunWarning]]:
     name = _NOT_NAME.sub("_", request.output_name)[:64] or "output"
-    compiled = compile_tool(schema, allow_lossy=request.allow_lossy_schemas, name=name)
+    compiled = compile_for_openai(
+        schema, allow_lossy=request.allow_lossy_schemas, name=name, cache=True
+    )
     warnings: list[RunWarning] = []
     if compiled.strict and compiled.added_nulls:
-        compiled = compile_schema(schema, "openai", name=name)
+        compiled = compile_schema_cached(schema, "openai", name=name)
         message = f"output schema {name!r} was sent without strict mode: strict mode would "
         message += "make optional properties nullable, and the answer text is returned as written"
         warnings.append(_warning("schema_changed", "strict_disabled", provider, message))
@@ -309,7 +310,6 @@ def to_responses_request(
     model_id: str,
     stream: bool,
     provider: str = "openai",
-    compile_tool: SchemaCompiler = compile_for_openai,
 ) -> PreparedRequest:
     """A whole ``POST /responses`` body for ``request``.
 
@@ -323,7 +323,6 @@ def to_responses_request(
         model_id: The model to ask.
         stream: Ask for an SSE stream.
         provider: Provider name, for warnings, errors and reasoning replay.
-        compile_tool: ``compile_for_openai`` or a memoised equivalent.
 
     Returns:
         The body, its warnings and the compiled strict schemas.
@@ -348,7 +347,6 @@ def to_responses_request(
             request.tools,
             provider=provider,
             allow_lossy=request.allow_lossy_schemas,
-            compile_tool=compile_tool,
         )
         body["tools"] = tools
         warnings += tool_warnings
@@ -364,9 +362,7 @@ def to_responses_request(
         message = f"tool_choice {request.tool_choice!r} was not sent: there are no tools"
         warnings.append(_warning("unsupported_setting", "tool_choice", provider, message))
     if request.output_schema is not None:
-        text_format, format_warnings = _text_format(
-            request, request.output_schema, provider, compile_tool
-        )
+        text_format, format_warnings = _text_format(request, request.output_schema, provider)
         body["text"] = {"format": text_format}
         warnings += format_warnings
     for key, value in (
