@@ -7,7 +7,6 @@ use the same adapter with another base URL, key variable and ``OpenAIQuirks``.
 from ._adapter import DEFAULT_BASE_URL, OpenAIChatAdapter, create_chat_adapter
 from ._convert import (
     OpenAIQuirks,
-    is_strict_compatible,
     to_openai_messages,
     to_openai_request,
     to_openai_tools,
@@ -27,7 +26,6 @@ __all__ = [
     "create_chat_adapter",
     "from_openai_response",
     "from_openai_usage",
-    "is_strict_compatible",
     "map_openai_finish_reason",
     "to_openai_messages",
     "to_openai_request",

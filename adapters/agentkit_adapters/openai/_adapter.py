@@ -16,11 +16,13 @@ from typing import Any, Literal
 import httpx2
 
 from agentkit import Capabilities, ModelRequest, ModelResponse, RunWarning, StreamEvent
+from agentkit.adapter import CompiledSchema
 from agentkit.exceptions import UserError
 
 from .._exchange import Frame, HTTPExchange
 from ._convert import OpenAIQuirks, to_openai_request
 from ._parse import OpenAIChunkReader, from_openai_response
+from ._strict import tools_with_added_nulls
 from ._wire import ChatRequest
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAIChatAdapter", "create_chat_adapter"]
@@ -113,9 +115,22 @@ class OpenAIChatAdapter:
             provider=self.provider,
         )
 
-    def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
+    def _nulls(self, request: ModelRequest) -> dict[str, CompiledSchema]:
+        return tools_with_added_nulls(
+            request.tools,
+            allow_lossy=request.allow_lossy_schemas,
+            strict=self.quirks.supports_strict,
+        )
+
+    def _parse(
+        self, data: Any, warnings: list[RunWarning], schemas: Mapping[str, CompiledSchema]
+    ) -> ModelResponse:
         return from_openai_response(
-            data, provider=self.provider, model_id=self.model_id, warnings=warnings
+            data,
+            provider=self.provider,
+            model_id=self.model_id,
+            warnings=warnings,
+            schemas=schemas,
         )
 
     async def generate(self, request: ModelRequest) -> ModelResponse:
@@ -129,7 +144,7 @@ class OpenAIChatAdapter:
         """
         body, warnings = self._body(request, stream=False)
         data = await self._http.post_json(self._url, body, http_timeout=request.settings.timeout)
-        return self._parse(data, warnings)
+        return self._parse(data, warnings, self._nulls(request))
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as chunks arrive.
@@ -145,7 +160,8 @@ class OpenAIChatAdapter:
             UnsupportedFeatureError: the request holds content this API cannot carry.
         """
         body, warnings = self._body(request, stream=True)
-        reader = OpenAIChunkReader(self.provider, self.model_id, warnings=warnings)
+        schemas = self._nulls(request)
+        reader = OpenAIChunkReader(self.provider, self.model_id, warnings=warnings, schemas=schemas)
 
         def feed(frame: Frame) -> Iterable[StreamEvent]:
             if frame.event == "error":
@@ -159,7 +175,7 @@ class OpenAIChatAdapter:
             framing="sse",
             feed=feed,
             finish=lambda done: reader.finish(done=done),
-            whole=lambda data: self._parse(data, warnings),
+            whole=lambda data: self._parse(data, warnings, schemas),
             http_timeout=request.settings.timeout,
         )
         async with aclosing(events):  # closed with this generator, not when collected

@@ -15,8 +15,11 @@ Decisions worth knowing:
   result becomes a short placeholder plus a warning rather than an error, so
   one MCP tool returning a picture does not end the run; a resource link
   becomes ``[resource: <uri>]``.
-- ``strict: true`` is sent only for schemas that already meet the strict rules
-  (``is_strict_compatible``); nothing is rewritten here.
+- Strict mode follows the rule shared with the Responses API (``_strict.py``):
+  a tool schema goes strict whenever the compiler can make it so, and the
+  answer parsers strip the nulls strict mode adds; an output schema only when
+  no nulls are added. ``strict`` is written only when true (false is the
+  default here).
 """
 
 from __future__ import annotations
@@ -42,9 +45,9 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit.adapter import changes_to_warnings, compile_schema_cached
 from agentkit.exceptions import UnsupportedFeatureError
 
+from ._strict import compile_openai_schema
 from ._wire import (
     ChatContentPart,
     ChatMessage,
@@ -56,7 +59,6 @@ from ._wire import (
 
 __all__ = [
     "OpenAIQuirks",
-    "is_strict_compatible",
     "to_openai_messages",
     "to_openai_request",
     "to_openai_tools",
@@ -89,67 +91,6 @@ class OpenAIQuirks:
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_-]")
-
-# Keywords the strict mode is known to accept. "title" and "default" were
-# accepted in January 2026 (case openai_chat/strict_tool_with_default_and_title_keywords).
-# Anything else makes a schema non-strict: omitting strict is always safe.
-_STRICT_KEYWORDS = frozenset(
-    {
-        "type", "properties", "required", "additionalProperties", "items", "enum",
-        "const", "anyOf", "$ref", "$defs", "definitions", "description", "title",
-        "default", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-        "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
-    }
-)  # fmt: skip
-
-
-def is_strict_compatible(schema: Any) -> bool:
-    """Whether OpenAI's strict mode accepts ``schema`` as it is.
-
-    The rules: the root is an object (not an ``anyOf``); every object has
-    ``additionalProperties: false`` and lists every property in ``required``;
-    only known keywords appear. Optional fields must already be written as a
-    union with ``null``.
-
-    Args:
-        schema: A JSON Schema.
-
-    Returns:
-        True when ``strict: true`` can be sent without the provider rejecting it.
-    """
-    if not isinstance(schema, dict) or schema.get("type") != "object" or "anyOf" in schema:
-        return False
-    return _strict_node(schema)
-
-
-def _strict_node(node: Any) -> bool:
-    if not isinstance(node, dict) or not node.keys() <= _STRICT_KEYWORDS:
-        return False
-    kind = node.get("type")
-    if kind == "object" or "properties" in node or (isinstance(kind, list) and "object" in kind):
-        properties = node.get("properties", {})
-        if node.get("additionalProperties") is not False or not isinstance(properties, dict):
-            return False
-        required = node.get("required", [])
-        if not isinstance(required, list) or set(required) != properties.keys():
-            return False
-        if not all(_strict_node(p) for p in properties.values()):
-            return False
-    if "items" in node and not _strict_node(node["items"]):
-        return False
-    variants = node.get("anyOf")
-    if variants is not None and not (
-        isinstance(variants, list) and all(_strict_node(v) for v in variants)
-    ):
-        return False
-    for key in ("$defs", "definitions"):
-        defs = node.get(key)
-        if defs is not None and not (
-            isinstance(defs, dict) and all(_strict_node(d) for d in defs.values())
-        ):
-            return False
-    return True
-
 
 # -- neutral -> wire --------------------------------------------------------------------------
 
@@ -345,14 +286,13 @@ def to_openai_tools(
 ) -> tuple[list[ChatTool], list[RunWarning]]:
     """Tool definitions to Chat Completions ``tools``.
 
-    Each schema goes through the schema compiler's ``openai`` dialect (the one
-    place provider differences are handled; its changes come back as
-    warnings). A schema that is already strict is marked ``strict: true``.
+    Each schema goes through the strict-mode rule shared with the Responses
+    API (``compile_openai_schema``); its changes come back as warnings.
 
     Args:
         tools: The tools the model may call.
-        strict_mode: Mark ``strict: true`` the tools whose schema already meets
-            the strict rules (others omit ``strict``).
+        strict_mode: The host has strict mode (``strict: true`` is sent for
+            the schemas it can take).
         provider: Provider name, for warnings.
         allow_lossy: Accept compiler changes that alter which values are valid.
 
@@ -370,13 +310,16 @@ def to_openai_tools(
         description = tool.description or tool.title
         if description:
             function["description"] = description
-        compiled = compile_schema_cached(
-            tool.input_schema, "openai", allow_lossy=allow_lossy, name=tool.name
+        compiled, notes = compile_openai_schema(
+            tool.input_schema,
+            name=tool.name,
+            allow_lossy=allow_lossy,
+            strict=strict_mode,
+            provider=provider,
         )
-        if compiled.changes:
-            warnings += changes_to_warnings(compiled, tool=tool.name, provider=provider)
+        warnings += notes
         function["parameters"] = compiled.schema
-        if strict_mode and is_strict_compatible(compiled.schema):
+        if compiled.strict:
             function["strict"] = True
         out.append({"type": "function", "function": function})
         if not _NAME.fullmatch(tool.name):
@@ -465,13 +408,19 @@ def to_openai_request(
                 message=f"tool_choice {request.tool_choice!r} was not sent: there are no tools",
             )
         )
-    schema = request.output_schema
-    if schema is not None:
-        json_schema: dict[str, Any] = {
-            "name": _NOT_NAME.sub("_", request.output_name)[:64] or "output",
-            "schema": schema,
-        }
-        if quirks.supports_strict and is_strict_compatible(schema):
+    if request.output_schema is not None:
+        name = _NOT_NAME.sub("_", request.output_name)[:64] or "output"
+        compiled, notes = compile_openai_schema(
+            request.output_schema,
+            name=name,
+            allow_lossy=request.allow_lossy_schemas,
+            strict=quirks.supports_strict,
+            output=True,
+            provider=provider,
+        )
+        warnings += notes
+        json_schema: dict[str, Any] = {"name": name, "schema": compiled.schema}
+        if compiled.strict:
             json_schema["strict"] = True
         body["response_format"] = {"type": "json_schema", "json_schema": json_schema}
     for name, value in (

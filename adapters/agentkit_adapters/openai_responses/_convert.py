@@ -8,11 +8,10 @@ cannot carry becomes a ``RunWarning``. Decisions worth knowing:
 - System messages become ``developer`` items where they stand, not
   ``instructions``, so one in mid-history keeps its place; the recorded requests
   use ``developer`` too (``parallel_function_calls_json_gpt4o``).
-- ``strict`` defaults to true on this API, so it is always written: ``true`` when
-  ``compile_for_openai`` could make the schema strict, else ``false``. The strict
-  schemas that made optional properties nullable go to the parser, which strips
-  the model's stand-in nulls. An output schema is strict only when no property
-  becomes nullable: its answer is text streamed as written, nulls and all.
+- Strict mode follows the rule shared with Chat Completions
+  (``agentkit_adapters.openai._strict``). ``strict`` defaults to true on this
+  API, so it is always written. The strict schemas that made optional
+  properties nullable go to the parser, which strips the model's stand-in nulls.
 - A ``ReasoningPart`` is replayed (as a ``reasoning`` item) only when this
   provider made it and it carries encrypted content: with ``store: false`` an
   id alone points at nothing. Other reasoning is left out with a warning, never
@@ -43,14 +42,10 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit.adapter import (
-    CompiledSchema,
-    changes_to_warnings,
-    compile_for_openai,
-    compile_schema_cached,
-)
+from agentkit.adapter import CompiledSchema
 from agentkit.exceptions import UnsupportedFeatureError
 
+from ..openai._strict import compile_openai_schema
 from ._wire import (
     FunctionTool,
     InputContent,
@@ -262,8 +257,8 @@ def to_responses_tools(
     warnings: list[RunWarning] = []
     schemas: dict[str, CompiledSchema] = {}
     for tool in tools:
-        compiled = compile_for_openai(
-            tool.input_schema, allow_lossy=allow_lossy, name=tool.name, cache=True
+        compiled, notes = compile_openai_schema(
+            tool.input_schema, name=tool.name, allow_lossy=allow_lossy, provider=provider
         )
         wire: FunctionTool = {"type": "function", "name": tool.name}
         description = tool.description or tool.title
@@ -272,8 +267,7 @@ def to_responses_tools(
         wire["parameters"] = compiled.schema
         wire["strict"] = compiled.strict
         out.append(wire)
-        if compiled.changes:
-            warnings += changes_to_warnings(compiled, tool=tool.name, provider=provider)
+        warnings += notes
         if compiled.added_nulls:
             schemas[tool.name] = compiled
     return out, warnings, schemas
@@ -283,16 +277,9 @@ def _text_format(
     request: ModelRequest, schema: Mapping[str, Any], provider: str
 ) -> tuple[TextFormat, list[RunWarning]]:
     name = _NOT_NAME.sub("_", request.output_name)[:64] or "output"
-    compiled = compile_for_openai(
-        schema, allow_lossy=request.allow_lossy_schemas, name=name, cache=True
+    compiled, warnings = compile_openai_schema(
+        schema, name=name, allow_lossy=request.allow_lossy_schemas, output=True, provider=provider
     )
-    warnings: list[RunWarning] = []
-    if compiled.strict and compiled.added_nulls:
-        compiled = compile_schema_cached(schema, "openai", name=name)
-        message = f"output schema {name!r} was sent without strict mode: strict mode would "
-        message += "make optional properties nullable, and the answer text is returned as written"
-        warnings.append(_warning("schema_changed", "strict_disabled", provider, message))
-    warnings += changes_to_warnings(compiled, tool=None, provider=provider)
     text_format: TextFormat = {"type": "json_schema", "name": name, "schema": compiled.schema}
     text_format["strict"] = compiled.strict
     return text_format, warnings
