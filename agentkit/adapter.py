@@ -26,6 +26,10 @@ The contract:
   (``compile_schema_cached`` remembers the result across turns); every
   change is reported (``changes_to_warnings``), lossy ones raise
   ``SchemaCompileError`` unless the request allows them.
+- Requests use the shared wording for what they cannot carry:
+  ``tool_result_text`` (a tool result as text, placeholders and warnings
+  included), ``resource_text``, ``unsupported_content`` (the error),
+  ``reasoning_left_out`` and ``setting_not_sent`` (the warnings).
 - Streams are framed with ``SSEDecoder`` or ``NDJSONDecoder`` and folded with
   ``StreamAccumulator``; a whole answer replays as events with
   ``response_events``. Error statuses go through ``map_http_error``.
@@ -33,6 +37,13 @@ The contract:
 
 from __future__ import annotations
 
+from ._conversion import (
+    reasoning_left_out,
+    resource_text,
+    setting_not_sent,
+    tool_result_text,
+    unsupported_content,
+)
 from ._framing import NDJSONDecoder, SSEDecoder, SSEEvent
 from ._http_errors import map_error_body, map_http_error, parse_retry_after
 from ._model import (
@@ -107,6 +118,11 @@ __all__ = [
     "map_http_error",
     "parse_retry_after",
     "parse_tool_arguments",
+    "reasoning_left_out",
+    "resource_text",
     "response_events",
+    "setting_not_sent",
     "strip_added_nulls",
+    "tool_result_text",
+    "unsupported_content",
 ]

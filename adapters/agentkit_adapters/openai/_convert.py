@@ -45,6 +45,13 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
+from agentkit.adapter import (
+    reasoning_left_out,
+    resource_text,
+    setting_not_sent,
+    tool_result_text,
+    unsupported_content,
+)
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._strict import compile_openai_schema
@@ -89,6 +96,7 @@ class OpenAIQuirks:
     reasoning_history_field: str | None = None
 
 
+_API = "Chat Completions"
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -96,18 +104,7 @@ _NOT_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _unsupported(what: str, provider: str, model_id: str) -> UnsupportedFeatureError:
-    return UnsupportedFeatureError(
-        f"{what} cannot be sent over the Chat Completions API", provider=provider, model_id=model_id
-    )
-
-
-def _reasoning_warning(provider: str) -> RunWarning:
-    return RunWarning(
-        kind="unsupported_feature",
-        feature="reasoning",
-        provider=provider,
-        message="earlier reasoning was left out: Chat Completions has no way to send it back",
-    )
+    return unsupported_content(what, api=_API, provider=provider, model_id=model_id)
 
 
 def _image_url(part: ImagePart) -> ChatContentPart:
@@ -130,40 +127,10 @@ def _audio(part: AudioPart, provider: str, model_id: str) -> ChatContentPart:
     return {"type": "input_audio", "input_audio": {"data": data, "format": audio_format}}
 
 
-def _resource_text(part: ResourcePart) -> str | None:
-    """A resource as text: its embedded text, or its URI when it is only a link."""
-    if part.text is not None:
-        return part.text
-    return None if part.data is not None else f"[resource: {part.uri}]"
-
-
 def _tool_message(result: ToolResultPart, provider: str, warnings: list[RunWarning]) -> ChatMessage:
-    blocks = result.content
-    if len(blocks) == 1 and type(blocks[0]) is TextPart:
-        return {"role": "tool", "tool_call_id": result.call_id, "content": blocks[0].text}
-    texts: list[str] = []
-    for block in blocks:
-        match block:
-            case TextPart():
-                texts.append(block.text)
-            case ResourcePart() if (text := _resource_text(block)) is not None:
-                texts.append(text)
-            case ImagePart() | AudioPart() | ResourcePart():
-                texts.append(f"[{block.type} omitted: this API takes text tool results only]")
-                warnings.append(
-                    RunWarning(
-                        kind="unsupported_feature",
-                        feature=f"tool_result_{block.type}",
-                        provider=provider,
-                        message=f"a {block.type} in the result of tool call {result.call_id} "
-                        "was replaced by a placeholder: Chat Completions tool results are text",
-                    )
-                )
-            case _:
-                assert_never(block)
-    if not texts and result.structured_content is not None:
-        texts.append(json.dumps(result.structured_content))
-    return {"role": "tool", "tool_call_id": result.call_id, "content": "\n".join(texts)}
+    text, notes = tool_result_text(result, api=_API, provider=provider)
+    warnings += notes
+    return {"role": "tool", "tool_call_id": result.call_id, "content": text}
 
 
 def _content(parts: list[ChatContentPart]) -> str | list[ChatContentPart]:
@@ -240,13 +207,17 @@ def to_openai_messages(
                 case ReasoningPart():
                     if not reasoning_dropped:
                         reasoning_dropped = True
-                        warnings.append(_reasoning_warning(provider))
+                        warnings.append(
+                            reasoning_left_out(
+                                why=f"{_API} has no way to send it back", provider=provider
+                            )
+                        )
                 case ImagePart() if role == "user":
                     content.append(_image_url(part))
                 case AudioPart() if role == "user":
                     content.append(_audio(part, provider, model_id))
                 case ResourcePart() if role in ("user", "system") and part.data is None:
-                    content.append({"type": "text", "text": _resource_text(part) or ""})
+                    content.append({"type": "text", "text": resource_text(part) or ""})
                 case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
                     raise _unsupported(
                         f"a {part.type} part in a {role} message", provider, model_id
@@ -334,15 +305,6 @@ def to_openai_tools(
     return out, warnings
 
 
-def _setting_warning(name: str, provider: str) -> RunWarning:
-    return RunWarning(
-        kind="unsupported_setting",
-        feature=name,
-        provider=provider,
-        message=f"{provider} does not accept the setting {name}; it was not sent",
-    )
-
-
 def to_openai_request(
     request: ModelRequest,
     *,
@@ -396,18 +358,18 @@ def to_openai_request(
             )
         if settings.parallel_tool_calls is not None:
             if "parallel_tool_calls" in skip:
-                warnings.append(_setting_warning("parallel_tool_calls", provider))
+                warnings.append(
+                    setting_not_sent(
+                        "parallel_tool_calls",
+                        why=f"{provider} does not accept it",
+                        provider=provider,
+                    )
+                )
             else:
                 body["parallel_tool_calls"] = settings.parallel_tool_calls
     elif request.tool_choice not in (None, "auto", "none"):
-        warnings.append(
-            RunWarning(
-                kind="unsupported_setting",
-                feature="tool_choice",
-                provider=provider,
-                message=f"tool_choice {request.tool_choice!r} was not sent: there are no tools",
-            )
-        )
+        why = f"{request.tool_choice!r} names no tool of this request, which has none"
+        warnings.append(setting_not_sent("tool_choice", why=why, provider=provider))
     if request.output_schema is not None:
         name = _NOT_NAME.sub("_", request.output_name)[:64] or "output"
         compiled, notes = compile_openai_schema(
@@ -434,7 +396,9 @@ def to_openai_request(
         if value is None:
             continue
         if name in skip:
-            warnings.append(_setting_warning(name, provider))
+            warnings.append(
+                setting_not_sent(name, why=f"{provider} does not accept it", provider=provider)
+            )
         else:
             key = quirks.max_tokens_field if name == "max_tokens" else name
             body[key] = value  # type: ignore[literal-required]

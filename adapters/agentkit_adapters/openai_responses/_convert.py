@@ -42,7 +42,14 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit.adapter import CompiledSchema
+from agentkit.adapter import (
+    CompiledSchema,
+    reasoning_left_out,
+    resource_text,
+    setting_not_sent,
+    tool_result_text,
+    unsupported_content,
+)
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ..openai._strict import compile_openai_schema
@@ -62,17 +69,12 @@ __all__ = [
     "to_responses_tools",
 ]
 
+_API = "the Responses API"
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _unsupported(what: str, provider: str, model_id: str) -> UnsupportedFeatureError:
-    return UnsupportedFeatureError(
-        f"{what} cannot be sent over the Responses API", provider=provider, model_id=model_id
-    )
-
-
-def _warning(kind: Any, feature: str, provider: str, message: str) -> RunWarning:
-    return RunWarning(kind=kind, feature=feature, provider=provider, message=message)
+    return unsupported_content(what, api=_API, provider=provider, model_id=model_id)
 
 
 def _image(part: ImagePart) -> InputContent:
@@ -80,33 +82,6 @@ def _image(part: ImagePart) -> InputContent:
     if url is None:
         url = f"data:{part.media_type};base64,{base64.b64encode(part.data or b'').decode()}"
     return {"type": "input_image", "image_url": url, "detail": "auto"}
-
-
-def _resource_text(part: ResourcePart) -> str | None:
-    if part.text is not None:
-        return part.text
-    return None if part.data is not None else f"[resource: {part.uri}]"
-
-
-def _result_output(result: ToolResultPart, provider: str, warnings: list[RunWarning]) -> str:
-    texts: list[str] = []
-    for block in result.content:
-        match block:
-            case TextPart():
-                texts.append(block.text)
-            case ResourcePart() if (text := _resource_text(block)) is not None:
-                texts.append(text)
-            case ImagePart() | AudioPart() | ResourcePart():
-                texts.append(f"[{block.type} omitted: tool results are sent as text]")
-                message = f"a {block.type} in the result of tool call {result.call_id} was "
-                message += "replaced by a placeholder: tool results are sent as text"
-                feature = f"tool_result_{block.type}"
-                warnings.append(_warning("unsupported_feature", feature, provider, message))
-            case _:
-                assert_never(block)
-    if not texts and result.structured_content is not None:
-        texts.append(json.dumps(result.structured_content))
-    return "\n".join(texts)
 
 
 def _call_item(part: ToolCallPart, custom_tools: frozenset[str]) -> InputItem:
@@ -168,7 +143,8 @@ def to_responses_input(
                 case ToolResultPart():
                     custom = part.call_id in custom_calls
                     kind = "custom_tool_call_output" if custom else "function_call_output"
-                    output = _result_output(part, provider, warnings)
+                    output, notes = tool_result_text(part, api=_API, provider=provider)
+                    warnings += notes
                     items.append({"type": kind, "call_id": part.call_id, "output": output})
                 case ToolCallPart() if role == "assistant":
                     _flush(items, role, content)
@@ -184,14 +160,12 @@ def to_responses_input(
                     elif not reasoning_dropped:
                         reasoning_dropped = True
                         warnings.append(
-                            _warning(
-                                "unsupported_feature", "reasoning", provider, _REASONING_LEFT_OUT
-                            )
+                            reasoning_left_out(why=_REASONING_LEFT_OUT, provider=provider)
                         )
                 case ImagePart() if role == "user":
                     content.append(_image(part))
                 case ResourcePart() if role in ("user", "system") and part.data is None:
-                    content.append({"type": "input_text", "text": _resource_text(part) or ""})
+                    content.append({"type": "input_text", "text": resource_text(part) or ""})
                 case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
                     raise _unsupported(
                         f"a {part.type} part in a {role} message", provider, model_id
@@ -228,7 +202,7 @@ def _reasoning_item(part: ReasoningPart) -> ReasoningItem:
 
 
 _REASONING_LEFT_OUT = (
-    "earlier reasoning was left out: only reasoning made by this provider with its encrypted "
+    "only reasoning made by this provider with its encrypted "
     "content can be sent back (set reasoning_effort to receive it), and never as text"
 )
 
@@ -346,8 +320,8 @@ def to_responses_request(
         if settings.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = settings.parallel_tool_calls
     elif request.tool_choice not in (None, "auto", "none"):
-        message = f"tool_choice {request.tool_choice!r} was not sent: there are no tools"
-        warnings.append(_warning("unsupported_setting", "tool_choice", provider, message))
+        why = f"{request.tool_choice!r} names no tool of this request, which has none"
+        warnings.append(setting_not_sent("tool_choice", why=why, provider=provider))
     if request.output_schema is not None:
         text_format, format_warnings = _text_format(request, request.output_schema, provider)
         body["text"] = {"format": text_format}
@@ -366,8 +340,8 @@ def to_responses_request(
         body["include"] = ["reasoning.encrypted_content"]
     for name in ("stop", "seed"):
         if getattr(settings, name) is not None:
-            message = f"the Responses API has no {name} setting; it was not sent"
-            warnings.append(_warning("unsupported_setting", name, provider, message))
+            why = f"{_API} has no such setting"
+            warnings.append(setting_not_sent(name, why=why, provider=provider))
     if stream:
         body["stream"] = True
     if settings.extra:

@@ -154,7 +154,7 @@ def test_rich_tool_results_become_text_with_warnings() -> None:
     assert out == [
         {
             "role": "tool",
-            "content": "chart:\n[image omitted: tool results are text here]",
+            "content": "chart:\n[image omitted: tool results are sent as text]",
             "tool_call_id": "c1",
         },
         {"role": "tool", "content": '{"temp": 12}', "tool_call_id": "c2"},

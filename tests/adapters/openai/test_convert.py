@@ -183,7 +183,7 @@ def test_non_text_tool_result_blocks_become_placeholders_with_warnings() -> None
         {
             "role": "tool",
             "tool_call_id": "c",
-            "content": "chart below\n[image omitted: this API takes text tool results only]\n"
+            "content": "chart below\n[image omitted: tool results are sent as text]\n"
             "notes\n[resource: https://example.com/doc]",
         }
     ]
