@@ -13,6 +13,7 @@ from ._parse import (
     from_gemini_usage,
     map_gemini_finish_reason,
 )
+from ._profile import gemini_capabilities
 from ._schemas import compile_gemini_schema, to_gemini_tool_config, to_gemini_tools
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "create_gemini_adapter",
     "from_gemini_response",
     "from_gemini_usage",
+    "gemini_capabilities",
     "map_gemini_finish_reason",
     "to_gemini_contents",
     "to_gemini_request",

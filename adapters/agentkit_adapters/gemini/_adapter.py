@@ -28,15 +28,13 @@ from agentkit.exceptions import (
 from .._exchange import HTTPExchange
 from ._convert import to_gemini_request
 from ._parse import GeminiChunkReader, from_gemini_response
+from ._profile import gemini_capabilities
 from ._wire import GenerateContentRequest
 
 __all__ = ["DEFAULT_BASE_URL", "GeminiAdapter", "create_gemini_adapter"]
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 
-_SETTINGS = frozenset(
-    {"max_tokens", "temperature", "top_p", "stop", "seed", "reasoning_effort", "timeout", "extra"}
-)
 _VERSIONED = re.compile(r"/v1(alpha|beta)?\d*$")
 #: Gemini's words for a prompt over the context window (a plain 400 INVALID_ARGUMENT).
 _TOO_LONG = re.compile(r"input token count .* exceeds the maximum", re.IGNORECASE)
@@ -82,7 +80,8 @@ class GeminiAdapter:
         key_variable: The environment variable the key came from, named in
             authentication errors.
         headers: Extra request headers.
-        capabilities: Override the declared capabilities.
+        capabilities: Override the declared capabilities (by default those of
+            ``model_id``: ``gemini_capabilities``).
         client: An ``httpx2.AsyncClient`` to use instead of the shared pool.
     """
 
@@ -104,13 +103,7 @@ class GeminiAdapter:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.key_variable = key_variable
-        # Gemini sends whole function calls per chunk (parallel_function_calls_stream_25flash).
-        self.capabilities = capabilities or Capabilities(
-            tool_call_streaming=False,
-            image_input=True,
-            reasoning=True,
-            settings=_SETTINGS,
-        )
+        self.capabilities = capabilities or gemini_capabilities(self.model_id)
         root = self.base_url if _VERSIONED.search(self.base_url) else f"{self.base_url}/v1beta"
         model_url = f"{root}/models/{self.model_id}"
         self._generate_url = f"{model_url}:generateContent"
