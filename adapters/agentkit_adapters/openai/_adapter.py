@@ -22,6 +22,7 @@ from agentkit.exceptions import UserError
 from .._exchange import Frame, HTTPExchange
 from ._convert import OpenAIQuirks, to_openai_request
 from ._parse import OpenAIChunkReader, from_openai_response
+from ._profile import openai_settings
 from ._strict import tools_with_added_nulls
 from ._wire import ChatRequest
 
@@ -56,7 +57,8 @@ class OpenAIChatAdapter:
             authentication errors so the user knows what to fix.
         headers: Extra request headers (organisation, project, host-specific).
         quirks: How the host departs from OpenAI.
-        capabilities: Override the declared capabilities (presets narrow them).
+        capabilities: Override the declared capabilities (presets narrow them);
+            by default the settings are those ``model_id`` accepts (``openai_settings``).
         client: An ``httpx2.AsyncClient`` to use instead of the shared pool
             (tests pass one with a ``MockTransport``).
     """
@@ -85,7 +87,7 @@ class OpenAIChatAdapter:
             usage_in_stream=self.quirks.supports_stream_usage,
             image_input=True,
             reasoning=False,
-            settings=_SETTINGS - self.quirks.unsupported_settings,
+            settings=openai_settings(model_id, _SETTINGS - self.quirks.unsupported_settings),
         )
         self._url = f"{self.base_url}/chat/completions"
         auth = {"authorization": f"Bearer {api_key}"} if api_key else {}

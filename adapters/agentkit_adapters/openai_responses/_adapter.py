@@ -19,6 +19,7 @@ from agentkit import Capabilities, ModelRequest, ModelResponse, StreamEvent
 from agentkit.exceptions import UserError
 
 from .._exchange import HTTPExchange
+from ..openai._profile import openai_settings
 from ._convert import to_responses_request
 from ._parse import ResponsesEventReader, from_responses_response
 from ._wire import PreparedRequest
@@ -57,7 +58,8 @@ class OpenAIResponsesAdapter:
         key_variable: The environment variable the key came from, named in
             authentication errors.
         headers: Extra request headers (organisation, project).
-        capabilities: Override the declared capabilities.
+        capabilities: Override the declared capabilities; by default the
+            settings are those ``model_id`` accepts (``openai_settings``).
         client: An ``httpx2.AsyncClient`` to use instead of the shared pool.
     """
 
@@ -80,7 +82,7 @@ class OpenAIResponsesAdapter:
         self.base_url = base_url.rstrip("/")
         self.key_variable = key_variable
         self.capabilities = capabilities or Capabilities(
-            image_input=True, reasoning=True, settings=SETTINGS
+            image_input=True, reasoning=True, settings=openai_settings(model_id, SETTINGS)
         )
         self._url = f"{self.base_url}/responses"
         auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
