@@ -42,7 +42,7 @@ from agentkit.exceptions import AdapterError, UnexpectedResponseError
 
 from ._http import TransportErrors, shared_client
 
-__all__ = ["ErrorMapper", "Frame", "Framing", "HTTPExchange"]
+__all__ = ["ErrorMapper", "Frame", "Framing", "HTTPExchange", "StreamPlan"]
 
 #: How a streamed body is cut into frames.
 Framing = Literal["sse", "ndjson"]
@@ -60,6 +60,28 @@ class Frame:
 
     event: str
     data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPlan:
+    """One streaming call's body and the adapter's reader, as ``HTTPExchange.stream`` drives it.
+
+    Attributes:
+        body: The request body.
+        feed: One frame in, events out (the adapter's pure chunk reader).
+        finish: Called once the body has ended, with whether the stream said
+            it was complete (``[DONE]``, or ``ended()``); returns the last
+            events, or raises for a stream cut short.
+        whole: Parses a whole JSON answer (a host that ignored ``stream``).
+        ended: Whether the reader has seen the end of the answer; what
+            follows is read and ignored. None: the body's end is the end.
+    """
+
+    body: Mapping[str, object]
+    feed: Callable[[Frame], Iterable[StreamEvent]]
+    finish: Callable[[bool], Iterable[StreamEvent]]
+    whole: Callable[[Any], ModelResponse]
+    ended: Callable[[], bool] | None = None
 
 
 class HTTPExchange:
@@ -195,31 +217,24 @@ class HTTPExchange:
     async def stream(
         self,
         url: str,
-        body: Mapping[str, object],
+        plan: Callable[[], StreamPlan],
         *,
         framing: Framing,
-        feed: Callable[[Frame], Iterable[StreamEvent]],
-        finish: Callable[[bool], Iterable[StreamEvent]],
-        whole: Callable[[Any], ModelResponse],
-        ended: Callable[[], bool] | None = None,
         http_timeout: float | None = None,
     ) -> AsyncGenerator[StreamEvent]:
-        """POST ``body`` and yield the events of the streamed answer.
+        """POST the planned body and yield the events of the streamed answer.
 
-        Stopping early (``aclose()`` or cancelling the consumer) closes the
-        response, and with it the connection, at once.
+        ``plan`` is called when iteration starts, so an adapter's ``stream``
+        can return this generator as it is, and a request that cannot be
+        built still fails on the first ``anext``, as from any async
+        generator. Stopping early (``aclose()`` or cancelling the consumer)
+        closes the response, and with it the connection, at once.
 
         Args:
             url: Where to post.
-            body: The request body (it asks for a stream in the vendor's way).
+            plan: Builds the body (asking for a stream in the vendor's way)
+                and the reader that turns the answer into events.
             framing: ``"sse"`` or ``"ndjson"``.
-            feed: The adapter's reader: one frame in, events out.
-            finish: Called once the body has ended, with whether the stream
-                said it was complete (``[DONE]``, or ``ended()``); yields the
-                last events (or raises for a stream cut short).
-            whole: Parses a whole JSON answer (a host that ignored ``stream``).
-            ended: Whether the reader has seen the end of the answer; what
-                follows is read and ignored. None: the body's end is the end.
             http_timeout: The httpx2 timeout for this call (seconds per network
                 operation); None is the client's default.
 
@@ -233,6 +248,8 @@ class HTTPExchange:
             UnexpectedResponseError: a frame is not a JSON object, or the body
                 is not the framing asked for.
         """
+        planned = plan()
+        body, feed, ended = planned.body, planned.feed, planned.ended
         done = False
         with self._transport_errors:
             async with self.client.stream(
@@ -247,7 +264,7 @@ class HTTPExchange:
                     raise self.error(response.status_code, response.headers, response.content)
                 if response.headers.get("content-type", "").startswith("application/json"):
                     await response.aread()
-                    for item in response_events(whole(self.decode(response.content))):
+                    for item in response_events(planned.whole(self.decode(response.content))):
                         yield item
                     return
                 # The decoders are driven inline rather than through a generator of
@@ -290,7 +307,7 @@ class HTTPExchange:
                                 yield item
                     if not seen and head.strip():
                         self._unframed(bytes(head))
-        for item in finish(done or (ended is not None and ended())):
+        for item in planned.finish(done or (ended is not None and ended())):
             yield item
 
     def _unframed(self, head: bytes) -> None:

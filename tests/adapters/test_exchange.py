@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from agentkit_adapters._exchange import Frame, HTTPExchange
+from agentkit_adapters._exchange import Frame, Framing, HTTPExchange, StreamPlan
 
 from agentkit import Message, ModelResponse, StreamEvent, TextDeltaEvent
 from agentkit.exceptions import (
@@ -86,16 +86,16 @@ class Reader:
         )
 
 
-async def _run(exchange: HTTPExchange, reader: Reader, **options: Any) -> list[str]:
-    events = exchange.stream(
-        URL,
-        {"stream": True},
-        feed=reader.feed,
-        finish=reader.finish,
-        whole=reader.whole,
-        **{"framing": "sse", **options},
-    )
-    return [e.text for e in [e async for e in events] if isinstance(e, TextDeltaEvent)]
+async def _run(
+    exchange: HTTPExchange, reader: Reader, framing: Framing = "sse", **options: Any
+) -> list[str]:
+    def plan() -> StreamPlan:
+        return StreamPlan(
+            {"stream": True}, feed=reader.feed, finish=reader.finish, whole=reader.whole, **options
+        )
+
+    events = [e async for e in exchange.stream(URL, plan, framing=framing)]
+    return [e.text for e in events if isinstance(e, TextDeltaEvent)]
 
 
 def _sse(*payloads: Mapping[str, Any], tail: bytes = b"") -> bytes:
@@ -233,3 +233,17 @@ async def test_ndjson_lines_split_anywhere() -> None:
 async def test_a_400_status_is_mapped_before_any_framing() -> None:
     with pytest.raises(BadRequestError):
         await _run(_exchange(400, b'{"error": {"message": "no"}}'), Reader())
+
+
+async def test_the_plan_is_made_when_iteration_starts() -> None:
+    made: list[str] = []
+
+    def plan() -> StreamPlan:
+        made.append("plan")
+        raise UnexpectedResponseError("cannot build", provider="acme", model_id="m-1")
+
+    events = _exchange(200, b"").stream(URL, plan, framing="sse")
+    assert made == []  # calling stream() builds nothing: errors come from iteration
+    with pytest.raises(UnexpectedResponseError, match="cannot build"):
+        await anext(events)
+    assert made == ["plan"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
-from contextlib import aclosing
 from typing import Any, Literal
 
 import httpx2
@@ -25,7 +24,7 @@ from agentkit.exceptions import (
     UserError,
 )
 
-from .._exchange import HTTPExchange
+from .._exchange import HTTPExchange, StreamPlan
 from ._convert import to_gemini_request
 from ._parse import GeminiChunkReader, from_gemini_response
 from ._profile import gemini_capabilities
@@ -167,7 +166,7 @@ class GeminiAdapter:
         )
         return self._parse(data, warnings)
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call (``alt=sse``), yielding events as chunks arrive.
 
         Stopping early (``aclose()`` or cancelling the consumer) closes the
@@ -183,22 +182,24 @@ class GeminiAdapter:
             UnsupportedFeatureError: the request holds content Gemini cannot carry.
             SchemaCompileError: a schema would change and lossy changes are not allowed.
         """
+        return self._http.stream(
+            self._stream_url,
+            lambda: self._stream_plan(request),
+            framing="sse",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
         body, warnings = self._body(request)
         reader = GeminiChunkReader(
             self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
         )
-        events = self._http.stream(
-            self._stream_url,
+        return StreamPlan(
             body,
-            framing="sse",
             feed=lambda frame: reader.feed(frame.data),
             finish=lambda _done: reader.finish(),
             whole=lambda data: self._parse(data, warnings),
-            http_timeout=request.settings.timeout,
         )
-        async with aclosing(events):  # closed with this generator, not when collected
-            async for item in events:
-                yield item
 
 
 def create_gemini_adapter(

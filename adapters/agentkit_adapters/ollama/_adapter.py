@@ -13,7 +13,6 @@ import ipaddress
 import json
 import os
 from collections.abc import AsyncIterator, Mapping
-from contextlib import aclosing
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -30,7 +29,7 @@ from agentkit import (
 from agentkit.adapter import NDJSONDecoder
 from agentkit.exceptions import AdapterError, UserError
 
-from .._exchange import HTTPExchange
+from .._exchange import HTTPExchange, StreamPlan
 from ._convert import to_ollama_request
 from ._parse import OllamaChunkReader, from_ollama_response, map_ollama_error
 from ._wire import OllamaChatRequest
@@ -211,7 +210,7 @@ class OllamaAdapter:
         assert isinstance(end, ResponseEndEvent)
         return end.response
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as NDJSON lines arrive.
 
         Stopping early (``aclose()`` or cancelling the consumer) closes the
@@ -225,20 +224,22 @@ class OllamaAdapter:
                 connection broke.
             UnexpectedResponseError: a line is not JSON, or the stream was cut short.
         """
+        return self._http.stream(
+            self._url,
+            lambda: self._stream_plan(request),
+            framing="ndjson",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
         body, warnings = self._body(request, stream=True)
         reader = OllamaChunkReader(self.provider, self.model_id, warnings=warnings)
-        events = self._http.stream(
-            self._url,
+        return StreamPlan(
             body,
-            framing="ndjson",
             feed=lambda frame: reader.feed(frame.data),
             finish=lambda _done: reader.finish(),
             whole=lambda data: self._parse(data, warnings),
-            http_timeout=request.settings.timeout,
         )
-        async with aclosing(events):  # closed with this generator, not when collected
-            async for item in events:
-                yield item
 
 
 def create_ollama_adapter(

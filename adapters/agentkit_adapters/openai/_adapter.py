@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import aclosing
 from typing import Any, Literal
 
 import httpx2
@@ -19,7 +18,7 @@ from agentkit import Capabilities, ModelRequest, ModelResponse, RunWarning, Stre
 from agentkit.adapter import CompiledSchema
 from agentkit.exceptions import UserError
 
-from .._exchange import Frame, HTTPExchange
+from .._exchange import Frame, HTTPExchange, StreamPlan
 from ._convert import OpenAIQuirks, to_openai_request
 from ._parse import OpenAIChunkReader, from_openai_response
 from ._profile import openai_settings
@@ -148,7 +147,7 @@ class OpenAIChatAdapter:
         data = await self._http.post_json(self._url, body, http_timeout=request.settings.timeout)
         return self._parse(data, warnings, self._nulls(request))
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as chunks arrive.
 
         Stopping early (``aclose()`` or cancelling the consumer) closes the
@@ -161,6 +160,14 @@ class OpenAIChatAdapter:
             UnexpectedResponseError: a chunk is not JSON, or the stream was cut short.
             UnsupportedFeatureError: the request holds content this API cannot carry.
         """
+        return self._http.stream(
+            self._url,
+            lambda: self._stream_plan(request),
+            framing="sse",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
         body, warnings = self._body(request, stream=True)
         schemas = self._nulls(request)
         reader = OpenAIChunkReader(self.provider, self.model_id, warnings=warnings, schemas=schemas)
@@ -171,18 +178,12 @@ class OpenAIChatAdapter:
                 raise self._http.in_band_error(frame.data)
             return reader.feed(frame.data)
 
-        events = self._http.stream(
-            self._url,
+        return StreamPlan(
             body,
-            framing="sse",
             feed=feed,
             finish=lambda done: reader.finish(done=done),
             whole=lambda data: self._parse(data, warnings, schemas),
-            http_timeout=request.settings.timeout,
         )
-        async with aclosing(events):  # closed with this generator, not when collected
-            async for item in events:
-                yield item
 
 
 def create_chat_adapter(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Mapping
-from contextlib import aclosing
 from typing import Any, Literal
 
 import httpx2
@@ -18,7 +17,7 @@ import httpx2
 from agentkit import Capabilities, ModelRequest, ModelResponse, StreamEvent
 from agentkit.exceptions import UserError
 
-from .._exchange import HTTPExchange
+from .._exchange import HTTPExchange, StreamPlan
 from ..openai._profile import openai_settings
 from ._convert import to_responses_request
 from ._parse import ResponsesEventReader, from_responses_response
@@ -136,7 +135,7 @@ class OpenAIResponsesAdapter:
         )
         return self._parse(data, prepared)
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as they arrive.
 
         The stream ends at ``response.completed`` or ``response.incomplete``
@@ -152,6 +151,14 @@ class OpenAIResponsesAdapter:
             UnsupportedFeatureError: the request holds content this API cannot carry.
             SchemaCompileError: a tool or output schema cannot be sent.
         """
+        return self._http.stream(
+            self._url,
+            lambda: self._stream_plan(request),
+            framing="sse",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
         prepared = self._prepare(request, stream=True)
         reader = ResponsesEventReader(
             self.provider,
@@ -159,19 +166,13 @@ class OpenAIResponsesAdapter:
             warnings=list(prepared.warnings),
             schemas=prepared.schemas,
         )
-        events = self._http.stream(
-            self._url,
+        return StreamPlan(
             prepared.body,
-            framing="sse",
             feed=lambda frame: reader.feed(frame.data, frame.event),
             finish=lambda _done: reader.finish(),
             whole=lambda data: self._parse(data, prepared),
             ended=lambda: reader.done,
-            http_timeout=request.settings.timeout,
         )
-        async with aclosing(events):  # closed with this generator, not when collected
-            async for item in events:
-                yield item
 
 
 def create_responses_adapter(
