@@ -25,10 +25,9 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit.adapter import CompiledSchema, parse_tool_arguments, strip_added_nulls
+from agentkit.adapter import CompiledSchema, map_http_error, parse_tool_arguments, strip_added_nulls
 from agentkit.exceptions import UnexpectedResponseError
 
-from .._http import map_http_error
 from ._wire import ChatChunk, ChatCompletion, ChatToolCallDelta
 
 __all__ = [
