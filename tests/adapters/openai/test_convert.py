@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from agentkit_adapters.openai import (
     OpenAIQuirks,
+    compile_openai_schema,
     to_openai_messages,
     to_openai_request,
     to_openai_tools,
 )
-from agentkit_adapters.openai._strict import compile_openai_schema
 
 from agentkit import (
     AudioPart,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from agentkit_adapters.openai import OpenAIChatAdapter
-from agentkit_adapters.openai._profile import is_openai_reasoning_model, openai_settings
+from agentkit_adapters.openai import OpenAIChatAdapter, is_openai_reasoning_model, openai_settings
 from agentkit_adapters.openai_responses import OpenAIResponsesAdapter
 
 import agentkit
