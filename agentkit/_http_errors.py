@@ -23,7 +23,7 @@ from .exceptions import (
     ServerError,
 )
 
-__all__ = ["map_http_error", "parse_retry_after"]
+__all__ = ["map_error_body", "map_http_error", "parse_retry_after"]
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
@@ -168,3 +168,41 @@ def map_http_error(
     if 400 <= status < 500:
         return BadRequestError(f"request rejected: {detail}", **common)
     return ProviderHTTPError(f"unexpected status: {detail}", **common)
+
+
+def map_error_body(
+    provider: str,
+    model_id: str,
+    body: Mapping[str, Any],
+    *,
+    key_variable: str | None = None,
+    base_url: str | None = None,
+) -> ProviderHTTPError:
+    """Translate an ``{"error": {...}}`` object that arrived inside a 200 answer.
+
+    Some providers report failures in the body of a successful response: a
+    stream's error event (Groq's ``event: error``), or a plain JSON error where
+    a stream was expected (Gemini). Google's error objects carry the status
+    they stand for in an integer ``code`` (429 with ``RESOURCE_EXHAUSTED``),
+    which then picks the class and the ``RetryInfo`` delay; without one the
+    error is read as a 200. ``status_code`` is 200 either way: that is what
+    came over the wire.
+
+    Args:
+        provider: Provider name for the error.
+        model_id: The model that was asked.
+        body: The parsed error object.
+        key_variable: Environment variable holding the key, named in auth errors.
+        base_url: Where the request went, named in not-found errors.
+
+    Returns:
+        The exception to raise (the caller raises it).
+    """
+    error = body.get("error")
+    code = error.get("code") if isinstance(error, dict) else None
+    status = code if type(code) is int and 400 <= code < 600 else 200
+    mapped = map_http_error(
+        provider, model_id, status, {}, dict(body), key_variable=key_variable, base_url=base_url
+    )
+    mapped.status_code = 200
+    return mapped

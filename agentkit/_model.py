@@ -231,6 +231,11 @@ class Capabilities:
         structured_output: ``native`` (the provider constrains output to a
             JSON schema), ``tool`` (force a tool whose arguments are the
             output) and/or ``prompted`` (describe the schema in the prompt).
+        native_output_with_tools: ``native`` structured output can be asked
+            for in a request that also offers tools. Gemini 2.x cannot combine
+            them ("Function calling with a response mime type:
+            'application/json' is unsupported"); Gemini 3 can. When False and
+            the agent has tools, the runner plans tool-forcing instead.
         streaming: Has a streaming mode.
         tool_call_streaming: Streams tool-call arguments in fragments.
         usage_in_stream: Reports usage when streaming.
@@ -243,6 +248,7 @@ class Capabilities:
     parallel_tool_calls: bool = True
     tool_choice: frozenset[str] = frozenset({"auto", "none", "required", "named"})
     structured_output: frozenset[str] = frozenset({"native", "tool", "prompted"})
+    native_output_with_tools: bool = True
     streaming: bool = True
     tool_call_streaming: bool = True
     usage_in_stream: bool = True

@@ -17,12 +17,18 @@ OutputMode = Literal["native", "tool", "prompted"]
 
 
 def plan_output_mode(agent: Agent, adapter: ModelAdapter) -> OutputMode | None:
-    """How structured output is obtained: native, then tool-forcing, then prompted."""
+    """How structured output is obtained: native, then tool-forcing, then prompted.
+
+    The adapter's capabilities are those of the model it calls (adapters look
+    them up per model id), so two models of one provider can plan differently:
+    native output is skipped when the agent has tools and the model cannot
+    combine the two (``Capabilities.native_output_with_tools``).
+    """
     if agent.output_json_schema is None:
         return None
     caps = adapter.capabilities
     modes = caps.structured_output
-    if "native" in modes:
+    if "native" in modes and (caps.native_output_with_tools or not agent.toolsets):
         return "native"
     if "tool" in modes and caps.tools and ({"required", "named"} & caps.tool_choice):
         return "tool"

@@ -34,12 +34,17 @@ is the definition's own path (reported once however often it is inlined);
 inside merged ``allOf`` branches, or a ``$ref`` target merged with keywords
 beside it, it is the path of the node they were merged into.
 
-Everything here is pure: no I/O, no environment, no global state. The input
-is never changed, and the output is the same for the same input.
+Everything here is pure: no I/O, no environment, no global state, except
+``compile_schema_cached``'s bounded memo of results (which returns what
+``compile_schema`` would). The input is never changed, and the output is the
+same for the same input.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -72,6 +77,7 @@ __all__ = [
     "changes_to_warnings",
     "compile_for_openai",
     "compile_schema",
+    "compile_schema_cached",
     "is_strict_compatible",
     "strip_added_nulls",
 ]
@@ -138,19 +144,26 @@ def compile_schema(
 
 
 def compile_for_openai(
-    schema: Mapping[str, Any], *, allow_lossy: bool = False, name: str | None = None
+    schema: Mapping[str, Any],
+    *,
+    allow_lossy: bool = False,
+    name: str | None = None,
+    cache: bool = False,
 ) -> CompiledSchema:
     """Strict mode when the schema allows it, else plain ``openai`` (``strict=False``).
 
-    Adapters call this: OpenAI Responses defaults to strict, so the result's
-    ``strict`` says what to send. The fallback is recorded as a first change
-    of kind ``strict_disabled`` saying why.
+    The one rule both OpenAI APIs follow: a schema goes out strict whenever
+    strict mode can take it (with ``allow_lossy``, also when that closes open
+    objects), and the result's ``strict`` says what to send. The fallback is
+    recorded as a first change of kind ``strict_disabled`` saying why.
 
     Args:
         schema: The tool's input schema (or an output schema); never changed.
         allow_lossy: Passed to the strict attempt: accept lossy changes (such
             as closing open objects) to get strict mode.
         name: The tool's name, for messages.
+        cache: Compile through ``compile_schema_cached`` (a run sends the same
+            schemas on every turn).
 
     Returns:
         A ``openai-strict`` or ``openai`` compilation.
@@ -158,10 +171,11 @@ def compile_for_openai(
     Raises:
         SchemaCompileError: Even the non-strict dialect cannot take the schema.
     """
+    compile_ = compile_schema_cached if cache else compile_schema
     try:
-        return compile_schema(schema, "openai-strict", allow_lossy=allow_lossy, name=name)
+        return compile_(schema, "openai-strict", allow_lossy=allow_lossy, name=name)
     except SchemaCompileError as exc:
-        fallback = compile_schema(schema, "openai", name=name)
+        fallback = compile_(schema, "openai", name=name)
         blockers = [c for c in exc.changes if c.lossy][:2]
         why = "; ".join(f"{c.path}: {c.detail}" for c in blockers) or str(exc)
         note = SchemaChange(
@@ -174,6 +188,82 @@ def compile_for_openai(
         return replace(fallback, changes=(note, *fallback.changes))
 
 
+#: How many compilations ``compile_schema_cached`` keeps (least recently used go first).
+CACHE_SIZE = 512
+
+_CacheKey = tuple[str, str, bool, str | None]
+_cache: OrderedDict[_CacheKey, CompiledSchema | SchemaCompileError] = OrderedDict()
+# The local model's adapter compiles on worker threads: OrderedDict's reordering is
+# not atomic, so the memo's bookkeeping is done under a lock.
+_cache_lock = threading.Lock()
+
+
+def compile_schema_cached(
+    schema: Mapping[str, Any],
+    target: Target,
+    *,
+    allow_lossy: bool = False,
+    name: str | None = None,
+) -> CompiledSchema:
+    """``compile_schema``, remembered: the same request is compiled once per process.
+
+    A run sends the same tool schemas on every turn, and compiling one costs
+    around 0.1 ms, several times the rest of building a request. The key is
+    everything the result depends on: the schema's content (its JSON, key order
+    included, since the compiled schema keeps that order), the target,
+    ``allow_lossy`` and the tool name (which the changes and errors name).
+    Two equal schemas share an entry whatever object holds them, and a schema
+    changed in place is a new key. Failures are remembered too, and raised
+    afresh each time. The memo keeps the last ``CACHE_SIZE`` results.
+
+    The compiled schema is shared by every caller that gets it: treat it as
+    read-only (copy it before changing it).
+
+    Args:
+        schema: The tool's input schema (or an output schema); never changed.
+        target: The dialect to write.
+        allow_lossy: Accept changes that alter which values are valid.
+        name: The tool's name, for messages.
+
+    Returns:
+        What ``compile_schema`` returns for these arguments.
+
+    Raises:
+        SchemaCompileError: as ``compile_schema`` does.
+    """
+    try:
+        content = json.dumps(schema, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        # Not JSON (a stray Python object or NaN in it): no stable key, compile as is.
+        return compile_schema(schema, target, allow_lossy=allow_lossy, name=name)
+    key = (content, target, allow_lossy, name)
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+    if found is None:
+        try:
+            found = compile_schema(schema, target, allow_lossy=allow_lossy, name=name)
+        except SchemaCompileError as exc:
+            found = exc.with_traceback(None)
+        with _cache_lock:
+            _cache[key] = found
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    if isinstance(found, SchemaCompileError):
+        raise _fresh(found)
+    return found
+
+
+def _fresh(error: SchemaCompileError) -> SchemaCompileError:
+    # One exception object raised again and again would pile up tracebacks and
+    # context across unrelated calls: each caller gets its own copy.
+    copy = SchemaCompileError.__new__(SchemaCompileError)
+    copy.__dict__.update(error.__dict__)
+    copy.args = error.args
+    return copy
+
+
 def is_strict_compatible(schema: Mapping[str, Any]) -> bool:
     """Whether ``schema`` can be sent with OpenAI's ``strict: true`` without loss.
 
@@ -181,7 +271,7 @@ def is_strict_compatible(schema: Mapping[str, Any]) -> bool:
     ``required`` lists); ``compile_schema(schema, "openai-strict")`` does it.
     """
     try:
-        compile_schema(schema, "openai-strict")
+        compile_schema_cached(schema, "openai-strict")
     except SchemaCompileError:
         return False
     return True

@@ -8,8 +8,8 @@ a non-streaming answer becomes the same events through ``response_events``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ._messages import Message, Part, ReasoningPart, TextPart, ToolCallPart, Usage
 from ._model import (
@@ -26,6 +26,10 @@ from ._model import (
     ToolCallEndEvent,
     ToolCallStartEvent,
 )
+from ._schema._nulls import strip_added_nulls
+
+if TYPE_CHECKING:
+    from ._schema._types import CompiledSchema
 
 __all__ = ["StreamAccumulator", "parse_tool_arguments", "response_events"]
 
@@ -66,11 +70,25 @@ class StreamAccumulator:
     returns the neutral events to yield. ``finish`` closes any open tool call
     and returns the final ``ResponseEndEvent``. Text deltas concatenate to the
     final text, and every started tool call is ended, by construction.
+
+    Args:
+        provider: Provider name for the response.
+        model_id: The model asked.
+        strict_schemas: Strict-mode tool schemas that made optional properties
+            nullable, by tool name: the stand-in nulls the model sends for them
+            are taken out of those calls' arguments (``strip_added_nulls``).
     """
 
-    def __init__(self, provider: str, model_id: str) -> None:
+    def __init__(
+        self,
+        provider: str,
+        model_id: str,
+        *,
+        strict_schemas: Mapping[str, CompiledSchema] | None = None,
+    ) -> None:
         self.provider = provider
         self.model_id = model_id
+        self.strict_schemas = strict_schemas
         self.response_id: str | None = None
         self._parts: list[Part] = []
         self._text: list[str] = []
@@ -155,6 +173,9 @@ class StreamAccumulator:
         pending = self._calls.pop(index)
         raw = "".join(pending.fragments) if arguments is None else arguments
         parsed, invalid = parse_tool_arguments(raw)
+        compiled = self.strict_schemas.get(pending.name) if self.strict_schemas else None
+        if compiled is not None and invalid is None:
+            parsed = strip_added_nulls(parsed, compiled)
         call = ToolCallPart(
             id=pending.id, name=pending.name, arguments=parsed, raw_arguments=invalid
         )

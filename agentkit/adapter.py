@@ -22,9 +22,14 @@ The contract:
   wire protocol the conformance kit can emulate says so with a
   ``wire_protocol`` attribute (``"openai-chat"``, ``"openai-responses"``,
   ``"gemini"`` or ``"ollama"``).
-- Schemas go through ``compile_schema`` for the provider's dialect; every
+- Schemas go through ``compile_schema`` for the provider's dialect
+  (``compile_schema_cached`` remembers the result across turns); every
   change is reported (``changes_to_warnings``), lossy ones raise
   ``SchemaCompileError`` unless the request allows them.
+- Requests use the shared wording for what they cannot carry:
+  ``tool_result_text`` (a tool result as text, placeholders and warnings
+  included), ``resource_text``, ``unsupported_content`` (the error),
+  ``reasoning_left_out`` and ``setting_not_sent`` (the warnings).
 - Streams are framed with ``SSEDecoder`` or ``NDJSONDecoder`` and folded with
   ``StreamAccumulator``; a whole answer replays as events with
   ``response_events``. Error statuses go through ``map_http_error``.
@@ -32,8 +37,15 @@ The contract:
 
 from __future__ import annotations
 
+from ._conversion import (
+    reasoning_left_out,
+    resource_text,
+    setting_not_sent,
+    tool_result_text,
+    unsupported_content,
+)
 from ._framing import NDJSONDecoder, SSEDecoder, SSEEvent
-from ._http_errors import map_http_error, parse_retry_after
+from ._http_errors import map_error_body, map_http_error, parse_retry_after
 from ._model import (
     Capabilities,
     FinishReason,
@@ -62,6 +74,7 @@ from ._schema_compile import (
     changes_to_warnings,
     compile_for_openai,
     compile_schema,
+    compile_schema_cached,
     is_strict_compatible,
     strip_added_nulls,
 )
@@ -99,10 +112,17 @@ __all__ = [
     "changes_to_warnings",
     "compile_for_openai",
     "compile_schema",
+    "compile_schema_cached",
     "is_strict_compatible",
+    "map_error_body",
     "map_http_error",
     "parse_retry_after",
     "parse_tool_arguments",
+    "reasoning_left_out",
+    "resource_text",
     "response_events",
+    "setting_not_sent",
     "strip_added_nulls",
+    "tool_result_text",
+    "unsupported_content",
 ]

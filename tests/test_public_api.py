@@ -82,6 +82,63 @@ def test_unknown_name_is_an_attribute_error() -> None:
         _ = agentkit.Nope  # type: ignore[attr-defined]
 
 
+#: ``agentkit.adapter``: what an adapter author may rely on (ours import nothing else).
+ADAPTER_EXPECTED = {
+    "TARGETS",
+    "Capabilities",
+    "ChangeKind",
+    "CompiledSchema",
+    "FinishReason",
+    "ModelAdapter",
+    "ModelRequest",
+    "ModelResponse",
+    "ModelSettings",
+    "NDJSONDecoder",
+    "ReasoningDeltaEvent",
+    "RefusalDeltaEvent",
+    "ResponseEndEvent",
+    "ResponseStartEvent",
+    "RunWarning",
+    "SSEDecoder",
+    "SSEEvent",
+    "SchemaChange",
+    "SchemaCompileError",
+    "StreamAccumulator",
+    "StreamEvent",
+    "Target",
+    "TextDeltaEvent",
+    "ToolCallDeltaEvent",
+    "ToolCallEndEvent",
+    "ToolCallStartEvent",
+    "ToolDefinition",
+    "changes_to_warnings",
+    "compile_for_openai",
+    "compile_schema",
+    "compile_schema_cached",
+    "is_strict_compatible",
+    "map_error_body",
+    "map_http_error",
+    "parse_retry_after",
+    "parse_tool_arguments",
+    "reasoning_left_out",
+    "resource_text",
+    "response_events",
+    "setting_not_sent",
+    "strip_added_nulls",
+    "tool_result_text",
+    "unsupported_content",
+}
+
+
+def test_adapter_module_all_is_exactly_the_adapter_authors_names() -> None:
+    import agentkit.adapter
+
+    assert set(agentkit.adapter.__all__) == ADAPTER_EXPECTED
+    assert len(agentkit.adapter.__all__) == len(ADAPTER_EXPECTED)
+    for name in ADAPTER_EXPECTED:
+        assert getattr(agentkit.adapter, name) is not None, name
+
+
 @pytest.mark.parametrize(
     "module",
     ["agentkit.exceptions", "agentkit.testing"],

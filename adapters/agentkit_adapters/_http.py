@@ -1,14 +1,12 @@
-"""HTTP plumbing every adapter shares: pooled clients, SSE parsing, error mapping.
-
-Three pieces, each small and provider-neutral:
+"""HTTP plumbing under the exchange: pooled clients and the transport-error seam.
 
 - ``shared_client`` hands out one ``httpx2.AsyncClient`` per provider, base URL
   and running event loop, so connections are reused across calls and adapters
   but never across event loops (``run_sync`` starts a fresh loop each time),
   and closes them when their loop shuts down.
-- ``SSEDecoder`` / ``iter_sse`` turn a streamed body into server-sent events.
-- ``map_http_error`` and ``TransportErrors`` are the one seam where vendor
-  statuses and transport failures become ``agentkit.exceptions``.
+- ``TransportErrors`` is the one seam where transport failures become
+  ``ProviderConnectionError`` (error statuses go through ``map_http_error``,
+  framing through ``agentkit.adapter``'s decoders, both in ``_exchange.py``).
 """
 
 from __future__ import annotations
@@ -18,13 +16,12 @@ import functools
 import ipaddress
 import ssl
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextvars import ContextVar
 from types import TracebackType
 
 import httpx2
 
-from agentkit.adapter import SSEDecoder, SSEEvent, map_http_error, parse_retry_after
 from agentkit.exceptions import (
     ProviderConnectionError,
     UserError,
@@ -33,13 +30,8 @@ from agentkit.exceptions import (
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
-    "SSEDecoder",
-    "SSEEvent",
     "TransportErrors",
     "aclose_shared_clients",
-    "iter_sse",
-    "map_http_error",
-    "parse_retry_after",
     "shared_client",
     "transport_override",
 ]
@@ -175,31 +167,6 @@ async def aclose_shared_clients() -> None:
         per_loop.clear()
         for client in clients:
             await client.aclose()
-
-
-async def iter_sse(response: httpx2.Response) -> AsyncIterator[SSEEvent]:
-    """The events of a streamed response, up to ``data: [DONE]`` or the end of the body.
-
-    Args:
-        response: A response opened with ``client.stream(...)``.
-
-    Yields:
-        Every event, the ``[DONE]`` sentinel included (so the caller can tell a
-        finished stream from a cut one); anything after it is read and ignored.
-    """
-    decoder = SSEDecoder()
-    done = False
-    async for chunk in response.aiter_bytes():
-        if done:
-            continue  # read to the end, so the connection goes back to the pool
-        for event in decoder.feed(chunk):
-            yield event
-            if event.data == "[DONE]":
-                done = True
-                break
-    if not done:
-        for event in decoder.flush():
-            yield event
 
 
 class TransportErrors:

@@ -9,16 +9,9 @@ from typing import Any
 import httpx2
 import pytest
 from agentkit_adapters import _http
-from agentkit_adapters._http import (
-    SSEDecoder,
-    SSEEvent,
-    TransportErrors,
-    aclose_shared_clients,
-    map_http_error,
-    parse_retry_after,
-    shared_client,
-)
+from agentkit_adapters._http import TransportErrors, aclose_shared_clients, shared_client
 
+from agentkit.adapter import SSEDecoder, SSEEvent, map_http_error, parse_retry_after
 from agentkit.exceptions import (
     AuthenticationError,
     BadRequestError,

@@ -13,18 +13,19 @@ from ._parse import (
     from_gemini_usage,
     map_gemini_finish_reason,
 )
-from ._schemas import SchemaCache, compile_gemini_schema, to_gemini_tool_config, to_gemini_tools
+from ._profile import gemini_capabilities
+from ._schemas import compile_gemini_schema, to_gemini_tool_config, to_gemini_tools
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "GENERATED_ID_PREFIX",
     "GeminiAdapter",
     "GeminiChunkReader",
-    "SchemaCache",
     "compile_gemini_schema",
     "create_gemini_adapter",
     "from_gemini_response",
     "from_gemini_usage",
+    "gemini_capabilities",
     "map_gemini_finish_reason",
     "to_gemini_contents",
     "to_gemini_request",

@@ -1,14 +1,13 @@
-"""``GeminiAdapter``: one ``generateContent`` call over httpx2, JSON or SSE.
+"""``GeminiAdapter``: one ``generateContent`` call, JSON or SSE.
 
-Everything here is transport: the body comes from ``to_gemini_request``, the
-answer goes through ``GeminiChunkReader``, and errors through the shared seam
-in ``agentkit_adapters._http``. The adapter never retries, loops, runs tools
-or prices tokens.
+Everything here is configuration: the body comes from ``to_gemini_request``,
+the answer goes through ``GeminiChunkReader``, and the HTTP exchange (errors,
+framing, a plain JSON error inside a 200 stream) through the shared
+``HTTPExchange``. The adapter never retries, loops, runs tools or prices tokens.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -17,32 +16,54 @@ from typing import Any, Literal
 import httpx2
 
 from agentkit import Capabilities, ModelRequest, ModelResponse, RunWarning, StreamEvent
-from agentkit._stream import response_events
+from agentkit.adapter import map_http_error
 from agentkit.exceptions import (
     BadRequestError,
     ContextLengthError,
     ProviderHTTPError,
-    UnexpectedResponseError,
     UserError,
 )
 
-from .._http import SSEDecoder, TransportErrors, map_http_error, shared_client
+from .._exchange import HTTPExchange, StreamPlan
 from ._convert import to_gemini_request
-from ._parse import GeminiChunkReader, body_error, from_gemini_response
-from ._schemas import SchemaCache
+from ._parse import GeminiChunkReader, from_gemini_response
+from ._profile import gemini_capabilities
+from ._wire import GenerateContentRequest
 
 __all__ = ["DEFAULT_BASE_URL", "GeminiAdapter", "create_gemini_adapter"]
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 
-_SETTINGS = frozenset(
-    {"max_tokens", "temperature", "top_p", "stop", "seed", "reasoning_effort", "timeout", "extra"}
-)
 _VERSIONED = re.compile(r"/v1(alpha|beta)?\d*$")
 #: Gemini's words for a prompt over the context window (a plain 400 INVALID_ARGUMENT).
 _TOO_LONG = re.compile(r"input token count .* exceeds the maximum", re.IGNORECASE)
-#: A body that failed before the first event is kept up to this size for the error.
-_HEAD_LIMIT = 1 << 16
+
+
+def map_gemini_error(
+    provider: str,
+    model_id: str,
+    status: int,
+    headers: Mapping[str, str],
+    body: Any,
+    *,
+    key_variable: str | None = None,
+    base_url: str | None = None,
+) -> ProviderHTTPError:
+    """``map_http_error``, plus Gemini's plain 400 for a prompt over the context window."""
+    error = map_http_error(
+        provider, model_id, status, headers, body, key_variable=key_variable, base_url=base_url
+    )
+    if type(error) is BadRequestError and _TOO_LONG.search(str(error)):
+        return ContextLengthError(
+            f"the conversation does not fit the model's context window: {error} "
+            "(shorten the history or choose a model with a larger window)",
+            provider=provider,
+            model_id=model_id,
+            status_code=status,
+            body=error.body,
+            code=error.code,
+        )
+    return error
 
 
 class GeminiAdapter:
@@ -58,7 +79,8 @@ class GeminiAdapter:
         key_variable: The environment variable the key came from, named in
             authentication errors.
         headers: Extra request headers.
-        capabilities: Override the declared capabilities.
+        capabilities: Override the declared capabilities (by default those of
+            ``model_id``: ``gemini_capabilities``).
         client: An ``httpx2.AsyncClient`` to use instead of the shared pool.
     """
 
@@ -80,23 +102,32 @@ class GeminiAdapter:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.key_variable = key_variable
-        # Gemini sends whole function calls per chunk (parallel_function_calls_stream_25flash).
-        self.capabilities = capabilities or Capabilities(
-            tool_call_streaming=False,
-            image_input=True,
-            reasoning=True,
-            settings=_SETTINGS,
-        )
+        self.capabilities = capabilities or gemini_capabilities(self.model_id)
         root = self.base_url if _VERSIONED.search(self.base_url) else f"{self.base_url}/v1beta"
         model_url = f"{root}/models/{self.model_id}"
         self._generate_url = f"{model_url}:generateContent"
         self._stream_url = f"{model_url}:streamGenerateContent?alt=sse"
-        self._headers = {"content-type": "application/json", **(headers or {})}
-        if api_key:
-            self._headers["x-goog-api-key"] = api_key
-        self._client = client
-        self._schemas = SchemaCache()
-        self._transport_errors = TransportErrors(provider, self.model_id, self.base_url)
+
+        def map_error(status: int, headers: Mapping[str, str], body: Any) -> ProviderHTTPError:
+            return map_gemini_error(
+                provider,
+                self.model_id,
+                status,
+                headers,
+                body,
+                key_variable=key_variable,
+                base_url=self.base_url,
+            )
+
+        self._http = HTTPExchange(
+            provider,
+            self.model_id,
+            self.base_url,
+            headers={**(headers or {}), **({"x-goog-api-key": api_key} if api_key else {})},
+            client=client,
+            key_variable=key_variable,
+            map_error=map_error,
+        )
 
     def __repr__(self) -> str:
         return f"GeminiAdapter({self.provider}:{self.model_id} at {self.base_url})"
@@ -104,45 +135,19 @@ class GeminiAdapter:
     @property
     def client(self) -> httpx2.AsyncClient:
         """The client for this call: the one given, else the loop's shared one."""
-        return self._client or shared_client(self.provider, self.base_url)
+        return self._http.client
 
-    def _body(self, request: ModelRequest) -> tuple[bytes, list[RunWarning]]:
-        body, warnings = to_gemini_request(
-            request, model_id=self.model_id, provider=self.provider, schemas=self._schemas
-        )
-        return json.dumps(body).encode(), warnings
+    def _body(self, request: ModelRequest) -> tuple[GenerateContentRequest, list[RunWarning]]:
+        return to_gemini_request(request, model_id=self.model_id, provider=self.provider)
 
-    def _error(self, status: int, headers: Mapping[str, str], body: Any) -> ProviderHTTPError:
-        error = map_http_error(
-            self.provider,
-            self.model_id,
-            status,
-            headers,
-            body,
+    def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
+        return from_gemini_response(
+            data,
+            provider=self.provider,
+            model_id=self.model_id,
+            warnings=warnings,
             key_variable=self.key_variable,
-            base_url=self.base_url,
         )
-        if type(error) is BadRequestError and _TOO_LONG.search(str(error)):
-            return ContextLengthError(
-                f"the conversation does not fit the model's context window: {error} "
-                "(shorten the history or choose a model with a larger window)",
-                provider=self.provider,
-                model_id=self.model_id,
-                status_code=status,
-                body=error.body,
-                code=error.code,
-            )
-        return error
-
-    def _unexpected(self, message: str) -> UnexpectedResponseError:
-        return UnexpectedResponseError(message, provider=self.provider, model_id=self.model_id)
-
-    def _json(self, data: bytes | str) -> Any:
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
-            raise self._unexpected(f"the answer is not JSON: {text[:200]!r}") from exc
 
     async def generate(self, request: ModelRequest) -> ModelResponse:
         """Make one call and return the whole answer.
@@ -155,23 +160,13 @@ class GeminiAdapter:
             UnsupportedFeatureError: the request holds content Gemini cannot carry.
             SchemaCompileError: a schema would change and lossy changes are not allowed.
         """
-        content, warnings = self._body(request)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
-        with self._transport_errors:
-            response = await self.client.post(
-                self._generate_url, content=content, headers=self._headers, timeout=timeout
-            )
-        if not 200 <= response.status_code < 300:
-            raise self._error(response.status_code, response.headers, response.content)
-        return from_gemini_response(
-            self._json(response.content),
-            provider=self.provider,
-            model_id=self.model_id,
-            warnings=warnings,
-            key_variable=self.key_variable,
+        body, warnings = self._body(request)
+        data = await self._http.post_json(
+            self._generate_url, body, http_timeout=request.settings.timeout
         )
+        return self._parse(data, warnings)
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call (``alt=sse``), yielding events as chunks arrive.
 
         Stopping early (``aclose()`` or cancelling the consumer) closes the
@@ -187,64 +182,24 @@ class GeminiAdapter:
             UnsupportedFeatureError: the request holds content Gemini cannot carry.
             SchemaCompileError: a schema would change and lossy changes are not allowed.
         """
-        content, warnings = self._body(request)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
+        return self._http.stream(
+            self._stream_url,
+            lambda: self._stream_plan(request),
+            framing="sse",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
+        body, warnings = self._body(request)
         reader = GeminiChunkReader(
             self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
         )
-        with self._transport_errors:
-            async with self.client.stream(
-                "POST", self._stream_url, content=content, headers=self._headers, timeout=timeout
-            ) as response:
-                if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self._error(response.status_code, response.headers, response.content)
-                if response.headers.get("content-type", "").startswith("application/json"):
-                    # A proxy that ignores alt=sse: one whole answer, replayed as events.
-                    await response.aread()
-                    whole = from_gemini_response(
-                        self._json(response.content),
-                        provider=self.provider,
-                        model_id=self.model_id,
-                        warnings=warnings,
-                        key_variable=self.key_variable,
-                    )
-                    for item in response_events(whole):
-                        yield item
-                    return
-                # The decoder is driven inline: one async generator less per chunk.
-                decoder = SSEDecoder()
-                head = bytearray()  # the body, until it proves to be SSE
-                seen = False
-                async for data in response.aiter_bytes():
-                    events = decoder.feed(data)
-                    if not seen and not events and len(head) < _HEAD_LIMIT:
-                        head += data
-                    for event in events:
-                        seen = True
-                        for item in reader.feed(self._chunk(event.data)):
-                            yield item
-                for event in decoder.flush():
-                    seen = True
-                    for item in reader.feed(self._chunk(event.data)):
-                        yield item
-                if not seen and head.strip():
-                    # No "data:" at all: a plain JSON body (an error, as on the
-                    # error statuses of the stream endpoint) inside a 200.
-                    body = self._json(bytes(head))
-                    if isinstance(body, dict) and "error" in body:
-                        raise body_error(
-                            self.provider, self.model_id, body, key_variable=self.key_variable
-                        )
-                    raise self._unexpected(f"the stream is not SSE: {bytes(head)[:200]!r}")
-        for item in reader.finish():
-            yield item
-
-    def _chunk(self, data: str) -> dict[str, Any]:
-        chunk = self._json(data)
-        if not isinstance(chunk, dict):
-            raise self._unexpected(f"a stream event is not an object: {data[:200]!r}")
-        return chunk
+        return StreamPlan(
+            body,
+            feed=lambda frame: reader.feed(frame.data),
+            finish=lambda _done: reader.finish(),
+            whole=lambda data: self._parse(data, warnings),
+        )
 
 
 def create_gemini_adapter(

@@ -3,8 +3,8 @@
 No I/O, no environment, no hidden state: neutral values and keyword switches
 in, vendor JSON and warnings out (the way back is ``_parse.py``). Content the
 wire cannot carry raises ``UnsupportedFeatureError``; a setting it cannot
-carry becomes a ``RunWarning``. The one piece of state, ``SchemaCache``, is
-owned and passed in by the caller.
+carry becomes a ``RunWarning``. Schemas are compiled through agentkit's
+``compile_schema_cached``, which returns what the pure compiler would.
 
 Decisions worth knowing:
 
@@ -25,8 +25,7 @@ Decisions worth knowing:
   ``GENERATED_ID_PREFIX``; they are not sent back, and the tool result is
   matched by name, as the recorded follow-up request does.
 - Tool and output schemas: see ``_schemas.py`` (``parametersJsonSchema`` unless
-  only the OpenAPI ``parameters`` keeps the schema intact; memoised by
-  ``SchemaCache``).
+  only the OpenAPI ``parameters`` keeps the schema intact).
 """
 
 from __future__ import annotations
@@ -49,10 +48,17 @@ from agentkit import (
     ToolCallPart,
     ToolResultPart,
 )
-from agentkit._schema_compile import changes_to_warnings
+from agentkit.adapter import (
+    changes_to_warnings,
+    reasoning_left_out,
+    resource_text,
+    setting_not_sent,
+    tool_result_text,
+    unsupported_content,
+)
 from agentkit.exceptions import UnsupportedFeatureError
 
-from ._schemas import SchemaCache, compile_with, to_gemini_tool_config, to_gemini_tools
+from ._schemas import compile_gemini_schema, to_gemini_tool_config, to_gemini_tools
 from ._wire import Content, GenerateContentRequest, GenerationConfig, Part, ThinkingConfig
 
 __all__ = [
@@ -78,9 +84,7 @@ _BUDGETS = {"minimal": 512, "low": 2048, "medium": 8192, "high": 24576}
 
 
 def _unsupported(what: str, provider: str, model_id: str) -> UnsupportedFeatureError:
-    return UnsupportedFeatureError(
-        f"{what} cannot be sent to Gemini", provider=provider, model_id=model_id
-    )
+    return unsupported_content(what, api="Gemini", provider=provider, model_id=model_id)
 
 
 def _media(part: ImagePart | AudioPart) -> Part:
@@ -92,10 +96,9 @@ def _media(part: ImagePart | AudioPart) -> Part:
 
 
 def _resource(part: ResourcePart, provider: str, model_id: str) -> Part:
-    if part.text is not None:
-        return {"text": part.text}
-    if part.data is None:
-        return {"text": f"[resource: {part.uri}]"}
+    text = resource_text(part)
+    if text is not None or part.data is None:
+        return {"text": text or ""}
     if not part.media_type:
         raise _unsupported(f"resource {part.uri} as bytes without a media type", provider, model_id)
     data = base64.b64encode(part.data).decode("ascii")
@@ -107,27 +110,9 @@ def _result(part: ToolResultPart, provider: str, warnings: list[RunWarning]) -> 
     # to specify error details"; the recorded follow-ups send {"output": "<text>"}.
     if part.structured_content is not None and not part.is_error:
         return {"output": part.structured_content}
-    texts: list[str] = []
-    for block in part.content:
-        match block:
-            case TextPart():
-                texts.append(block.text)
-            case ResourcePart() if block.data is None:
-                texts.append(block.text if block.text is not None else f"[resource: {block.uri}]")
-            case ImagePart() | AudioPart() | ResourcePart():
-                texts.append(f"[{block.type} omitted: tool results are sent as text]")
-                warnings.append(
-                    RunWarning(
-                        kind="unsupported_feature",
-                        feature=f"tool_result_{block.type}",
-                        provider=provider,
-                        message=f"a {block.type} in the result of tool call {part.call_id} was "
-                        "replaced by a placeholder: Gemini function responses are JSON",
-                    )
-                )
-            case _:
-                assert_never(block)
-    return {"error" if part.is_error else "output": "\n".join(texts)}
+    text, notes = tool_result_text(part, api="Gemini", provider=provider)
+    warnings += notes
+    return {"error" if part.is_error else "output": text}
 
 
 class _Turns:
@@ -145,15 +130,8 @@ class _Turns:
     def left_out(self, part: ReasoningPart) -> None:
         if not self._left_out and (part.text or part.signature):
             self._left_out = True
-            self.warnings.append(
-                RunWarning(
-                    kind="unsupported_feature",
-                    feature="reasoning",
-                    provider=self.provider,
-                    message="reasoning made by another provider or model was left out: Gemini "
-                    f"only takes back {self.model_id}'s own thoughts and thought signatures",
-                )
-            )
+            why = f"Gemini only takes back {self.model_id}'s own thoughts and thought signatures"
+            self.warnings.append(reasoning_left_out(why=why, provider=self.provider))
 
     def add(self, role: Literal["user", "model"], parts: list[Part]) -> None:
         if not parts:
@@ -297,10 +275,6 @@ def to_gemini_contents(
 # -- settings and the whole body ------------------------------------------------------------
 
 
-def _setting_warning(name: str, provider: str, why: str) -> RunWarning:
-    return RunWarning(kind="unsupported_setting", feature=name, provider=provider, message=why)
-
-
 def _thinking(
     effort: Literal["minimal", "low", "medium", "high"], model_id: str, provider: str
 ) -> tuple[ThinkingConfig | None, RunWarning | None]:
@@ -309,13 +283,13 @@ def _thinking(
         return {"thinkingBudget": _BUDGETS[effort], "includeThoughts": True}, None
     if not name.startswith("gemini-3"):
         why = f"reasoning_effort was not sent: agentkit knows no thinking setting for {name}"
-        return None, _setting_warning("reasoning_effort", provider, why)
+        return None, setting_not_sent("reasoning_effort", why=why, provider=provider)
     # Gemini 3 Pro takes only low and high; Flash also minimal and medium.
     if effort in ("low", "high") or "flash" in name:
         return {"thinkingLevel": effort, "includeThoughts": True}, None
     level: Literal["low", "high"] = "low" if effort == "minimal" else "high"
     why = f"reasoning_effort {effort!r} was sent as thinkingLevel {level!r} ({name} has no other)"
-    warning = _setting_warning("reasoning_effort", provider, why)
+    warning = setting_not_sent("reasoning_effort", why=why, provider=provider)
     return {"thinkingLevel": level, "includeThoughts": True}, warning
 
 
@@ -342,7 +316,7 @@ def _generation_config(
             warnings.append(warning)
     if settings.parallel_tool_calls is not None:
         why = "parallel_tool_calls was not sent: Gemini has no switch for it"
-        warnings.append(_setting_warning("parallel_tool_calls", provider, why))
+        warnings.append(setting_not_sent("parallel_tool_calls", why=why, provider=provider))
     return config, warnings
 
 
@@ -351,7 +325,6 @@ def to_gemini_request(
     *,
     model_id: str,
     provider: str = "gemini",
-    schemas: SchemaCache | None = None,
 ) -> tuple[GenerateContentRequest, list[RunWarning]]:
     """A whole ``generateContent`` body for ``request`` (the model goes in the URL).
 
@@ -363,7 +336,6 @@ def to_gemini_request(
         request: The neutral request.
         model_id: The model to ask.
         provider: Provider name, for warnings, errors and reasoning stamps.
-        schemas: A cache for compiled schemas; None compiles every time.
 
     Returns:
         The body and the warnings of everything changed or not sent.
@@ -382,20 +354,18 @@ def to_gemini_request(
     lossy = request.allow_lossy_schemas
     choice = request.tool_choice
     if request.tools:
-        tools, tool_warnings = to_gemini_tools(
-            request.tools, allow_lossy=lossy, provider=provider, schemas=schemas
-        )
+        tools, tool_warnings = to_gemini_tools(request.tools, allow_lossy=lossy, provider=provider)
         body["tools"] = tools
         warnings += tool_warnings
         if choice is not None:
             body["toolConfig"] = to_gemini_tool_config(choice)
     elif choice not in (None, "auto", "none"):
         why = f"tool_choice {choice!r} was not sent: there are no tools"
-        warnings.append(_setting_warning("tool_choice", provider, why))
+        warnings.append(setting_not_sent("tool_choice", why=why, provider=provider))
     config, setting_warnings = _generation_config(request.settings, model_id, provider)
     warnings += setting_warnings
     if request.output_schema is not None:
-        field, compiled = compile_with(schemas, request.output_schema, lossy, None)
+        field, compiled = compile_gemini_schema(request.output_schema, allow_lossy=lossy, name=None)
         config["responseMimeType"] = "application/json"
         config["responseJsonSchema" if field == "json" else "responseSchema"] = compiled.schema
         warnings += changes_to_warnings(compiled, tool=None, provider=provider)

@@ -38,9 +38,9 @@ from agentkit import (
     StreamEvent,
     Usage,
 )
-from agentkit.exceptions import ContentFilterError, ProviderHTTPError, UnexpectedResponseError
+from agentkit.adapter import map_error_body
+from agentkit.exceptions import ContentFilterError, UnexpectedResponseError
 
-from .._http import map_http_error
 from ._convert import GENERATED_ID_PREFIX
 from ._partial import PartialCall
 from ._wire import FunctionCall, GenerateContentResponse
@@ -48,7 +48,6 @@ from ._wire import FunctionCall, GenerateContentResponse
 __all__ = [
     "BLOCKED_FINISH_REASONS",
     "GeminiChunkReader",
-    "body_error",
     "from_gemini_response",
     "from_gemini_usage",
     "map_gemini_finish_reason",
@@ -109,23 +108,6 @@ def from_gemini_usage(usage: Any) -> Usage | None:
     )
 
 
-def body_error(
-    provider: str, model_id: str, body: Mapping[str, Any], *, key_variable: str | None = None
-) -> ProviderHTTPError:
-    """An ``{"error": {...}}`` body that came with status 200 (inside a stream).
-
-    Google's error objects carry the HTTP status they stand for in ``code``
-    (429 with ``RESOURCE_EXHAUSTED``), so that picks the class and the
-    ``RetryInfo`` delay; ``status_code`` stays 200, as the contract asks.
-    """
-    error = body.get("error")
-    code = error.get("code") if isinstance(error, dict) else None
-    status = code if type(code) is int and 400 <= code < 600 else 200
-    mapped = map_http_error(provider, model_id, status, {}, dict(body), key_variable=key_variable)
-    mapped.status_code = 200
-    return mapped
-
-
 # -- the reader -----------------------------------------------------------------------------
 
 
@@ -180,7 +162,9 @@ class GeminiChunkReader:
         """
         chunk: GenerateContentResponse = payload  # type: ignore[assignment]
         if chunk.get("error"):
-            raise body_error(self.provider, self.model_id, chunk, key_variable=self.key_variable)
+            raise map_error_body(
+                self.provider, self.model_id, chunk, key_variable=self.key_variable
+            )
         acc = self._acc
         events: list[StreamEvent] = []
         if not acc.started:

@@ -1,4 +1,4 @@
-"""Tool declarations and schemas for Gemini: pure, with an optional compile cache.
+"""Tool declarations and schemas for Gemini: pure (compilations go through the shared memo).
 
 Tool schemas go as ``parametersJsonSchema`` (target ``gemini``): the JSON
 Schema field, which the API prefers. Only when that dialect would change
@@ -18,20 +18,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from agentkit import RunWarning, ToolDefinition
-from agentkit._schema_compile import (
+from agentkit.adapter import (
     CompiledSchema,
     SchemaCompileError,
     changes_to_warnings,
-    compile_schema,
+    compile_schema_cached,
 )
 
 from ._wire import FunctionDeclaration, Tool, ToolConfig
 
 __all__ = [
-    "SchemaCache",
     "SchemaField",
     "compile_gemini_schema",
-    "compile_with",
     "to_gemini_tool_config",
     "to_gemini_tools",
 ]
@@ -59,62 +57,16 @@ def compile_gemini_schema(
             cannot be written at all.
     """
     try:
-        return "json", compile_schema(schema, "gemini", name=name)
+        return "json", compile_schema_cached(schema, "gemini", name=name)
     except SchemaCompileError as exc:
         first = exc
     try:
-        return "openapi", compile_schema(schema, "gemini-openapi", name=name)
+        return "openapi", compile_schema_cached(schema, "gemini-openapi", name=name)
     except SchemaCompileError:
         pass
     if allow_lossy:
-        return "json", compile_schema(schema, "gemini", allow_lossy=True, name=name)
+        return "json", compile_schema_cached(schema, "gemini", allow_lossy=True, name=name)
     raise first
-
-
-class SchemaCache:
-    """Compilations memoised on the schema object's identity.
-
-    Tool definitions are built once and reused for every call of a run, so
-    each distinct schema is compiled once. The schema is kept in the entry, so
-    its id cannot be reused by another object while cached; schemas are
-    treated as immutable (``ToolDefinition`` is frozen), and the compiled
-    schemas, shared by every body built from the cache, are read-only too.
-
-    Args:
-        maxsize: Entries kept; the oldest goes first.
-    """
-
-    __slots__ = ("_entries", "maxsize")
-
-    def __init__(self, maxsize: int = 256) -> None:
-        self.maxsize = maxsize
-        self._entries: dict[
-            tuple[int, bool, str | None],
-            tuple[Mapping[str, Any], tuple[SchemaField, CompiledSchema]],
-        ] = {}
-
-    def compile(
-        self, schema: Mapping[str, Any], *, allow_lossy: bool, name: str | None
-    ) -> tuple[SchemaField, CompiledSchema]:
-        """``compile_gemini_schema``, once per schema object (errors are not cached)."""
-        key = (id(schema), allow_lossy, name)
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] is schema:
-            return entry[1]
-        result = compile_gemini_schema(schema, allow_lossy=allow_lossy, name=name)
-        if len(self._entries) >= self.maxsize:
-            del self._entries[next(iter(self._entries))]
-        self._entries[key] = (schema, result)
-        return result
-
-
-def compile_with(
-    cache: SchemaCache | None, schema: Mapping[str, Any], allow_lossy: bool, name: str | None
-) -> tuple[SchemaField, CompiledSchema]:
-    """``compile_gemini_schema`` through ``cache`` when there is one."""
-    if cache is None:
-        return compile_gemini_schema(schema, allow_lossy=allow_lossy, name=name)
-    return cache.compile(schema, allow_lossy=allow_lossy, name=name)
 
 
 def to_gemini_tools(
@@ -122,7 +74,6 @@ def to_gemini_tools(
     *,
     allow_lossy: bool = False,
     provider: str = "gemini",
-    schemas: SchemaCache | None = None,
 ) -> tuple[list[Tool], list[RunWarning]]:
     """Tool definitions to one ``{"functionDeclarations": [...]}`` tool.
 
@@ -139,7 +90,9 @@ def to_gemini_tools(
         description = tool.description or tool.title
         if description:
             declaration["description"] = description
-        field, compiled = compile_with(schemas, tool.input_schema, allow_lossy, tool.name)
+        field, compiled = compile_gemini_schema(
+            tool.input_schema, allow_lossy=allow_lossy, name=tool.name
+        )
         schema = compiled.schema
         if schema.get("properties") or not schema.keys() <= _SCHEMA_NOTES:
             if field == "json":

@@ -27,7 +27,7 @@ from agentkit import (
     ToolDefinition,
     Usage,
 )
-from agentkit._schema_compile import changes_to_warnings, compile_schema
+from agentkit.adapter import changes_to_warnings, compile_schema_cached
 from agentkit.exceptions import UnexpectedResponseError, UserError
 
 from ._catalogue import DEFAULT_MODEL, TOOLS_FIRST, locate_model
@@ -90,7 +90,6 @@ class LlamaCppAdapter:
             reasoning=False,
             settings=frozenset({"max_tokens", "temperature", "top_p", "stop", "seed", "timeout"}),
         )
-        self._compiled: dict[int, tuple[dict[str, Any], dict[str, Any], list[RunWarning]]] = {}
 
     def __repr__(self) -> str:
         return f"LlamaCppAdapter({self.model_id!r} at {self.path})"
@@ -102,21 +101,16 @@ class LlamaCppAdapter:
     def _compile(
         self, schema: dict[str, Any], tool: str | None, allow_lossy: bool
     ) -> tuple[dict[str, Any], list[RunWarning]]:
-        # Schemas are compiled once per schema object (kept alive in the memo).
-        found = self._compiled.get(id(schema))
-        if found is None or found[0] is not schema:
-            compiled = compile_schema(schema, "llamacpp", allow_lossy=allow_lossy, name=tool)
-            # close_objects (in the constraint) supersedes spelling out the open
-            # default, so that change would only be noise to the user.
-            compiled = replace(
-                compiled,
-                changes=tuple(
-                    c for c in compiled.changes if c.kind != "additional_properties_explicit"
-                ),
-            )
-            warnings = changes_to_warnings(compiled, tool=tool, provider=self.provider)
-            found = self._compiled[id(schema)] = (schema, compiled.schema, warnings)
-        return found[1], found[2]
+        compiled = compile_schema_cached(schema, "llamacpp", allow_lossy=allow_lossy, name=tool)
+        # close_objects (in the constraint) supersedes spelling out the open
+        # default, so that change would only be noise to the user.
+        compiled = replace(
+            compiled,
+            changes=tuple(
+                c for c in compiled.changes if c.kind != "additional_properties_explicit"
+            ),
+        )
+        return compiled.schema, changes_to_warnings(compiled, tool=tool, provider=self.provider)
 
     def _choose(self, request: ModelRequest) -> tuple[list[ToolDefinition], bool, bool]:
         """The tools on offer this turn, whether a call is allowed, whether an answer is."""

@@ -1,9 +1,9 @@
 """``OllamaAdapter``: one ``POST /api/chat`` call over httpx2, JSON or NDJSON.
 
-Everything here is transport: the body comes from ``to_ollama_request``, the
-answer goes through ``from_ollama_response`` or ``OllamaChunkReader``, and
-errors through ``map_ollama_error`` on top of the shared seam in
-``agentkit_adapters._http``. The adapter never retries, loops, runs tools or
+Everything here is configuration: the body comes from ``to_ollama_request``,
+the answer goes through ``from_ollama_response`` or ``OllamaChunkReader``, and
+the HTTP exchange through the shared ``HTTPExchange`` (errors through
+``map_ollama_error``). The adapter never retries, loops, runs tools or
 prices tokens.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -26,12 +26,13 @@ from agentkit import (
     RunWarning,
     StreamEvent,
 )
-from agentkit._stream import response_events
-from agentkit.exceptions import AdapterError, UnexpectedResponseError, UserError
+from agentkit.adapter import NDJSONDecoder
+from agentkit.exceptions import AdapterError, UserError
 
-from .._http import TransportErrors, shared_client
+from .._exchange import HTTPExchange, StreamPlan
 from ._convert import to_ollama_request
 from ._parse import OllamaChunkReader, from_ollama_response, map_ollama_error
+from ._wire import OllamaChatRequest
 
 __all__ = [
     "DEFAULT_HOST",
@@ -112,13 +113,6 @@ def resolve_ollama_host(value: str | None) -> str:
     return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
 
 
-def _lines(body: bytes) -> Iterator[bytes]:
-    for line in body.split(b"\n"):
-        line = line.strip()
-        if line:
-            yield line
-
-
 class OllamaAdapter:
     """Ollama's native chat API (``POST {host}/api/chat``), streaming NDJSON.
 
@@ -151,11 +145,19 @@ class OllamaAdapter:
         self.host = host.rstrip("/")
         self.capabilities = capabilities or OLLAMA_CAPABILITIES
         self._url = f"{self.host}/api/chat"
-        self._headers = {"content-type": "application/json", **(headers or {})}
-        if api_key:
-            self._headers["authorization"] = f"Bearer {api_key}"
-        self._client = client
-        self._transport_errors = TransportErrors(provider, model_id, self.host)
+
+        def map_error(status: int, headers: Mapping[str, str], body: Any) -> AdapterError:
+            return map_ollama_error(provider, model_id, status, headers, body, base_url=self.host)
+
+        auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = HTTPExchange(
+            provider,
+            model_id,
+            self.host,
+            headers={**(headers or {}), **auth},
+            client=client,
+            map_error=map_error,
+        )
 
     def __repr__(self) -> str:
         return f"OllamaAdapter({self.provider}:{self.model_id} at {self.host})"
@@ -163,35 +165,19 @@ class OllamaAdapter:
     @property
     def client(self) -> httpx2.AsyncClient:
         """The client for this call: the one given, else the loop's shared one."""
-        return self._client or shared_client(self.provider, self.host)
+        return self._http.client
 
-    def _body(self, request: ModelRequest, stream: bool) -> tuple[bytes, list[RunWarning]]:
-        body, warnings = to_ollama_request(
+    def _body(
+        self, request: ModelRequest, stream: bool
+    ) -> tuple[OllamaChatRequest, list[RunWarning]]:
+        return to_ollama_request(
             request, model_id=self.model_id, stream=stream, provider=self.provider
         )
-        return json.dumps(body).encode(), warnings
 
-    def _error(self, response: httpx2.Response) -> AdapterError:
-        return map_ollama_error(
-            self.provider,
-            self.model_id,
-            response.status_code,
-            response.headers,
-            response.content,
-            base_url=self.host,
+    def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
+        return from_ollama_response(
+            data, provider=self.provider, model_id=self.model_id, warnings=warnings
         )
-
-    def _unexpected(self, message: str) -> UnexpectedResponseError:
-        return UnexpectedResponseError(message, provider=self.provider, model_id=self.model_id)
-
-    def _object(self, line: bytes) -> dict[str, Any]:
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            raise self._unexpected(f"a line is not JSON: {line[:200]!r}") from exc
-        if not isinstance(value, dict):
-            raise self._unexpected(f"a line is not a JSON object: {line[:200]!r}")
-        return value
 
     async def generate(self, request: ModelRequest) -> ModelResponse:
         """Make one call (``stream: false``) and return the whole answer.
@@ -204,31 +190,27 @@ class OllamaAdapter:
             ProviderConnectionError: the server could not be reached.
             UnexpectedResponseError: the body is not an Ollama answer.
         """
-        content, warnings = self._body(request, stream=False)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
-        with self._transport_errors:
-            response = await self.client.post(
-                self._url, content=content, headers=self._headers, timeout=timeout
-            )
-        if not 200 <= response.status_code < 300:
-            raise self._error(response)
+        body, warnings = self._body(request, stream=False)
+        response = await self._http.post(self._url, body, http_timeout=request.settings.timeout)
         try:
             data = json.loads(response.content)
-        except ValueError as exc:
-            if b"\n" not in response.content.strip():
-                raise self._unexpected(f"the answer is not JSON: {response.text[:200]!r}") from exc
-            # A server that streamed anyway: fold its lines into one answer.
-            reader = OllamaChunkReader(self.provider, self.model_id, warnings=warnings)
-            for line in _lines(response.content):
-                reader.feed(self._object(line))
-            end = reader.finish()[-1]
-            assert isinstance(end, ResponseEndEvent)
-            return end.response
-        return from_ollama_response(
-            data, provider=self.provider, model_id=self.model_id, warnings=warnings
-        )
+        except ValueError:
+            return self._fold(response.content, warnings)
+        return self._parse(data, warnings)
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def _fold(self, content: bytes, warnings: list[RunWarning]) -> ModelResponse:
+        # A server that streamed anyway: fold its lines into one answer.
+        lines = NDJSONDecoder().feed(content + b"\n")
+        if len(lines) < 2:
+            return self._parse(self._http.decode(content), warnings)  # raises: not JSON
+        reader = OllamaChunkReader(self.provider, self.model_id, warnings=warnings)
+        for line in lines:
+            reader.feed(self._http.decode_object(line, "a stream line"))
+        end = reader.finish()[-1]
+        assert isinstance(end, ResponseEndEvent)
+        return end.response
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as NDJSON lines arrive.
 
         Stopping early (``aclose()`` or cancelling the consumer) closes the
@@ -242,43 +224,22 @@ class OllamaAdapter:
                 connection broke.
             UnexpectedResponseError: a line is not JSON, or the stream was cut short.
         """
-        content, warnings = self._body(request, stream=True)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
+        return self._http.stream(
+            self._url,
+            lambda: self._stream_plan(request),
+            framing="ndjson",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
+        body, warnings = self._body(request, stream=True)
         reader = OllamaChunkReader(self.provider, self.model_id, warnings=warnings)
-        with self._transport_errors:
-            async with self.client.stream(
-                "POST", self._url, content=content, headers=self._headers, timeout=timeout
-            ) as response:
-                if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self._error(response)
-                if response.headers.get("content-type", "").startswith("application/json"):
-                    # One whole answer (a proxy that ignores "stream"), replayed as events.
-                    await response.aread()
-                    whole = from_ollama_response(
-                        self._object(response.content),
-                        provider=self.provider,
-                        model_id=self.model_id,
-                        warnings=warnings,
-                    )
-                    for item in response_events(whole):
-                        yield item
-                    return
-                buffer = b""
-                async for data in response.aiter_bytes():
-                    buffer += data
-                    if b"\n" not in buffer:
-                        continue
-                    *complete, buffer = buffer.split(b"\n")
-                    for line in complete:
-                        if line.strip():
-                            for item in reader.feed(self._object(line)):
-                                yield item
-                if buffer.strip():
-                    for item in reader.feed(self._object(buffer)):
-                        yield item
-        for item in reader.finish():
-            yield item
+        return StreamPlan(
+            body,
+            feed=lambda frame: reader.feed(frame.data),
+            finish=lambda _done: reader.finish(),
+            whole=lambda data: self._parse(data, warnings),
+        )
 
 
 def create_ollama_adapter(

@@ -1,6 +1,6 @@
 """Pure conversion of agentkit's neutral request into an Ollama ``/api/chat`` body.
 
-No I/O, no environment, no state beyond a memo of schema compilations: neutral
+No I/O, no environment, no state (schemas go through ``compile_schema_cached``): neutral
 values in, Ollama JSON and warnings out (the way back is ``_parse.py``).
 Content the wire cannot carry raises ``UnsupportedFeatureError``; a setting
 it cannot carry becomes a ``RunWarning``.
@@ -24,8 +24,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import base64
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, assert_never
 
 from agentkit import (
@@ -41,7 +40,15 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit._schema_compile import CompiledSchema, changes_to_warnings, compile_schema
+from agentkit.adapter import (
+    changes_to_warnings,
+    compile_schema_cached,
+    reasoning_left_out,
+    resource_text,
+    setting_not_sent,
+    tool_result_text,
+    unsupported_content,
+)
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._wire import OllamaChatRequest, OllamaMessage, OllamaTool, OllamaToolCall, ThinkValue
@@ -58,39 +65,15 @@ OPTION_NAMES = frozenset(
     }
 )  # fmt: skip
 
+_API = "Ollama's /api/chat"
+
 # reasoning_effort -> think. Ollama knows three levels; models without levels read
 # any of them as "on". It has no "minimal": the nearest, "low", is sent instead.
 _THINK: dict[str, ThinkValue] = {"minimal": "low", "low": "low", "medium": "medium", "high": "high"}
 
 
-# compile_schema costs about 0.1 ms a tool, several times the rest of a request, and a
-# run sends the same schema objects on every turn: remember the last few compilations.
-# An entry holds its schema, so the id in its key cannot be reused while it is cached;
-# schemas are treated as immutable, as the frozen ToolDefinition that holds them is.
-_COMPILED: dict[tuple[int, bool, str | None], tuple[Mapping[str, Any], CompiledSchema]] = {}
-_COMPILED_MAX = 256
-
-
-def _compile(schema: Mapping[str, Any], *, allow_lossy: bool, name: str | None) -> CompiledSchema:
-    key = (id(schema), allow_lossy, name)
-    hit = _COMPILED.get(key)
-    if hit is not None and hit[0] is schema:
-        return hit[1]
-    compiled = compile_schema(schema, "ollama", allow_lossy=allow_lossy, name=name)
-    if len(_COMPILED) >= _COMPILED_MAX:
-        _COMPILED.pop(next(iter(_COMPILED)), None)
-    _COMPILED[key] = (schema, compiled)
-    return compiled
-
-
 def _unsupported(what: str, provider: str, model_id: str) -> UnsupportedFeatureError:
-    return UnsupportedFeatureError(
-        f"{what} cannot be sent to Ollama's /api/chat", provider=provider, model_id=model_id
-    )
-
-
-def _warning(kind: Any, feature: str, provider: str, message: str) -> RunWarning:
-    return RunWarning(kind=kind, feature=feature, provider=provider, message=message)
+    return unsupported_content(what, api=_API, provider=provider, model_id=model_id)
 
 
 def _image(part: ImagePart, provider: str, model_id: str) -> str:
@@ -106,38 +89,12 @@ def _image(part: ImagePart, provider: str, model_id: str) -> str:
     )
 
 
-def _resource_text(part: ResourcePart) -> str | None:
-    if part.text is not None:
-        return part.text
-    return None if part.data is not None else f"[resource: {part.uri}]"
-
-
 def _tool_message(
     result: ToolResultPart, name: str | None, provider: str, warnings: list[RunWarning]
 ) -> OllamaMessage:
-    texts: list[str] = []
-    for block in result.content:
-        match block:
-            case TextPart():
-                texts.append(block.text)
-            case ResourcePart() if (text := _resource_text(block)) is not None:
-                texts.append(text)
-            case ImagePart() | AudioPart() | ResourcePart():
-                texts.append(f"[{block.type} omitted: tool results are text here]")
-                warnings.append(
-                    _warning(
-                        "unsupported_feature",
-                        f"tool_result_{block.type}",
-                        provider,
-                        f"a {block.type} in the result of tool call {result.call_id} was "
-                        "replaced by a placeholder: Ollama tool results are text",
-                    )
-                )
-            case _:
-                assert_never(block)
-    if not texts and result.structured_content is not None:
-        texts.append(json.dumps(result.structured_content))
-    message: OllamaMessage = {"role": "tool", "content": "\n".join(texts)}
+    text, notes = tool_result_text(result, api=_API, provider=provider)
+    warnings += notes
+    message: OllamaMessage = {"role": "tool", "content": text}
     if name:
         message["tool_name"] = name
     # Ollama 0.12.10+ links results by id too; older servers ignore the field.
@@ -150,11 +107,11 @@ def _tool_call(part: ToolCallPart, provider: str, warnings: list[RunWarning]) ->
         # Ollama wants an object here and rejects a string, so the model's invalid
         # text cannot be replayed; the tool result already told it what was wrong.
         warnings.append(
-            _warning(
-                "other",
-                "tool_call_arguments",
-                provider,
-                f"tool call {part.id} had arguments that are not a JSON object; "
+            RunWarning(
+                kind="other",
+                feature="tool_call_arguments",
+                provider=provider,
+                message=f"tool call {part.id} had arguments that are not a JSON object; "
                 "they were replayed to Ollama as {}",
             )
         )
@@ -213,18 +170,16 @@ def to_ollama_messages(
                     elif not foreign_reasoning and part.provider != provider:
                         foreign_reasoning = True
                         warnings.append(
-                            _warning(
-                                "unsupported_feature",
-                                "reasoning",
-                                provider,
-                                "reasoning from another provider was left out: it is "
-                                "only replayed to the provider that made it",
+                            reasoning_left_out(
+                                why="reasoning from another provider is only replayed to "
+                                "the provider that made it",
+                                provider=provider,
                             )
                         )
                 case ImagePart() if role == "user":
                     images.append(_image(part, provider, model_id))
                 case ResourcePart() if role in ("user", "system") and part.data is None:
-                    texts.append(_resource_text(part) or "")
+                    texts.append(resource_text(part) or "")
                 case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
                     raise _unsupported(
                         f"a {part.type} part in a {role} message", provider, model_id
@@ -267,7 +222,9 @@ def to_ollama_tools(
     out: list[OllamaTool] = []
     warnings: list[RunWarning] = []
     for tool in tools:
-        compiled = _compile(tool.input_schema, allow_lossy=allow_lossy, name=tool.name)
+        compiled = compile_schema_cached(
+            tool.input_schema, "ollama", allow_lossy=allow_lossy, name=tool.name
+        )
         if compiled.changes:
             warnings += changes_to_warnings(compiled, tool=tool.name, provider=provider)
         wire: OllamaTool = {"type": "function", "function": {"name": tool.name}}
@@ -298,20 +255,16 @@ def _options(body: OllamaChatRequest, request: ModelRequest, provider: str) -> l
         body["think"] = _THINK[effort]
         if effort == "minimal":
             warnings.append(
-                _warning(
-                    "unsupported_setting",
+                setting_not_sent(
                     "reasoning_effort",
-                    provider,
-                    "Ollama has no 'minimal' thinking level; 'low' was sent",
+                    why="Ollama has no 'minimal' thinking level; 'low' was sent",
+                    provider=provider,
                 )
             )
     if settings.parallel_tool_calls is not None:
         warnings.append(
-            _warning(
-                "unsupported_setting",
-                "parallel_tool_calls",
-                provider,
-                f"{provider} does not accept the setting parallel_tool_calls; it was not sent",
+            setting_not_sent(
+                "parallel_tool_calls", why=f"{provider} does not accept it", provider=provider
             )
         )
     extra = dict(settings.extra)
@@ -365,17 +318,19 @@ def to_ollama_request(
         warnings += tool_warnings
     if choice not in (None, "auto", "none"):
         warnings.append(
-            _warning(
-                "unsupported_setting",
+            setting_not_sent(
                 "tool_choice",
-                provider,
-                f"tool_choice {choice!r} was not sent: Ollama has no tool_choice, "
-                "so the model chooses freely",
+                why=f"{choice!r} was not sent: Ollama has no tool_choice, so the model "
+                "chooses freely",
+                provider=provider,
             )
         )
     if request.output_schema is not None:
-        compiled = _compile(
-            request.output_schema, allow_lossy=request.allow_lossy_schemas, name=request.output_name
+        compiled = compile_schema_cached(
+            request.output_schema,
+            "ollama",
+            allow_lossy=request.allow_lossy_schemas,
+            name=request.output_name,
         )
         body["format"] = compiled.schema
         if compiled.changes:

@@ -27,7 +27,7 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit._stream import parse_tool_arguments
+from agentkit.adapter import map_http_error, parse_tool_arguments
 from agentkit.exceptions import (
     AdapterError,
     ModelNotFoundError,
@@ -35,7 +35,6 @@ from agentkit.exceptions import (
     UnsupportedFeatureError,
 )
 
-from .._http import map_http_error
 from ._wire import OllamaChatResponse, OllamaToolCall
 
 __all__ = [

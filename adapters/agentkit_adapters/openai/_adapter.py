@@ -1,27 +1,29 @@
-"""``OpenAIChatAdapter``: one Chat Completions call over httpx2, JSON or SSE.
+"""``OpenAIChatAdapter``: one Chat Completions call, JSON or SSE.
 
-Everything here is transport: the body comes from ``to_openai_request``, the
-answer goes through ``from_openai_response`` or ``OpenAIChunkReader``, and
-errors through the shared seam in ``agentkit_adapters._http``. The adapter
-never retries, loops, runs tools or prices tokens.
+Everything here is configuration: the body comes from ``to_openai_request``,
+the answer goes through ``from_openai_response`` or ``OpenAIChunkReader``,
+and the HTTP exchange (errors, framing, ``[DONE]``) through the shared
+``HTTPExchange``. The adapter never retries, loops, runs tools or prices tokens.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Literal
 
 import httpx2
 
 from agentkit import Capabilities, ModelRequest, ModelResponse, RunWarning, StreamEvent
-from agentkit._stream import response_events
-from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError, UserError
+from agentkit.adapter import CompiledSchema
+from agentkit.exceptions import UserError
 
-from .._http import SSEDecoder, SSEEvent, TransportErrors, map_http_error, shared_client
+from .._exchange import Frame, HTTPExchange, StreamPlan
 from ._convert import OpenAIQuirks, to_openai_request
 from ._parse import OpenAIChunkReader, from_openai_response
+from ._profile import openai_settings
+from ._strict import tools_with_added_nulls
+from ._wire import ChatRequest
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAIChatAdapter", "create_chat_adapter"]
 
@@ -54,7 +56,8 @@ class OpenAIChatAdapter:
             authentication errors so the user knows what to fix.
         headers: Extra request headers (organisation, project, host-specific).
         quirks: How the host departs from OpenAI.
-        capabilities: Override the declared capabilities (presets narrow them).
+        capabilities: Override the declared capabilities (presets narrow them);
+            by default the settings are those ``model_id`` accepts (``openai_settings``).
         client: An ``httpx2.AsyncClient`` to use instead of the shared pool
             (tests pass one with a ``MockTransport``).
     """
@@ -83,14 +86,18 @@ class OpenAIChatAdapter:
             usage_in_stream=self.quirks.supports_stream_usage,
             image_input=True,
             reasoning=False,
-            settings=_SETTINGS - self.quirks.unsupported_settings,
+            settings=openai_settings(model_id, _SETTINGS - self.quirks.unsupported_settings),
         )
         self._url = f"{self.base_url}/chat/completions"
-        self._headers = {"content-type": "application/json", **(headers or {})}
-        if api_key:
-            self._headers["authorization"] = f"Bearer {api_key}"
-        self._client = client
-        self._transport_errors = TransportErrors(provider, model_id, self.base_url)
+        auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = HTTPExchange(
+            provider,
+            model_id,
+            self.base_url,
+            headers={**(headers or {}), **auth},
+            client=client,
+            key_variable=key_variable,
+        )
 
     def __repr__(self) -> str:
         return f"OpenAIChatAdapter({self.provider}:{self.model_id} at {self.base_url})"
@@ -98,27 +105,33 @@ class OpenAIChatAdapter:
     @property
     def client(self) -> httpx2.AsyncClient:
         """The client for this call: the one given, else the loop's shared one."""
-        return self._client or shared_client(self.provider, self.base_url)
+        return self._http.client
 
-    def _body(self, request: ModelRequest, stream: bool) -> tuple[bytes, list[RunWarning]]:
-        body, warnings = to_openai_request(
+    def _body(self, request: ModelRequest, stream: bool) -> tuple[ChatRequest, list[RunWarning]]:
+        return to_openai_request(
             request,
             model_id=self.model_id,
             stream=stream,
             quirks=self.quirks,
             provider=self.provider,
         )
-        return json.dumps(body).encode(), warnings
 
-    def _error(self, response: httpx2.Response) -> ProviderHTTPError:
-        return map_http_error(
-            self.provider,
-            self.model_id,
-            response.status_code,
-            response.headers,
-            response.content,
-            key_variable=self.key_variable,
-            base_url=self.base_url,
+    def _nulls(self, request: ModelRequest) -> dict[str, CompiledSchema]:
+        return tools_with_added_nulls(
+            request.tools,
+            allow_lossy=request.allow_lossy_schemas,
+            strict=self.quirks.supports_strict,
+        )
+
+    def _parse(
+        self, data: Any, warnings: list[RunWarning], schemas: Mapping[str, CompiledSchema]
+    ) -> ModelResponse:
+        return from_openai_response(
+            data,
+            provider=self.provider,
+            model_id=self.model_id,
+            warnings=warnings,
+            schemas=schemas,
         )
 
     async def generate(self, request: ModelRequest) -> ModelResponse:
@@ -130,41 +143,11 @@ class OpenAIChatAdapter:
             UnexpectedResponseError: the body is not a chat completion.
             UnsupportedFeatureError: the request holds content this API cannot carry.
         """
-        content, warnings = self._body(request, stream=False)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
-        with self._transport_errors:
-            response = await self.client.post(
-                self._url, content=content, headers=self._headers, timeout=timeout
-            )
-        if not 200 <= response.status_code < 300:
-            raise self._error(response)
-        return self._parse_json(response, warnings)
+        body, warnings = self._body(request, stream=False)
+        data = await self._http.post_json(self._url, body, http_timeout=request.settings.timeout)
+        return self._parse(data, warnings, self._nulls(request))
 
-    def _chunk(self, event: SSEEvent) -> dict[str, Any]:
-        try:
-            chunk = json.loads(event.data)
-        except ValueError as exc:
-            raise self._unexpected(f"a stream event is not JSON: {event.data[:200]!r}") from exc
-        if not isinstance(chunk, dict):
-            raise self._unexpected(f"a stream event is not an object: {event.data[:200]!r}")
-        if event.event == "error":
-            # Groq reports some failures as "event: error" inside a 200 stream.
-            raise map_http_error(self.provider, self.model_id, 200, {}, chunk)
-        return chunk
-
-    def _unexpected(self, message: str) -> UnexpectedResponseError:
-        return UnexpectedResponseError(message, provider=self.provider, model_id=self.model_id)
-
-    def _parse_json(self, response: httpx2.Response, warnings: list[RunWarning]) -> ModelResponse:
-        try:
-            data = json.loads(response.content)
-        except ValueError as exc:
-            raise self._unexpected(f"the response is not JSON: {response.text[:200]!r}") from exc
-        return from_openai_response(
-            data, provider=self.provider, model_id=self.model_id, warnings=warnings
-        )
-
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as chunks arrive.
 
         Stopping early (``aclose()`` or cancelling the consumer) closes the
@@ -177,41 +160,30 @@ class OpenAIChatAdapter:
             UnexpectedResponseError: a chunk is not JSON, or the stream was cut short.
             UnsupportedFeatureError: the request holds content this API cannot carry.
         """
-        content, warnings = self._body(request, stream=True)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
-        reader = OpenAIChunkReader(self.provider, self.model_id, warnings=warnings)
-        done = False
-        with self._transport_errors:
-            async with self.client.stream(
-                "POST", self._url, content=content, headers=self._headers, timeout=timeout
-            ) as response:
-                if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self._error(response)
-                if response.headers.get("content-type", "").startswith("application/json"):
-                    # A host that ignores "stream": one whole answer, replayed as events.
-                    await response.aread()
-                    for item in response_events(self._parse_json(response, warnings)):
-                        yield item
-                    return
-                # The SSE decoder is driven inline rather than through iter_sse: one
-                # async generator less per chunk, and nothing left suspended on error.
-                decoder = SSEDecoder()
-                async for data in response.aiter_bytes():
-                    if done:
-                        continue  # read to the end, so the connection can be reused
-                    for event in decoder.feed(data):
-                        if event.data == "[DONE]":
-                            done = True
-                            break
-                        for item in reader.feed(self._chunk(event)):
-                            yield item
-                if not done:
-                    for event in decoder.flush():
-                        for item in reader.feed(self._chunk(event)):
-                            yield item
-        for item in reader.finish(done=done):
-            yield item
+        return self._http.stream(
+            self._url,
+            lambda: self._stream_plan(request),
+            framing="sse",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
+        body, warnings = self._body(request, stream=True)
+        schemas = self._nulls(request)
+        reader = OpenAIChunkReader(self.provider, self.model_id, warnings=warnings, schemas=schemas)
+
+        def feed(frame: Frame) -> Iterable[StreamEvent]:
+            if frame.event == "error":
+                # Groq reports some failures as "event: error" inside a 200 stream.
+                raise self._http.in_band_error(frame.data)
+            return reader.feed(frame.data)
+
+        return StreamPlan(
+            body,
+            feed=feed,
+            finish=lambda done: reader.finish(done=done),
+            whole=lambda data: self._parse(data, warnings, schemas),
+        )
 
 
 def create_chat_adapter(

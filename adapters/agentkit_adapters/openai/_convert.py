@@ -15,8 +15,11 @@ Decisions worth knowing:
   result becomes a short placeholder plus a warning rather than an error, so
   one MCP tool returning a picture does not end the run; a resource link
   becomes ``[resource: <uri>]``.
-- ``strict: true`` is sent only for schemas that already meet the strict rules
-  (``is_strict_compatible``); nothing is rewritten here.
+- Strict mode follows the rule shared with the Responses API (``_strict.py``):
+  a tool schema goes strict whenever the compiler can make it so, and the
+  answer parsers strip the nulls strict mode adds; an output schema only when
+  no nulls are added. ``strict`` is written only when true (false is the
+  default here).
 """
 
 from __future__ import annotations
@@ -42,9 +45,16 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit._schema_compile import CompiledSchema, changes_to_warnings, compile_schema
+from agentkit.adapter import (
+    reasoning_left_out,
+    resource_text,
+    setting_not_sent,
+    tool_result_text,
+    unsupported_content,
+)
 from agentkit.exceptions import UnsupportedFeatureError
 
+from ._strict import compile_openai_schema
 from ._wire import (
     ChatContentPart,
     ChatMessage,
@@ -56,7 +66,6 @@ from ._wire import (
 
 __all__ = [
     "OpenAIQuirks",
-    "is_strict_compatible",
     "to_openai_messages",
     "to_openai_request",
     "to_openai_tools",
@@ -87,86 +96,15 @@ class OpenAIQuirks:
     reasoning_history_field: str | None = None
 
 
+_API = "Chat Completions"
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_-]")
-
-# Keywords the strict mode is known to accept. "title" and "default" were
-# accepted in January 2026 (case openai_chat/strict_tool_with_default_and_title_keywords).
-# Anything else makes a schema non-strict: omitting strict is always safe.
-_STRICT_KEYWORDS = frozenset(
-    {
-        "type", "properties", "required", "additionalProperties", "items", "enum",
-        "const", "anyOf", "$ref", "$defs", "definitions", "description", "title",
-        "default", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-        "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
-    }
-)  # fmt: skip
-
-
-def is_strict_compatible(schema: Any) -> bool:
-    """Whether OpenAI's strict mode accepts ``schema`` as it is.
-
-    The rules: the root is an object (not an ``anyOf``); every object has
-    ``additionalProperties: false`` and lists every property in ``required``;
-    only known keywords appear. Optional fields must already be written as a
-    union with ``null``.
-
-    Args:
-        schema: A JSON Schema.
-
-    Returns:
-        True when ``strict: true`` can be sent without the provider rejecting it.
-    """
-    if not isinstance(schema, dict) or schema.get("type") != "object" or "anyOf" in schema:
-        return False
-    return _strict_node(schema)
-
-
-def _strict_node(node: Any) -> bool:
-    if not isinstance(node, dict) or not node.keys() <= _STRICT_KEYWORDS:
-        return False
-    kind = node.get("type")
-    if kind == "object" or "properties" in node or (isinstance(kind, list) and "object" in kind):
-        properties = node.get("properties", {})
-        if node.get("additionalProperties") is not False or not isinstance(properties, dict):
-            return False
-        required = node.get("required", [])
-        if not isinstance(required, list) or set(required) != properties.keys():
-            return False
-        if not all(_strict_node(p) for p in properties.values()):
-            return False
-    if "items" in node and not _strict_node(node["items"]):
-        return False
-    variants = node.get("anyOf")
-    if variants is not None and not (
-        isinstance(variants, list) and all(_strict_node(v) for v in variants)
-    ):
-        return False
-    for key in ("$defs", "definitions"):
-        defs = node.get(key)
-        if defs is not None and not (
-            isinstance(defs, dict) and all(_strict_node(d) for d in defs.values())
-        ):
-            return False
-    return True
-
 
 # -- neutral -> wire --------------------------------------------------------------------------
 
 
 def _unsupported(what: str, provider: str, model_id: str) -> UnsupportedFeatureError:
-    return UnsupportedFeatureError(
-        f"{what} cannot be sent over the Chat Completions API", provider=provider, model_id=model_id
-    )
-
-
-def _reasoning_warning(provider: str) -> RunWarning:
-    return RunWarning(
-        kind="unsupported_feature",
-        feature="reasoning",
-        provider=provider,
-        message="earlier reasoning was left out: Chat Completions has no way to send it back",
-    )
+    return unsupported_content(what, api=_API, provider=provider, model_id=model_id)
 
 
 def _image_url(part: ImagePart) -> ChatContentPart:
@@ -189,40 +127,10 @@ def _audio(part: AudioPart, provider: str, model_id: str) -> ChatContentPart:
     return {"type": "input_audio", "input_audio": {"data": data, "format": audio_format}}
 
 
-def _resource_text(part: ResourcePart) -> str | None:
-    """A resource as text: its embedded text, or its URI when it is only a link."""
-    if part.text is not None:
-        return part.text
-    return None if part.data is not None else f"[resource: {part.uri}]"
-
-
 def _tool_message(result: ToolResultPart, provider: str, warnings: list[RunWarning]) -> ChatMessage:
-    blocks = result.content
-    if len(blocks) == 1 and type(blocks[0]) is TextPart:
-        return {"role": "tool", "tool_call_id": result.call_id, "content": blocks[0].text}
-    texts: list[str] = []
-    for block in blocks:
-        match block:
-            case TextPart():
-                texts.append(block.text)
-            case ResourcePart() if (text := _resource_text(block)) is not None:
-                texts.append(text)
-            case ImagePart() | AudioPart() | ResourcePart():
-                texts.append(f"[{block.type} omitted: this API takes text tool results only]")
-                warnings.append(
-                    RunWarning(
-                        kind="unsupported_feature",
-                        feature=f"tool_result_{block.type}",
-                        provider=provider,
-                        message=f"a {block.type} in the result of tool call {result.call_id} "
-                        "was replaced by a placeholder: Chat Completions tool results are text",
-                    )
-                )
-            case _:
-                assert_never(block)
-    if not texts and result.structured_content is not None:
-        texts.append(json.dumps(result.structured_content))
-    return {"role": "tool", "tool_call_id": result.call_id, "content": "\n".join(texts)}
+    text, notes = tool_result_text(result, api=_API, provider=provider)
+    warnings += notes
+    return {"role": "tool", "tool_call_id": result.call_id, "content": text}
 
 
 def _content(parts: list[ChatContentPart]) -> str | list[ChatContentPart]:
@@ -299,13 +207,17 @@ def to_openai_messages(
                 case ReasoningPart():
                     if not reasoning_dropped:
                         reasoning_dropped = True
-                        warnings.append(_reasoning_warning(provider))
+                        warnings.append(
+                            reasoning_left_out(
+                                why=f"{_API} has no way to send it back", provider=provider
+                            )
+                        )
                 case ImagePart() if role == "user":
                     content.append(_image_url(part))
                 case AudioPart() if role == "user":
                     content.append(_audio(part, provider, model_id))
                 case ResourcePart() if role in ("user", "system") and part.data is None:
-                    content.append({"type": "text", "text": _resource_text(part) or ""})
+                    content.append({"type": "text", "text": resource_text(part) or ""})
                 case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
                     raise _unsupported(
                         f"a {part.type} part in a {role} message", provider, model_id
@@ -336,22 +248,6 @@ def to_openai_messages(
     return out, warnings
 
 
-# Compiled tool schemas, by the identity of the schema object (which the entry
-# keeps alive, so the id cannot be reused). Tools are the same objects turn
-# after turn, and compiling one costs ~100 us: this is the converter's only state.
-_COMPILED: dict[int, tuple[Any, CompiledSchema]] = {}
-
-
-def _compiled(schema: dict[str, Any], name: str, allow_lossy: bool) -> CompiledSchema:
-    found = _COMPILED.get(id(schema))
-    if found is None or found[0] is not schema:
-        if len(_COMPILED) >= 512:
-            _COMPILED.clear()
-        found = (schema, compile_schema(schema, "openai", allow_lossy=allow_lossy, name=name))
-        _COMPILED[id(schema)] = found
-    return found[1]
-
-
 def to_openai_tools(
     tools: Sequence[ToolDefinition],
     *,
@@ -361,14 +257,13 @@ def to_openai_tools(
 ) -> tuple[list[ChatTool], list[RunWarning]]:
     """Tool definitions to Chat Completions ``tools``.
 
-    Each schema goes through the schema compiler's ``openai`` dialect (the one
-    place provider differences are handled; its changes come back as
-    warnings). A schema that is already strict is marked ``strict: true``.
+    Each schema goes through the strict-mode rule shared with the Responses
+    API (``compile_openai_schema``); its changes come back as warnings.
 
     Args:
         tools: The tools the model may call.
-        strict_mode: Mark ``strict: true`` the tools whose schema already meets
-            the strict rules (others omit ``strict``).
+        strict_mode: The host has strict mode (``strict: true`` is sent for
+            the schemas it can take).
         provider: Provider name, for warnings.
         allow_lossy: Accept compiler changes that alter which values are valid.
 
@@ -386,11 +281,16 @@ def to_openai_tools(
         description = tool.description or tool.title
         if description:
             function["description"] = description
-        compiled = _compiled(tool.input_schema, tool.name, allow_lossy)
-        if compiled.changes:
-            warnings += changes_to_warnings(compiled, tool=tool.name, provider=provider)
+        compiled, notes = compile_openai_schema(
+            tool.input_schema,
+            name=tool.name,
+            allow_lossy=allow_lossy,
+            strict=strict_mode,
+            provider=provider,
+        )
+        warnings += notes
         function["parameters"] = compiled.schema
-        if strict_mode and is_strict_compatible(compiled.schema):
+        if compiled.strict:
             function["strict"] = True
         out.append({"type": "function", "function": function})
         if not _NAME.fullmatch(tool.name):
@@ -403,15 +303,6 @@ def to_openai_tools(
                 )
             )
     return out, warnings
-
-
-def _setting_warning(name: str, provider: str) -> RunWarning:
-    return RunWarning(
-        kind="unsupported_setting",
-        feature=name,
-        provider=provider,
-        message=f"{provider} does not accept the setting {name}; it was not sent",
-    )
 
 
 def to_openai_request(
@@ -467,25 +358,31 @@ def to_openai_request(
             )
         if settings.parallel_tool_calls is not None:
             if "parallel_tool_calls" in skip:
-                warnings.append(_setting_warning("parallel_tool_calls", provider))
+                warnings.append(
+                    setting_not_sent(
+                        "parallel_tool_calls",
+                        why=f"{provider} does not accept it",
+                        provider=provider,
+                    )
+                )
             else:
                 body["parallel_tool_calls"] = settings.parallel_tool_calls
     elif request.tool_choice not in (None, "auto", "none"):
-        warnings.append(
-            RunWarning(
-                kind="unsupported_setting",
-                feature="tool_choice",
-                provider=provider,
-                message=f"tool_choice {request.tool_choice!r} was not sent: there are no tools",
-            )
+        why = f"{request.tool_choice!r} names no tool of this request, which has none"
+        warnings.append(setting_not_sent("tool_choice", why=why, provider=provider))
+    if request.output_schema is not None:
+        name = _NOT_NAME.sub("_", request.output_name)[:64] or "output"
+        compiled, notes = compile_openai_schema(
+            request.output_schema,
+            name=name,
+            allow_lossy=request.allow_lossy_schemas,
+            strict=quirks.supports_strict,
+            output=True,
+            provider=provider,
         )
-    schema = request.output_schema
-    if schema is not None:
-        json_schema: dict[str, Any] = {
-            "name": _NOT_NAME.sub("_", request.output_name)[:64] or "output",
-            "schema": schema,
-        }
-        if quirks.supports_strict and is_strict_compatible(schema):
+        warnings += notes
+        json_schema: dict[str, Any] = {"name": name, "schema": compiled.schema}
+        if compiled.strict:
             json_schema["strict"] = True
         body["response_format"] = {"type": "json_schema", "json_schema": json_schema}
     for name, value in (
@@ -499,7 +396,9 @@ def to_openai_request(
         if value is None:
             continue
         if name in skip:
-            warnings.append(_setting_warning(name, provider))
+            warnings.append(
+                setting_not_sent(name, why=f"{provider} does not accept it", provider=provider)
+            )
         else:
             key = quirks.max_tokens_field if name == "max_tokens" else name
             body[key] = value  # type: ignore[literal-required]

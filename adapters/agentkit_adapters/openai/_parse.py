@@ -25,10 +25,9 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit._stream import parse_tool_arguments
+from agentkit.adapter import CompiledSchema, map_http_error, parse_tool_arguments, strip_added_nulls
 from agentkit.exceptions import UnexpectedResponseError
 
-from .._http import map_http_error
 from ._wire import ChatChunk, ChatCompletion, ChatToolCallDelta
 
 __all__ = [
@@ -111,6 +110,7 @@ def from_openai_response(
     provider: str,
     model_id: str,
     warnings: list[RunWarning] | None = None,
+    schemas: Mapping[str, CompiledSchema] | None = None,
 ) -> ModelResponse:
     """A whole ``chat.completion`` body to a ``ModelResponse``.
 
@@ -119,6 +119,8 @@ def from_openai_response(
         provider: Provider name for the response.
         model_id: The model asked; the body's ``model`` wins when present.
         warnings: Request warnings to carry on the response.
+        schemas: Strict tool schemas that made optional properties nullable,
+            by tool name (``tools_with_added_nulls``): their nulls are stripped.
 
     Returns:
         The neutral response: reasoning (DeepSeek/xAI ``reasoning_content``),
@@ -170,11 +172,15 @@ def from_openai_response(
                 provider=provider,
                 model_id=model_id,
             )
+        name = _text(function.get("name")) or ""
         arguments, invalid = parse_arguments(function.get("arguments"))
+        compiled = schemas.get(name) if schemas else None
+        if compiled is not None and invalid is None:
+            arguments = strip_added_nulls(arguments, compiled)
         parts.append(
             ToolCallPart(
                 id=_text(call.get("id")) or new_call_id(position, response_id),
-                name=_text(function.get("name")) or "",
+                name=name,
                 arguments=arguments,
                 raw_arguments=invalid,
             )
@@ -243,14 +249,21 @@ class OpenAIChunkReader:
         provider: Provider name for events and errors.
         model_id: The model asked; the chunks' ``model`` wins when present.
         warnings: Request warnings to carry on the final response.
+        schemas: Strict tool schemas that made optional properties nullable,
+            by tool name (``tools_with_added_nulls``): their nulls are stripped.
     """
 
     __slots__ = ("_acc", "_has_calls", "_last_index", "raw_finish_reason", "usage", "warnings")
 
     def __init__(
-        self, provider: str, model_id: str, *, warnings: list[RunWarning] | None = None
+        self,
+        provider: str,
+        model_id: str,
+        *,
+        warnings: list[RunWarning] | None = None,
+        schemas: Mapping[str, CompiledSchema] | None = None,
     ) -> None:
-        self._acc = StreamAccumulator(provider, model_id)
+        self._acc = StreamAccumulator(provider, model_id, strict_schemas=schemas)
         self._has_calls = False
         self._last_index = -1
         self.raw_finish_reason: str | None = None

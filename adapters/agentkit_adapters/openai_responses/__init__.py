@@ -8,7 +8,6 @@ encrypted ``reasoning`` items.
 from ._adapter import (
     DEFAULT_BASE_URL,
     OpenAIResponsesAdapter,
-    SchemaMemo,
     create_responses_adapter,
 )
 from ._convert import to_responses_input, to_responses_request, to_responses_tools
@@ -26,7 +25,6 @@ __all__ = [
     "OpenAIResponsesAdapter",
     "PreparedRequest",
     "ResponsesEventReader",
-    "SchemaMemo",
     "create_responses_adapter",
     "from_responses_response",
     "from_responses_usage",

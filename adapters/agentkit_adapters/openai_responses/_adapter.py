@@ -1,16 +1,13 @@
-"""``OpenAIResponsesAdapter``: one Responses API call over httpx2, JSON or typed SSE.
+"""``OpenAIResponsesAdapter``: one Responses API call, JSON or typed SSE.
 
-Everything here is transport: the body comes from ``to_responses_request``,
+Everything here is configuration: the body comes from ``to_responses_request``,
 the answer goes through ``from_responses_response`` or ``ResponsesEventReader``,
-and errors through the shared seam in ``agentkit_adapters._http``. The adapter
-never retries, loops, runs tools or prices tokens. Its one piece of state is a
-small memo of compiled tool schemas, so a run's tools are compiled once, not
-on every turn.
+and the HTTP exchange through the shared ``HTTPExchange``. The adapter
+never retries, loops, runs tools or prices tokens.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
@@ -18,11 +15,10 @@ from typing import Any, Literal
 import httpx2
 
 from agentkit import Capabilities, ModelRequest, ModelResponse, StreamEvent
-from agentkit._schema_compile import CompiledSchema, compile_for_openai
-from agentkit._stream import response_events
-from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError, UserError
+from agentkit.exceptions import UserError
 
-from .._http import SSEDecoder, SSEEvent, TransportErrors, map_http_error, shared_client
+from .._exchange import HTTPExchange, StreamPlan
+from ..openai._profile import openai_settings
 from ._convert import to_responses_request
 from ._parse import ResponsesEventReader, from_responses_response
 from ._wire import PreparedRequest
@@ -31,7 +27,6 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "SETTINGS",
     "OpenAIResponsesAdapter",
-    "SchemaMemo",
     "create_responses_adapter",
 ]
 
@@ -51,40 +46,6 @@ SETTINGS = frozenset(
 )
 
 
-class SchemaMemo:
-    """``compile_for_openai``, remembering the result per schema object.
-
-    Keyed by the schema's identity (the runner hands the same ``ToolDefinition``
-    objects to every turn of a run), checked with ``is`` and holding a
-    reference, so a key can never be reused by another object. A schema dict
-    changed in place after its first use would not be recompiled: tool
-    definitions are frozen models, and their schemas are treated as frozen too.
-
-    Args:
-        size: Entries kept; the oldest is dropped first.
-    """
-
-    __slots__ = ("_entries", "size")
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._entries: dict[tuple[int, bool, str | None], tuple[object, CompiledSchema]] = {}
-
-    def __call__(
-        self, schema: Mapping[str, Any], *, allow_lossy: bool = False, name: str | None = None
-    ) -> CompiledSchema:
-        """The compilation of ``schema`` (see ``compile_for_openai``)."""
-        key = (id(schema), allow_lossy, name)
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] is schema:
-            return hit[1]
-        compiled = compile_for_openai(schema, allow_lossy=allow_lossy, name=name)
-        if len(self._entries) >= self.size:
-            del self._entries[next(iter(self._entries))]
-        self._entries[key] = (schema, compiled)
-        return compiled
-
-
 class OpenAIResponsesAdapter:
     """OpenAI Responses (``POST {base_url}/responses``), stateless (``store: false``).
 
@@ -96,7 +57,8 @@ class OpenAIResponsesAdapter:
         key_variable: The environment variable the key came from, named in
             authentication errors.
         headers: Extra request headers (organisation, project).
-        capabilities: Override the declared capabilities.
+        capabilities: Override the declared capabilities; by default the
+            settings are those ``model_id`` accepts (``openai_settings``).
         client: An ``httpx2.AsyncClient`` to use instead of the shared pool.
     """
 
@@ -119,15 +81,18 @@ class OpenAIResponsesAdapter:
         self.base_url = base_url.rstrip("/")
         self.key_variable = key_variable
         self.capabilities = capabilities or Capabilities(
-            image_input=True, reasoning=True, settings=SETTINGS
+            image_input=True, reasoning=True, settings=openai_settings(model_id, SETTINGS)
         )
         self._url = f"{self.base_url}/responses"
-        self._headers = {"content-type": "application/json", **(headers or {})}
-        if api_key:
-            self._headers["authorization"] = f"Bearer {api_key}"
-        self._client = client
-        self._schemas = SchemaMemo()
-        self._transport_errors = TransportErrors(provider, model_id, self.base_url)
+        auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = HTTPExchange(
+            provider,
+            model_id,
+            self.base_url,
+            headers={**(headers or {}), **auth},
+            client=client,
+            key_variable=key_variable,
+        )
 
     def __repr__(self) -> str:
         return f"OpenAIResponsesAdapter({self.provider}:{self.model_id} at {self.base_url})"
@@ -135,37 +100,17 @@ class OpenAIResponsesAdapter:
     @property
     def client(self) -> httpx2.AsyncClient:
         """The client for this call: the one given, else the loop's shared one."""
-        return self._client or shared_client(self.provider, self.base_url)
+        return self._http.client
 
-    def _prepare(self, request: ModelRequest, stream: bool) -> tuple[bytes, PreparedRequest]:
-        prepared = to_responses_request(
+    def _prepare(self, request: ModelRequest, stream: bool) -> PreparedRequest:
+        return to_responses_request(
             request,
             model_id=self.model_id,
             stream=stream,
             provider=self.provider,
-            compile_tool=self._schemas,
-        )
-        return json.dumps(prepared.body).encode(), prepared
-
-    def _error(self, response: httpx2.Response) -> ProviderHTTPError:
-        return map_http_error(
-            self.provider,
-            self.model_id,
-            response.status_code,
-            response.headers,
-            response.content,
-            key_variable=self.key_variable,
-            base_url=self.base_url,
         )
 
-    def _unexpected(self, message: str) -> UnexpectedResponseError:
-        return UnexpectedResponseError(message, provider=self.provider, model_id=self.model_id)
-
-    def _parse_json(self, response: httpx2.Response, prepared: PreparedRequest) -> ModelResponse:
-        try:
-            data = json.loads(response.content)
-        except ValueError as exc:
-            raise self._unexpected(f"the response is not JSON: {response.text[:200]!r}") from exc
+    def _parse(self, data: Any, prepared: PreparedRequest) -> ModelResponse:
         return from_responses_response(
             data,
             provider=self.provider,
@@ -184,26 +129,13 @@ class OpenAIResponsesAdapter:
             UnsupportedFeatureError: the request holds content this API cannot carry.
             SchemaCompileError: a tool or output schema cannot be sent.
         """
-        content, prepared = self._prepare(request, stream=False)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
-        with self._transport_errors:
-            response = await self.client.post(
-                self._url, content=content, headers=self._headers, timeout=timeout
-            )
-        if not 200 <= response.status_code < 300:
-            raise self._error(response)
-        return self._parse_json(response, prepared)
+        prepared = self._prepare(request, stream=False)
+        data = await self._http.post_json(
+            self._url, prepared.body, http_timeout=request.settings.timeout
+        )
+        return self._parse(data, prepared)
 
-    def _payload(self, event: SSEEvent) -> dict[str, Any]:
-        try:
-            payload = json.loads(event.data)
-        except ValueError as exc:
-            raise self._unexpected(f"a stream event is not JSON: {event.data[:200]!r}") from exc
-        if not isinstance(payload, dict):
-            raise self._unexpected(f"a stream event is not an object: {event.data[:200]!r}")
-        return payload
-
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as they arrive.
 
         The stream ends at ``response.completed`` or ``response.incomplete``
@@ -219,42 +151,28 @@ class OpenAIResponsesAdapter:
             UnsupportedFeatureError: the request holds content this API cannot carry.
             SchemaCompileError: a tool or output schema cannot be sent.
         """
-        content, prepared = self._prepare(request, stream=True)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
+        return self._http.stream(
+            self._url,
+            lambda: self._stream_plan(request),
+            framing="sse",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
+        prepared = self._prepare(request, stream=True)
         reader = ResponsesEventReader(
             self.provider,
             self.model_id,
             warnings=list(prepared.warnings),
             schemas=prepared.schemas,
         )
-        with self._transport_errors:
-            async with self.client.stream(
-                "POST", self._url, content=content, headers=self._headers, timeout=timeout
-            ) as response:
-                if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self._error(response)
-                if response.headers.get("content-type", "").startswith("application/json"):
-                    # A server that ignores "stream": one whole answer, replayed as events.
-                    await response.aread()
-                    for item in response_events(self._parse_json(response, prepared)):
-                        yield item
-                    return
-                decoder = SSEDecoder()
-                async for data in response.aiter_bytes():
-                    if reader.done:
-                        continue  # read to the end, so the connection can be reused
-                    for event in decoder.feed(data):
-                        for item in reader.feed(self._payload(event), event.event):
-                            yield item
-                        if reader.done:
-                            break
-                if not reader.done:
-                    for event in decoder.flush():
-                        for item in reader.feed(self._payload(event), event.event):
-                            yield item
-        for item in reader.finish():
-            yield item
+        return StreamPlan(
+            prepared.body,
+            feed=lambda frame: reader.feed(frame.data, frame.event),
+            finish=lambda _done: reader.finish(),
+            whole=lambda data: self._parse(data, prepared),
+            ended=lambda: reader.done,
+        )
 
 
 def create_responses_adapter(

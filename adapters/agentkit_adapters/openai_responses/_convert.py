@@ -8,11 +8,10 @@ cannot carry becomes a ``RunWarning``. Decisions worth knowing:
 - System messages become ``developer`` items where they stand, not
   ``instructions``, so one in mid-history keeps its place; the recorded requests
   use ``developer`` too (``parallel_function_calls_json_gpt4o``).
-- ``strict`` defaults to true on this API, so it is always written: ``true`` when
-  ``compile_for_openai`` could make the schema strict, else ``false``. The strict
-  schemas that made optional properties nullable go to the parser, which strips
-  the model's stand-in nulls. An output schema is strict only when no property
-  becomes nullable: its answer is text streamed as written, nulls and all.
+- Strict mode follows the rule shared with Chat Completions
+  (``agentkit_adapters.openai._strict``). ``strict`` defaults to true on this
+  API, so it is always written. The strict schemas that made optional
+  properties nullable go to the parser, which strips the model's stand-in nulls.
 - A ``ReasoningPart`` is replayed (as a ``reasoning`` item) only when this
   provider made it and it carries encrypted content: with ``store: false`` an
   id alone points at nothing. Other reasoning is left out with a warning, never
@@ -43,14 +42,17 @@ from agentkit import (
     ToolDefinition,
     ToolResultPart,
 )
-from agentkit._schema_compile import (
+from agentkit.adapter import (
     CompiledSchema,
-    changes_to_warnings,
-    compile_for_openai,
-    compile_schema,
+    reasoning_left_out,
+    resource_text,
+    setting_not_sent,
+    tool_result_text,
+    unsupported_content,
 )
 from agentkit.exceptions import UnsupportedFeatureError
 
+from ..openai._strict import compile_openai_schema
 from ._wire import (
     FunctionTool,
     InputContent,
@@ -58,7 +60,6 @@ from ._wire import (
     PreparedRequest,
     ReasoningItem,
     ResponsesRequest,
-    SchemaCompiler,
     TextFormat,
 )
 
@@ -68,17 +69,12 @@ __all__ = [
     "to_responses_tools",
 ]
 
+_API = "the Responses API"
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _unsupported(what: str, provider: str, model_id: str) -> UnsupportedFeatureError:
-    return UnsupportedFeatureError(
-        f"{what} cannot be sent over the Responses API", provider=provider, model_id=model_id
-    )
-
-
-def _warning(kind: Any, feature: str, provider: str, message: str) -> RunWarning:
-    return RunWarning(kind=kind, feature=feature, provider=provider, message=message)
+    return unsupported_content(what, api=_API, provider=provider, model_id=model_id)
 
 
 def _image(part: ImagePart) -> InputContent:
@@ -86,33 +82,6 @@ def _image(part: ImagePart) -> InputContent:
     if url is None:
         url = f"data:{part.media_type};base64,{base64.b64encode(part.data or b'').decode()}"
     return {"type": "input_image", "image_url": url, "detail": "auto"}
-
-
-def _resource_text(part: ResourcePart) -> str | None:
-    if part.text is not None:
-        return part.text
-    return None if part.data is not None else f"[resource: {part.uri}]"
-
-
-def _result_output(result: ToolResultPart, provider: str, warnings: list[RunWarning]) -> str:
-    texts: list[str] = []
-    for block in result.content:
-        match block:
-            case TextPart():
-                texts.append(block.text)
-            case ResourcePart() if (text := _resource_text(block)) is not None:
-                texts.append(text)
-            case ImagePart() | AudioPart() | ResourcePart():
-                texts.append(f"[{block.type} omitted: tool results are sent as text]")
-                message = f"a {block.type} in the result of tool call {result.call_id} was "
-                message += "replaced by a placeholder: tool results are sent as text"
-                feature = f"tool_result_{block.type}"
-                warnings.append(_warning("unsupported_feature", feature, provider, message))
-            case _:
-                assert_never(block)
-    if not texts and result.structured_content is not None:
-        texts.append(json.dumps(result.structured_content))
-    return "\n".join(texts)
 
 
 def _call_item(part: ToolCallPart, custom_tools: frozenset[str]) -> InputItem:
@@ -174,7 +143,8 @@ def to_responses_input(
                 case ToolResultPart():
                     custom = part.call_id in custom_calls
                     kind = "custom_tool_call_output" if custom else "function_call_output"
-                    output = _result_output(part, provider, warnings)
+                    output, notes = tool_result_text(part, api=_API, provider=provider)
+                    warnings += notes
                     items.append({"type": kind, "call_id": part.call_id, "output": output})
                 case ToolCallPart() if role == "assistant":
                     _flush(items, role, content)
@@ -190,14 +160,12 @@ def to_responses_input(
                     elif not reasoning_dropped:
                         reasoning_dropped = True
                         warnings.append(
-                            _warning(
-                                "unsupported_feature", "reasoning", provider, _REASONING_LEFT_OUT
-                            )
+                            reasoning_left_out(why=_REASONING_LEFT_OUT, provider=provider)
                         )
                 case ImagePart() if role == "user":
                     content.append(_image(part))
                 case ResourcePart() if role in ("user", "system") and part.data is None:
-                    content.append({"type": "input_text", "text": _resource_text(part) or ""})
+                    content.append({"type": "input_text", "text": resource_text(part) or ""})
                 case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
                     raise _unsupported(
                         f"a {part.type} part in a {role} message", provider, model_id
@@ -234,7 +202,7 @@ def _reasoning_item(part: ReasoningPart) -> ReasoningItem:
 
 
 _REASONING_LEFT_OUT = (
-    "earlier reasoning was left out: only reasoning made by this provider with its encrypted "
+    "only reasoning made by this provider with its encrypted "
     "content can be sent back (set reasoning_effort to receive it), and never as text"
 )
 
@@ -244,7 +212,6 @@ def to_responses_tools(
     *,
     provider: str = "openai",
     allow_lossy: bool = False,
-    compile_tool: SchemaCompiler = compile_for_openai,
 ) -> tuple[list[FunctionTool], list[RunWarning], dict[str, CompiledSchema]]:
     """Tool definitions to flat Responses function tools, strict whenever possible.
 
@@ -252,7 +219,6 @@ def to_responses_tools(
         tools: The tools the model may call.
         provider: Provider name, for warnings.
         allow_lossy: Accept schema changes that alter which values are valid.
-        compile_tool: ``compile_for_openai`` or a memoised equivalent.
 
     Returns:
         The wire tools; a ``schema_changed`` warning per change the compiler
@@ -265,7 +231,9 @@ def to_responses_tools(
     warnings: list[RunWarning] = []
     schemas: dict[str, CompiledSchema] = {}
     for tool in tools:
-        compiled = compile_tool(tool.input_schema, allow_lossy=allow_lossy, name=tool.name)
+        compiled, notes = compile_openai_schema(
+            tool.input_schema, name=tool.name, allow_lossy=allow_lossy, provider=provider
+        )
         wire: FunctionTool = {"type": "function", "name": tool.name}
         description = tool.description or tool.title
         if description:
@@ -273,25 +241,19 @@ def to_responses_tools(
         wire["parameters"] = compiled.schema
         wire["strict"] = compiled.strict
         out.append(wire)
-        if compiled.changes:
-            warnings += changes_to_warnings(compiled, tool=tool.name, provider=provider)
+        warnings += notes
         if compiled.added_nulls:
             schemas[tool.name] = compiled
     return out, warnings, schemas
 
 
 def _text_format(
-    request: ModelRequest, schema: Mapping[str, Any], provider: str, compile_tool: SchemaCompiler
+    request: ModelRequest, schema: Mapping[str, Any], provider: str
 ) -> tuple[TextFormat, list[RunWarning]]:
     name = _NOT_NAME.sub("_", request.output_name)[:64] or "output"
-    compiled = compile_tool(schema, allow_lossy=request.allow_lossy_schemas, name=name)
-    warnings: list[RunWarning] = []
-    if compiled.strict and compiled.added_nulls:
-        compiled = compile_schema(schema, "openai", name=name)
-        message = f"output schema {name!r} was sent without strict mode: strict mode would "
-        message += "make optional properties nullable, and the answer text is returned as written"
-        warnings.append(_warning("schema_changed", "strict_disabled", provider, message))
-    warnings += changes_to_warnings(compiled, tool=None, provider=provider)
+    compiled, warnings = compile_openai_schema(
+        schema, name=name, allow_lossy=request.allow_lossy_schemas, output=True, provider=provider
+    )
     text_format: TextFormat = {"type": "json_schema", "name": name, "schema": compiled.schema}
     text_format["strict"] = compiled.strict
     return text_format, warnings
@@ -309,7 +271,6 @@ def to_responses_request(
     model_id: str,
     stream: bool,
     provider: str = "openai",
-    compile_tool: SchemaCompiler = compile_for_openai,
 ) -> PreparedRequest:
     """A whole ``POST /responses`` body for ``request``.
 
@@ -323,7 +284,6 @@ def to_responses_request(
         model_id: The model to ask.
         stream: Ask for an SSE stream.
         provider: Provider name, for warnings, errors and reasoning replay.
-        compile_tool: ``compile_for_openai`` or a memoised equivalent.
 
     Returns:
         The body, its warnings and the compiled strict schemas.
@@ -348,7 +308,6 @@ def to_responses_request(
             request.tools,
             provider=provider,
             allow_lossy=request.allow_lossy_schemas,
-            compile_tool=compile_tool,
         )
         body["tools"] = tools
         warnings += tool_warnings
@@ -361,12 +320,10 @@ def to_responses_request(
         if settings.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = settings.parallel_tool_calls
     elif request.tool_choice not in (None, "auto", "none"):
-        message = f"tool_choice {request.tool_choice!r} was not sent: there are no tools"
-        warnings.append(_warning("unsupported_setting", "tool_choice", provider, message))
+        why = f"{request.tool_choice!r} names no tool of this request, which has none"
+        warnings.append(setting_not_sent("tool_choice", why=why, provider=provider))
     if request.output_schema is not None:
-        text_format, format_warnings = _text_format(
-            request, request.output_schema, provider, compile_tool
-        )
+        text_format, format_warnings = _text_format(request, request.output_schema, provider)
         body["text"] = {"format": text_format}
         warnings += format_warnings
     for key, value in (
@@ -383,8 +340,8 @@ def to_responses_request(
         body["include"] = ["reasoning.encrypted_content"]
     for name in ("stop", "seed"):
         if getattr(settings, name) is not None:
-            message = f"the Responses API has no {name} setting; it was not sent"
-            warnings.append(_warning("unsupported_setting", name, provider, message))
+            why = f"{_API} has no such setting"
+            warnings.append(setting_not_sent(name, why=why, provider=provider))
     if stream:
         body["stream"] = True
     if settings.extra:

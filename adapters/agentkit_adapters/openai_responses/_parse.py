@@ -41,11 +41,9 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit._schema_compile import CompiledSchema, strip_added_nulls
-from agentkit._stream import parse_tool_arguments
+from agentkit.adapter import CompiledSchema, map_http_error, parse_tool_arguments, strip_added_nulls
 from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError
 
-from .._http import map_http_error
 from ._wire import OutputItem, ResponsesEvent, ResponsesResponse
 
 __all__ = [

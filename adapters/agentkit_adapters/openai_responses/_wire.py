@@ -10,13 +10,12 @@ fixtures carry no ``sequence_number``), so nothing here is assumed present.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
     from agentkit import RunWarning
-    from agentkit._schema_compile import CompiledSchema
+    from agentkit.adapter import CompiledSchema
 
 __all__ = [
     "CustomToolCallItem",
@@ -36,7 +35,6 @@ __all__ = [
     "ResponsesRequest",
     "ResponsesResponse",
     "ResponsesUsage",
-    "SchemaCompiler",
     "SummaryText",
     "TextFormat",
 ]
@@ -251,9 +249,6 @@ class ResponsesEvent(TypedDict, total=False):
 
 
 # -- what the converter hands the parser -----------------------------------------------------
-
-#: ``compile_for_openai``'s shape; the adapter passes a memoised one.
-SchemaCompiler = Callable[..., "CompiledSchema"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -529,22 +529,13 @@ async def test_a_prompt_too_long_is_a_context_length_error() -> None:
     assert (info.value.status_code, info.value.code) == (400, "INVALID_ARGUMENT")
 
 
-@pytest.mark.anyio
-async def test_each_tool_schema_is_compiled_once(adapter: GeminiAdapter) -> None:
-    request = _ask(tools=[WEATHER])
-    await adapter.generate(request)
-    await adapter.generate(request)
-    await adapter.generate(_ask("again", tools=[WEATHER]))
-    assert len(adapter._schemas._entries) == 1
-
-
 def test_base_url_with_a_version_is_kept() -> None:
     adapter = GeminiAdapter("models/gemini-2.5-pro", base_url="https://proxy.example/v1alpha/")
     assert adapter.model_id == "gemini-2.5-pro"
     assert adapter._stream_url == (
         "https://proxy.example/v1alpha/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
     )
-    assert "x-goog-api-key" not in adapter._headers
+    assert "x-goog-api-key" not in adapter._http.headers
 
 
 def test_package_all_is_exactly_the_public_names() -> None:

@@ -7,8 +7,6 @@ from typing import Any
 import pytest
 from agentkit_adapters.gemini import (
     GENERATED_ID_PREFIX,
-    SchemaCache,
-    compile_gemini_schema,
     to_gemini_contents,
     to_gemini_request,
     to_gemini_tool_config,
@@ -367,19 +365,6 @@ def test_non_lossy_changes_are_warnings() -> None:
         "properties": {"unit": {"enum": ["c", "f"]}},
     }
     assert [(w.kind, w.feature) for w in warnings] == [("schema_changed", "default")]
-
-
-def test_schema_cache_compiles_each_schema_once() -> None:
-    cache = SchemaCache(maxsize=2)
-    first = cache.compile(WEATHER.input_schema, allow_lossy=False, name="weather")
-    assert cache.compile(WEATHER.input_schema, allow_lossy=False, name="weather") is first
-    # An equal but distinct dict is another entry (identity, not equality).
-    copy = dict(WEATHER.input_schema)
-    assert cache.compile(copy, allow_lossy=False, name="weather") is not first
-    assert cache.compile(copy, allow_lossy=False, name="weather") == first
-    cache.compile({"type": "object"}, allow_lossy=False, name=None)  # evicts the oldest
-    assert len(cache._entries) == 2
-    assert compile_gemini_schema(WEATHER.input_schema, allow_lossy=False, name=None)[0] == "json"
 
 
 @pytest.mark.parametrize(

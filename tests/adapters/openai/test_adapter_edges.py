@@ -142,6 +142,6 @@ def test_factory_sends_organisation_and_project(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OPENAI_ORG_ID", "org-1")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-1")
     adapter = create_chat_adapter("gpt-test")
-    assert adapter._headers["OpenAI-Organization"] == "org-1"
-    assert adapter._headers["OpenAI-Project"] == "proj-1"
+    assert adapter._http.headers["OpenAI-Organization"] == "org-1"
+    assert adapter._http.headers["OpenAI-Project"] == "proj-1"
     assert adapter.base_url == "https://api.openai.com/v1"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from agentkit_adapters.openai import (
     OpenAIQuirks,
-    is_strict_compatible,
+    compile_openai_schema,
     to_openai_messages,
     to_openai_request,
     to_openai_tools,
@@ -183,7 +183,7 @@ def test_non_text_tool_result_blocks_become_placeholders_with_warnings() -> None
         {
             "role": "tool",
             "tool_call_id": "c",
-            "content": "chart below\n[image omitted: this API takes text tool results only]\n"
+            "content": "chart below\n[image omitted: tool results are sent as text]\n"
             "notes\n[resource: https://example.com/doc]",
         }
     ]
@@ -237,10 +237,10 @@ def test_several_user_texts_stay_separate_parts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("schema", "expected"),
+    ("schema", "strict", "nulls"),
     [
-        (STRICT, True),
-        ({"type": "object", "properties": {}, "additionalProperties": False}, True),
+        (STRICT, True, ()),
+        ({"type": "object", "properties": {}, "additionalProperties": False}, True, ()),
         # Recorded as accepted (strict_tool_with_default_and_title_keywords).
         (
             {
@@ -251,21 +251,13 @@ def test_several_user_texts_stay_separate_parts() -> None:
                 "additionalProperties": False,
             },
             True,
+            (),
         ),
-        (
-            {
-                "type": "object",
-                "properties": {"tags": {"type": ["array", "null"], "items": {"$ref": "#/$defs/T"}}},
-                "required": ["tags"],
-                "additionalProperties": False,
-                "$defs": {"T": {"type": "string", "enum": ["a", "b"]}},
-            },
-            True,
-        ),
-        ({**STRICT, "additionalProperties": True}, False),
-        ({k: v for k, v in STRICT.items() if k != "additionalProperties"}, False),
-        ({**STRICT, "required": []}, False),
-        ({**STRICT, "properties": {"city": {"type": "string", "minLength": 1}}}, False),
+        # An optional property: strict, written as required and nullable.
+        ({**STRICT, "required": []}, True, ("#/properties/city",)),
+        # Closing an open object would change what is accepted: not strict.
+        ({**STRICT, "additionalProperties": True}, False, ()),
+        ({k: v for k, v in STRICT.items() if k != "additionalProperties"}, False, ()),
         (
             {
                 **STRICT,
@@ -274,15 +266,21 @@ def test_several_user_texts_stay_separate_parts() -> None:
                 },
             },
             False,
+            (),
         ),
-        ({"anyOf": [STRICT], "type": "object"}, False),
-        ({"type": "array", "items": {"type": "string"}}, False),
-        ({**STRICT, "$defs": {"T": {"type": "object", "properties": {}}}}, False),
-        ({**STRICT, "properties": {"city": True}}, False),
+        ({**STRICT, "properties": {"city": {"type": "string", "minLength": 1}}}, False, ()),
+        ({**STRICT, "properties": {"city": True}}, False, ()),
     ],
 )
-def test_is_strict_compatible(schema: dict[str, Any], expected: bool) -> None:
-    assert is_strict_compatible(schema) is expected
+def test_the_strict_rule_shared_with_responses(
+    schema: dict[str, Any], strict: bool, nulls: tuple[str, ...]
+) -> None:
+    compiled, warnings = compile_openai_schema(schema, name="t")
+    assert (compiled.strict, compiled.added_nulls) == (strict, nulls)
+    if not strict:
+        assert [w.feature for w in warnings][:1] == ["strict_disabled"]
+    # A host without strict mode gets the plain dialect, never strict.
+    assert compile_openai_schema(schema, name="t", strict=False)[0].strict is False
 
 
 def test_tools_strict_only_when_compatible_and_enabled() -> None:
@@ -292,7 +290,10 @@ def test_tools_strict_only_when_compatible_and_enabled() -> None:
         ToolDefinition(name="search", title="Search the web", input_schema=loose),
     ]
     out, warnings = to_openai_tools(tools, strict_mode=True)
-    assert warnings == []
+    # The open object stays open, and the warning says why it is not strict.
+    assert [(w.feature, w.message.split(",")[0]) for w in warnings] == [
+        ("strict_disabled", "tool 'search'")
+    ]
     assert out == [
         {
             "type": "function",
@@ -437,15 +438,10 @@ def test_stream_asks_for_usage_unless_the_host_cannot() -> None:
     assert "stream_options" not in body
 
 
-def test_tool_schemas_go_through_the_schema_compiler_once() -> None:
-    from agentkit_adapters.openai import _convert
-
+def test_tool_schemas_go_through_the_schema_compiler() -> None:
     schema: dict[str, Any] = {"type": "object"}  # OpenAI rejects an object without properties
     tool = ToolDefinition(name="ping", input_schema=schema)
-    out, warnings = to_openai_tools([tool], strict_mode=True, provider="groq")
+    out, warnings = to_openai_tools([tool], strict_mode=False, provider="groq")
     assert out[0]["function"]["parameters"] == {"type": "object", "properties": {}}
     assert [(w.kind, w.provider) for w in warnings] == [("schema_changed", "groq")]
     assert schema == {"type": "object"}  # the tool's own schema is untouched
-    first = _convert._COMPILED[id(tool.input_schema)][1]
-    to_openai_tools([tool], strict_mode=True)
-    assert _convert._COMPILED[id(tool.input_schema)][1] is first  # compiled once

@@ -147,7 +147,7 @@ def test_a_missing_key_is_a_user_error_naming_the_variable(name: str, variable: 
 @pytest.mark.parametrize("name", ["ollama-openai", "llamacpp-server", "vllm"])
 def test_local_servers_need_no_key(name: str) -> None:
     adapter = preset_adapter(name, "m")
-    assert "authorization" not in adapter._headers
+    assert "authorization" not in adapter._http.headers
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_base_url_variables(
 def test_optional_vllm_key_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VLLM_API_KEY", "token-abc")
     adapter = preset_adapter("vllm", "m")
-    assert adapter._headers["authorization"] == "Bearer token-abc"
+    assert adapter._http.headers["authorization"] == "Bearer token-abc"
 
 
 def test_factories_and_errors() -> None:

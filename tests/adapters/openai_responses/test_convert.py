@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from agentkit_adapters.openai_responses import (
-    SchemaMemo,
     to_responses_input,
     to_responses_request,
     to_responses_tools,
@@ -341,17 +340,6 @@ def test_title_and_default_keywords_stay_strict() -> None:
 def test_a_schema_no_dialect_can_take_is_an_error() -> None:
     with pytest.raises(SchemaCompileError):
         to_responses_tools([_tool({"type": "object", "properties": {"a": {"$ref": "https://x"}}})])
-
-
-def test_the_memo_compiles_each_schema_object_once() -> None:
-    memo = SchemaMemo(size=2)
-    first = memo(STRICT, name="a")
-    assert memo(STRICT, name="a") is first
-    assert memo(dict(STRICT), name="a") is not first  # another object, compiled anew
-    memo(OPEN, name="b")
-    memo(OPTIONAL_UNIT, name="c")  # pushes the oldest entry out
-    assert memo(STRICT, name="a") is not first
-    assert memo(STRICT, name="a", allow_lossy=True).strict
 
 
 # -- whole requests --------------------------------------------------------------------------
