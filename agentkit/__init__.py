@@ -57,12 +57,16 @@ _EXPORTS: dict[str, str] = {
     "Agent": "._agent",
     "load_agent": "._agentfile",
     # running
+    "OutputEvent": "._result",
+    "OutputRetryEvent": "._result",
     "RunEndEvent": "._result",
     "RunEvent": "._result",
     "RunResult": "._result",
+    "RunStartEvent": "._result",
     "ToolResultEvent": "._result",
     "TurnStartEvent": "._result",
     "WarningEvent": "._result",
+    "fold_events": "._result",
     "RetryPolicy": "._policy",
     "run": "._runner",
     "run_stream": "._runner",
@@ -84,6 +88,8 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "ModelSettings",
+    "OutputEvent",
+    "OutputRetryEvent",
     "Part",
     "ReasoningDeltaEvent",
     "ReasoningPart",
@@ -95,6 +101,7 @@ __all__ = [
     "RunEndEvent",
     "RunEvent",
     "RunResult",
+    "RunStartEvent",
     "RunWarning",
     "StreamAccumulator",
     "StreamEvent",
@@ -114,6 +121,7 @@ __all__ = [
     "WarningEvent",
     "__version__",
     "choose_model",
+    "fold_events",
     "load_agent",
     "parse_tool_arguments",
     "resolve_model",
@@ -178,12 +186,16 @@ if TYPE_CHECKING:
     from ._policy import RetryPolicy
     from ._registry import choose_model, resolve_model
     from ._result import (
+        OutputEvent,
+        OutputRetryEvent,
         RunEndEvent,
         RunEvent,
         RunResult,
+        RunStartEvent,
         ToolResultEvent,
         TurnStartEvent,
         WarningEvent,
+        fold_events,
     )
     from ._runner import run, run_stream, run_sync
     from ._stream import StreamAccumulator, parse_tool_arguments, response_events

@@ -1,13 +1,20 @@
-"""What a run yields as it goes (run events) and what it ends with (``RunResult``)."""
+"""What a run yields as it goes (run events) and what it ends with (``RunResult``).
+
+``RunResult`` is the fold of the events: ``RunFold`` reads them one at a time
+and the runner keeps no other record of the run, so ``run()``, the last event
+of ``run_stream()`` and anyone who folds a recorded stream get the same result.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ._messages import Message, ToolCallPart, ToolResultPart, Usage
 from ._model import (
+    FinishReason,
     ReasoningDeltaEvent,
     RefusalDeltaEvent,
     ResponseEndEvent,
@@ -20,12 +27,17 @@ from ._model import (
 )
 
 __all__ = [
+    "OutputEvent",
+    "OutputRetryEvent",
     "RunEndEvent",
     "RunEvent",
+    "RunFold",
     "RunResult",
+    "RunStartEvent",
     "ToolResultEvent",
     "TurnStartEvent",
     "WarningEvent",
+    "fold_events",
 ]
 
 
@@ -82,6 +94,14 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class RunStartEvent(_Event):
+    """A run has begun: the conversation it starts from and the models it may ask."""
+
+    type: Literal["run_start"] = "run_start"
+    messages: list[Message]
+    models: list[str] = Field(description="the model chain, as provider:model, in order")
+
+
 class TurnStartEvent(_Event):
     """A model call is about to be made."""
 
@@ -106,6 +126,25 @@ class WarningEvent(_Event):
     warning: RunWarning
 
 
+class OutputRetryEvent(_Event):
+    """The model's final answer was rejected; ``message`` asks it to try again."""
+
+    type: Literal["output_retry"] = "output_retry"
+    problem: str
+    attempt: int = Field(description="rejected answers so far, this one included")
+    message: Message = Field(description="the message added to the conversation")
+
+
+class OutputEvent(_Event):
+    """The final answer was accepted; ``RunResult.output`` will hold ``output``."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    type: Literal["output"] = "output"
+    output: Any
+    model: str = Field(description="the provider:model that gave the answer")
+
+
 class RunEndEvent(_Event):
     """The run is complete."""
 
@@ -125,9 +164,122 @@ RunEvent = Annotated[
     | ToolCallDeltaEvent
     | ToolCallEndEvent
     | ResponseEndEvent
+    | RunStartEvent
     | TurnStartEvent
     | ToolResultEvent
     | WarningEvent
+    | OutputRetryEvent
+    | OutputEvent
     | RunEndEvent,
     Field(discriminator="type"),
 ]
+
+_NO_OUTPUT: Any = object()
+
+
+class RunFold:
+    """A run's events folded into its ``RunResult``, one event at a time.
+
+    Only whole-response events count (``response_end``, not the deltas before
+    it), so a stream with deltas and one without fold to the same result.
+    Consecutive ``tool_result`` events are one round of tool calls and become
+    one tool message. The runner reads its state (the conversation, usage,
+    warnings) from here, so nothing reaches the result without an event.
+    """
+
+    __slots__ = (
+        "_messages",
+        "_results",
+        "finish_reason",
+        "model",
+        "output",
+        "turns",
+        "usage",
+        "usage_by_model",
+        "warnings",
+    )
+
+    def __init__(self) -> None:
+        self._messages: list[Message] = []
+        self._results: list[ToolResultPart] = []
+        self.usage: Usage | None = None
+        self.usage_by_model: dict[str, Usage] = {}
+        self.warnings: list[RunWarning] = []
+        self.turns = 0
+        self.model = ""
+        self.finish_reason: FinishReason | None = None
+        self.output: Any = _NO_OUTPUT
+
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation so far, the latest round of tool results included."""
+        if self._results:
+            self._messages.append(Message(role="tool", parts=self._results))
+            self._results = []
+        return self._messages
+
+    @property
+    def has_output(self) -> bool:
+        """Whether an ``output`` event was folded: the run has its answer."""
+        return self.output is not _NO_OUTPUT
+
+    def add(self, event: RunEvent) -> None:
+        """Fold one more event in."""
+        if isinstance(event, ToolResultEvent):
+            self._results.append(event.result)
+            return
+        messages = self.messages
+        match event:
+            case ResponseEndEvent(response=response):
+                messages.append(response.message)
+                usage = response.usage or Usage(requests=1)
+                self.usage = usage if self.usage is None else self.usage + usage
+                key = f"{response.provider}:{response.model_id}"
+                previous = self.usage_by_model.get(key)
+                self.usage_by_model[key] = usage if previous is None else previous + usage
+                self.finish_reason = response.finish_reason
+            case TurnStartEvent():
+                self.turns += 1
+            case WarningEvent(warning=warning):
+                self.warnings.append(warning)
+            case OutputRetryEvent(message=message):
+                messages.append(message)
+            case OutputEvent(output=output, model=model):
+                self.output = output
+                self.model = model
+            case RunStartEvent(messages=start):
+                messages[:] = start
+            case _:
+                # Deltas, response_start, tool calls (response_end has them
+                # too) and run_end add nothing.
+                pass
+
+    def result(self) -> RunResult:
+        """The ``RunResult`` of the events so far.
+
+        Raises:
+            ValueError: no ``output`` event was folded: the run has not finished.
+        """
+        if self.output is _NO_OUTPUT:
+            raise ValueError("these events hold no output event: the run did not finish")
+        return RunResult(
+            output=self.output,
+            messages=self.messages,
+            usage=self.usage or Usage(requests=0),
+            usage_by_model=self.usage_by_model,
+            turns=self.turns,
+            model=self.model,
+            warnings=self.warnings,
+        )
+
+
+def fold_events(events: Iterable[RunEvent]) -> RunResult:
+    """The ``RunResult`` of a run's events (with or without their deltas).
+
+    Raises:
+        ValueError: the events end before the run's ``output`` event.
+    """
+    fold = RunFold()
+    for event in events:
+        fold.add(event)
+    return fold.result()

@@ -2,9 +2,10 @@
 
 The runner owns policy (the loop, retries and the fallback chain, budgets,
 tool validation, structured output planning); adapters only translate. A run
-is a stream of events and ``run`` is that stream folded, so streaming and
-non-streaming runs share one path and the events users see are the ones the
-conformance kit checks.
+is a stream of events and its result is that stream folded (``RunFold``):
+every change to the run's state is an event, the fold is the state, and
+``run``, ``run_stream`` and ``run_sync`` drive the same generator, so the
+events users see are exactly what the result is made of.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import anyio
 
 from ._agent import Agent
-from ._messages import Message, TextPart, ToolCallPart, ToolResultPart, Usage
+from ._messages import Message, TextPart, ToolCallPart, ToolResultPart
 from ._model import (
     ModelAdapter,
     ModelRequest,
@@ -45,9 +46,13 @@ from ._policy import (
 )
 from ._registry import choose_model, resolve_model
 from ._result import (
+    OutputEvent,
+    OutputRetryEvent,
     RunEndEvent,
     RunEvent,
+    RunFold,
     RunResult,
+    RunStartEvent,
     ToolResultEvent,
     TurnStartEvent,
     WarningEvent,
@@ -69,8 +74,6 @@ __all__ = ["run", "run_stream", "run_sync"]
 
 Input = str | Message | Sequence[Message]
 Model = str | ModelAdapter | Sequence[str | ModelAdapter]
-
-_RETRY: Any = object()
 
 
 def _input_messages(agent: Agent, input: Input, history: Sequence[Message] | None) -> list[Message]:
@@ -99,7 +102,13 @@ def _model_chain(model: Model | None, agent: Agent) -> list[str | ModelAdapter]:
 
 
 class _Run:
-    """The state of one run; ``events`` drives it."""
+    """One run: ``events`` drives it, and ``fold`` (the events so far) is its state.
+
+    The loop never writes the conversation, usage or warnings itself: it
+    yields an event and reads the fold, which ``events`` feeds before the
+    loop resumes. What the loop keeps besides is policy bookkeeping (retry
+    counters, the output mode) that is not part of the result.
+    """
 
     def __init__(
         self,
@@ -115,20 +124,15 @@ class _Run:
         self.chain = chain
         self.model_options = dict(model_options or {})
         self.adapters: dict[int, ModelAdapter] = {}
-        self.messages = messages
+        self.input = messages
         self.settings = settings
         self.retry = retry
         self.max_cost_usd = max_cost_usd
-        self.usage: Usage | None = None
-        self.usage_by_model: dict[str, Usage] = {}
-        self.warnings: list[RunWarning] = []
+        self.fold = RunFold()
         self.tool_failures: dict[str, int] = {}
         self.output_failures = 0
-        self.turns = 0
         self.answered_by = ""
         self.mode: OutputMode | None = None
-        # run() folds the events itself and needs no deltas for whole answers.
-        self.deltas = True
         self.index = ToolIndex()
         # The primary model resolves now so a bad model string fails before any work.
         self.adapter(0)
@@ -142,45 +146,59 @@ class _Run:
             )
         return found
 
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation so far (the fold's)."""
+        return self.fold.messages
+
     def error(self, cls: type[RunError], message: str, cause: Any = None) -> RunError:
-        return cls(message, messages=self.messages, usage=self.usage, cause=cause)
+        return cls(message, messages=self.fold.messages, usage=self.fold.usage, cause=cause)
 
     def warn(self, warning: RunWarning) -> list[RunEvent]:
-        if warning in self.warnings:
+        # Events are folded one by one as they are yielded, so the fold
+        # already holds every warning sent before this one.
+        if warning in self.fold.warnings:
             return []
-        self.warnings.append(warning)
         return [WarningEvent(warning=warning)]
 
-    def _add_usage(self, response: ModelResponse) -> None:
-        usage = response.usage or Usage(requests=1)
-        self.usage = usage if self.usage is None else self.usage + usage
-        key = f"{response.provider}:{response.model_id}"
-        previous = self.usage_by_model.get(key)
-        self.usage_by_model[key] = usage if previous is None else previous + usage
+    async def events(self, stream: bool, deltas: bool = True) -> AsyncGenerator[RunEvent, None]:
+        """The run's events; each is folded before the caller sees it.
 
-    async def events(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
+        Args:
+            stream: Call the model's ``stream`` (True) or ``generate``.
+            deltas: Yield the deltas of whole (non-streamed) answers too. The
+                fold reads only ``response_end``, so ``run()`` skips building
+                deltas nobody reads; the result is the same either way.
+        """
+        fold = self.fold
         # Tool sets with a lifetime (MCP connections) are open for exactly this
         # run and closed on every exit path: answer, error or cancellation.
         async with AsyncExitStack() as stack:
             for toolset in self.agent.toolsets:
                 if isinstance(toolset, AbstractAsyncContextManager):
                     await stack.enter_async_context(toolset)
-            self.index = await ToolIndex.build(self.agent.toolsets)
-            for warning in self.index.warnings:
-                for event in self.warn(warning):
-                    yield event
-            final: RunEndEvent | None = None
-            async with aclosing(self._loop(stream)) as loop:
-                async for event in loop:
-                    if isinstance(event, RunEndEvent):
-                        final = event
-                        break
+            async with aclosing(self._events(stream, deltas)) as events:
+                async for event in events:
+                    fold.add(event)
                     yield event
         # The run's last event leaves after its tool sets closed cleanly: a
         # caller that stops reading at run_end must not close them with
         # GeneratorExit (MCP sessions treat that as an abort).
-        if final is not None:
-            yield final
+        if fold.has_output:
+            yield RunEndEvent(result=fold.result())
+
+    async def _events(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
+        yield RunStartEvent(
+            messages=self.input,
+            models=[f"{a.provider}:{a.model_id}" for a in self.adapters.values()],
+        )
+        self.index = await ToolIndex.build(self.agent.toolsets)
+        for warning in self.index.warnings:
+            for event in self.warn(warning):
+                yield event
+        async with aclosing(self._loop(stream, deltas)) as loop:
+            async for event in loop:
+                yield event
 
     def _request(self, mode: OutputMode | None) -> ModelRequest:
         """The request for one call, shaped for the output mode of the model asked."""
@@ -214,7 +232,7 @@ class _Run:
     def _check_budget(self, model: str, request: ModelRequest) -> list[RunWarning]:
         if self.max_cost_usd is None:
             return []
-        spent = spent_usd(self.usage_by_model)
+        spent = spent_usd(self.fold.usage_by_model)
         estimate = estimate_cost(model, request)
         if spent is None or estimate is None:
             return [
@@ -232,7 +250,7 @@ class _Run:
             )
         return []
 
-    async def _call_model(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
+    async def _call_model(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
         """One model call: capability checks, budget, retries, then the chain.
 
         Never retries or falls back once an answer's delta has reached the
@@ -266,7 +284,7 @@ class _Run:
                 attempt += 1
                 delivered = False
                 try:
-                    async for event in self._attempt(adapter, request, stream):
+                    async for event in self._attempt(adapter, request, stream, deltas):
                         delivered = True
                         yield event
                 except AdapterError as exc:
@@ -286,11 +304,11 @@ class _Run:
         raise self.error(ModelCallError, str(last_error), last_error) from last_error
 
     async def _attempt(
-        self, adapter: ModelAdapter, request: ModelRequest, stream: bool
+        self, adapter: ModelAdapter, request: ModelRequest, stream: bool, deltas: bool
     ) -> AsyncGenerator[RunEvent, None]:
         if not stream:
             response = await adapter.generate(request)
-            if self.deltas:
+            if deltas:
                 for event in response_events(response):
                     yield event
             else:
@@ -309,27 +327,26 @@ class _Run:
                     held = None
                 yield event
 
-    async def _loop(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
+    async def _loop(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
         agent = self.agent
+        fold = self.fold
         primary = self.adapter(0)
         while True:
-            if self.turns >= agent.max_turns:
+            if fold.turns >= agent.max_turns:
                 raise self.error(
                     MaxTurnsError,
                     f"the run reached max_turns={agent.max_turns} without a final answer",
                 )
-            self.turns += 1
-            yield TurnStartEvent(turn=self.turns, model=f"{primary.provider}:{primary.model_id}")
+            model = f"{primary.provider}:{primary.model_id}"
+            yield TurnStartEvent(turn=fold.turns + 1, model=model)
             response: ModelResponse | None = None
-            async with aclosing(self._call_model(stream)) as call:
+            async with aclosing(self._call_model(stream, deltas)) as call:
                 async for event in call:
                     if isinstance(event, ResponseEndEvent):
                         response = event.response
                     yield event
             if response is None:
                 raise self.error(ModelCallError, "the model's stream ended without a response")
-            self.messages.append(response.message)
-            self._add_usage(response)
             for warning in response.warnings:
                 for event in self.warn(warning):
                     yield event
@@ -338,9 +355,9 @@ class _Run:
             if self.mode == "tool":
                 final = next((c for c in calls if c.name == FINAL_RESULT_TOOL), None)
                 if final is not None:
-                    output = self._accept_output(final.arguments, final)
-                    if output is not _RETRY:
-                        yield RunEndEvent(result=self._result(output))
+                    for event in self._accept_output(final.arguments, final):
+                        yield event
+                    if fold.has_output:
                         return
                     continue
             if calls:
@@ -348,13 +365,12 @@ class _Run:
                     yield event
                 continue
             if self.mode == "tool":
-                self._retry_output("answer by calling the final_result tool", None)
+                yield self._retry_output("answer by calling the final_result tool", None)
                 continue
-            output = self._final_output(response)
-            if output is _RETRY:
-                continue
-            yield RunEndEvent(result=self._result(output))
-            return
+            for event in self._final_output(response):
+                yield event
+            if fold.has_output:
+                return
 
     async def _run_tools(self, calls: list[ToolCallPart]) -> AsyncIterator[RunEvent]:
         results: list[ToolResultPart] = [error_result("not run")] * len(calls)
@@ -372,7 +388,7 @@ class _Run:
             async with anyio.create_task_group() as group:
                 for i, call in enumerate(calls):
                     group.start_soon(one, i, call)
-        self.messages.append(Message(role="tool", parts=results))
+        # One round's results, in the calls' order, fold into one tool message.
         for call, result, duration in zip(calls, results, durations, strict=True):
             yield ToolResultEvent(call=call, result=result, duration_ms=duration)
         # A tool set may have something to tell the user (an MCP server died):
@@ -419,12 +435,13 @@ class _Run:
                     f" last error: {result.text}",
                 )
 
-    def _final_output(self, response: ModelResponse) -> Any:
+    def _final_output(self, response: ModelResponse) -> list[RunEvent]:
+        """The events that accept the answer of ``response`` or ask for another."""
         text = response.message.text
         if self.mode is None:
             if response.refusal and not text:
-                return response.refusal
-            return text
+                return [OutputEvent(output=response.refusal, model=self.answered_by)]
+            return [OutputEvent(output=text, model=self.answered_by)]
         if response.refusal:
             raise self.error(
                 OutputValidationError, f"the model refused to answer: {response.refusal}"
@@ -432,28 +449,23 @@ class _Run:
         try:
             data = parse_json_answer(text)
         except ValueError as exc:
-            self._retry_output(f"your answer was not valid JSON ({exc})", None)
-            return _RETRY
+            return [self._retry_output(f"your answer was not valid JSON ({exc})", None)]
         return self._accept_output(data, None)
 
-    def _accept_output(self, data: Any, call: ToolCallPart | None) -> Any:
+    def _accept_output(self, data: Any, call: ToolCallPart | None) -> list[RunEvent]:
         try:
             output = self.agent.parse_output(data)
         except ValueError as exc:
-            self._retry_output(f"your answer did not match the output schema: {exc}", call)
-            return _RETRY
+            return [self._retry_output(f"your answer did not match the output schema: {exc}", call)]
+        events: list[RunEvent] = []
         if call is not None:
             # Answer the final_result call so the history stays valid for a next run.
-            self._answer_call(call, "accepted", is_error=False)
-        return output
+            result = _answer(call, "accepted", is_error=False)
+            events.append(ToolResultEvent(call=call, result=result, duration_ms=0.0))
+        events.append(OutputEvent(output=output, model=self.answered_by))
+        return events
 
-    def _answer_call(self, call: ToolCallPart, text: str, *, is_error: bool) -> None:
-        part = ToolResultPart(
-            call_id=call.id, name=call.name, content=[TextPart(text=text)], is_error=is_error
-        )
-        self.messages.append(Message(role="tool", parts=[part]))
-
-    def _retry_output(self, problem: str, call: ToolCallPart | None) -> None:
+    def _retry_output(self, problem: str, call: ToolCallPart | None) -> RunEvent:
         self.output_failures += 1
         if self.output_failures > self.agent.output_retries:
             raise self.error(
@@ -462,21 +474,18 @@ class _Run:
                 f"{self.output_failures} tries: {problem}",
             )
         note = f"Please try again: {problem}."
-        if call is not None:
-            self._answer_call(call, note, is_error=True)
-        else:
-            self.messages.append(Message.user(note))
-
-    def _result(self, output: Any) -> RunResult:
-        return RunResult(
-            output=output,
-            messages=self.messages,
-            usage=self.usage or Usage(requests=0),
-            usage_by_model=self.usage_by_model,
-            turns=self.turns,
-            model=self.answered_by,
-            warnings=self.warnings,
+        message = (
+            Message(role="tool", parts=[_answer(call, note, is_error=True)])
+            if call is not None
+            else Message.user(note)
         )
+        return OutputRetryEvent(problem=problem, attempt=self.output_failures, message=message)
+
+
+def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:
+    return ToolResultPart(
+        call_id=call.id, name=call.name, content=[TextPart(text=text)], is_error=is_error
+    )
 
 
 def _prepare(
@@ -577,8 +586,7 @@ async def run(
         UserError: the agent or model is misconfigured.
     """
     state = _prepare(agent, input, model, history, settings, retry, max_cost_usd, model_options)
-    state.deltas = False
-    async with aclosing(state.events(stream=False)) as events:
+    async with aclosing(state.events(stream=False, deltas=False)) as events:
         async for event in events:
             if isinstance(event, RunEndEvent):
                 return event.result

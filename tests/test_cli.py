@@ -95,7 +95,7 @@ def test_json_mode_prints_every_event(emulator: str) -> None:
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
     kinds = [e["type"] for e in events]
-    assert kinds[0] == "turn_start"
+    assert kinds[:2] == ["run_start", "turn_start"]
     assert kinds[-1] == "run_end"
     assert "tool_result" in kinds
     assert events[-1]["result"]["output"] == expected_answer("Oslo")

@@ -182,7 +182,7 @@ async def test_no_retry_or_fallback_after_the_first_streamed_token() -> None:
         await consume()
     assert broken.attempts == 1
     assert backup.calls == []
-    assert seen == ["turn_start", "response_start", "text_delta"]
+    assert seen == ["run_start", "turn_start", "response_start", "text_delta"]
 
 
 def test_unsupported_settings_are_removed_with_warnings() -> None:

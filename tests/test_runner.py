@@ -87,8 +87,8 @@ async def test_stream_events_are_well_ordered(stream: bool) -> None:
         )
     ]
     kinds = [e.type for e in events]
-    assert kinds[0] == "turn_start"
-    assert kinds[-1] == "run_end"
+    assert kinds[:2] == ["run_start", "turn_start"]
+    assert kinds[-2:] == ["output", "run_end"]
     assert kinds.count("response_start") == kinds.count("response_end") == 2
     assert kinds.index("tool_call_start") < kinds.index("tool_call_delta")
     assert kinds.index("tool_call_delta") < kinds.index("tool_call_end")
@@ -450,3 +450,62 @@ async def test_tool_sets_can_hand_warnings_to_the_result() -> None:
 
     result = await run(Agent(name="n", tools=[ts]), "go", model=FunctionAdapter(model))
     assert [(w.feature, w.message) for w in result.warnings] == [("noisy", "server went away")]
+
+
+async def _events(agent: Agent, model: Any, *, stream: bool = True) -> list[Any]:
+    return [e async for e in run_stream(agent, "Weather in Paris?", model=model, stream=stream)]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream", [True, False])
+async def test_the_result_is_the_fold_of_the_events(stream: bool) -> None:
+    from agentkit._result import fold_events
+
+    events = await _events(AGENT, FunctionAdapter(weather_model), stream=stream)
+    final = events[-1]
+    assert isinstance(final, RunEndEvent)
+    # The events alone (no runner state) give the run's result, deltas or not.
+    assert fold_events(events[:-1]) == final.result
+    whole = [e for e in events if not e.type.endswith("_delta")]
+    assert fold_events(whole) == final.result
+    # run() folds the same events on the same path.
+    assert await run(AGENT, "Weather in Paris?", model=FunctionAdapter(weather_model)) == (
+        final.result
+    )
+    start = events[0]
+    assert start.type == "run_start"
+    assert [m.role for m in start.messages] == ["system", "user"]
+    assert start.models == ["function:function"]
+
+
+@pytest.mark.anyio
+async def test_output_retries_and_the_final_result_call_are_events() -> None:
+    from agentkit._result import fold_events
+
+    caps = Capabilities(structured_output=frozenset({"tool"}))
+    agent = Agent(name="city", output_type=City)
+    events = [
+        e
+        async for e in run_stream(
+            agent, "Biggest?", model=FunctionAdapter(structured_model, capabilities=caps)
+        )
+    ]
+    kinds = [e.type for e in events]
+    assert kinds.count("output_retry") == 1
+    retry = next(e for e in events if e.type == "output_retry")
+    assert retry.attempt == 1
+    assert retry.message.role == "tool"
+    assert "population_millions" in retry.problem
+    accepted = [e for e in events if e.type == "tool_result"]
+    assert [(e.call.name, e.result.text) for e in accepted] == [("final_result", "accepted")]
+    result = fold_events(events)
+    assert result == events[-1].result
+    assert result.output == City(name="Paris", population_millions=2.1)
+    assert [m.role for m in result.messages] == ["user", "assistant", "tool", "assistant", "tool"]
+
+
+def test_an_unfinished_run_does_not_fold_to_a_result() -> None:
+    from agentkit._result import RunStartEvent, fold_events
+
+    with pytest.raises(ValueError, match="no output event"):
+        fold_events([RunStartEvent(messages=[Message.user("hi")], models=["a:b"])])
