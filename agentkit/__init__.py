@@ -59,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     # running
     "OutputEvent": "._result",
     "OutputRetryEvent": "._result",
+    "RetryEvent": "._result",
     "RunEndEvent": "._result",
     "RunEvent": "._result",
     "RunResult": "._result",
@@ -97,6 +98,7 @@ __all__ = [
     "ResourcePart",
     "ResponseEndEvent",
     "ResponseStartEvent",
+    "RetryEvent",
     "RetryPolicy",
     "RunEndEvent",
     "RunEvent",
@@ -188,6 +190,7 @@ if TYPE_CHECKING:
     from ._result import (
         OutputEvent,
         OutputRetryEvent,
+        RetryEvent,
         RunEndEvent,
         RunEvent,
         RunResult,

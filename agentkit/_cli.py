@@ -293,6 +293,13 @@ class _HumanPrinter:
             self._line(f"{mark} {event.call.name}: {_clip(body)}")
         elif kind == "warning":
             print(f"warning: {event.warning.message}", file=self.err)
+        elif kind == "retry":
+            print(
+                f"retry: {event.model} attempt {event.attempt} failed ({event.error}: "
+                f"{event.message}); retrying in {event.wait_seconds:.1f} s",
+                file=self.err,
+                flush=True,
+            )
         elif kind == "response_end":
             response = event.response
             model = f"{response.provider}:{response.model_id}"

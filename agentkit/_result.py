@@ -29,6 +29,7 @@ from ._model import (
 __all__ = [
     "OutputEvent",
     "OutputRetryEvent",
+    "RetryEvent",
     "RunEndEvent",
     "RunEvent",
     "RunFold",
@@ -39,6 +40,31 @@ __all__ = [
     "WarningEvent",
     "fold_events",
 ]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RetryEvent(_Event):
+    """A model call failed with a retryable error; the runner waits, then tries again.
+
+    Attributes:
+        model: The ``provider:model`` whose call failed.
+        attempt: The attempt that failed (1 for the first).
+        error: The error's class name, like ``RateLimitError``.
+        status_code: The HTTP status, when the error was an HTTP one.
+        message: The error's message.
+        wait_seconds: How long the runner waits before the next attempt.
+    """
+
+    type: Literal["retry"] = "retry"
+    model: str
+    attempt: int
+    error: str
+    status_code: int | None = None
+    message: str
+    wait_seconds: float
 
 
 class RunResult(BaseModel):
@@ -52,6 +78,7 @@ class RunResult(BaseModel):
         turns: Model calls made.
         model: The ``provider:model`` that produced the final answer.
         warnings: Everything changed or left out on the way, for the user to see.
+        retries: Every failed model call that was retried, in order.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -63,6 +90,7 @@ class RunResult(BaseModel):
     turns: int
     model: str
     warnings: list[RunWarning] = Field(default_factory=list)
+    retries: list[RetryEvent] = Field(default_factory=list)
     _priced: dict[str, Usage] | None = PrivateAttr(default=None)
 
     def priced_usage(self) -> dict[str, Usage]:
@@ -88,10 +116,6 @@ class RunResult(BaseModel):
                 return None
             total += usage.cost_usd
         return total
-
-
-class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
 
 class RunStartEvent(_Event):
@@ -168,6 +192,7 @@ RunEvent = Annotated[
     | TurnStartEvent
     | ToolResultEvent
     | WarningEvent
+    | RetryEvent
     | OutputRetryEvent
     | OutputEvent
     | RunEndEvent,
@@ -193,6 +218,7 @@ class RunFold:
         "finish_reason",
         "model",
         "output",
+        "retries",
         "turns",
         "usage",
         "usage_by_model",
@@ -205,6 +231,7 @@ class RunFold:
         self.usage: Usage | None = None
         self.usage_by_model: dict[str, Usage] = {}
         self.warnings: list[RunWarning] = []
+        self.retries: list[RetryEvent] = []
         self.turns = 0
         self.model = ""
         self.finish_reason: FinishReason | None = None
@@ -242,6 +269,8 @@ class RunFold:
                 self.turns += 1
             case WarningEvent(warning=warning):
                 self.warnings.append(warning)
+            case RetryEvent():
+                self.retries.append(event)
             case OutputRetryEvent(message=message):
                 messages.append(message)
             case OutputEvent(output=output, model=model):
@@ -270,6 +299,7 @@ class RunFold:
             turns=self.turns,
             model=self.model,
             warnings=self.warnings,
+            retries=self.retries,
         )
 
 

@@ -10,6 +10,7 @@ events users see are exactly what the result is made of.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
@@ -48,6 +49,7 @@ from ._registry import choose_model, resolve_model
 from ._result import (
     OutputEvent,
     OutputRetryEvent,
+    RetryEvent,
     RunEndEvent,
     RunEvent,
     RunFold,
@@ -73,6 +75,9 @@ from .exceptions import (
 __all__ = ["run", "run_stream", "run_sync"]
 
 Input = str | Message | Sequence[Message]
+
+#: Retries are logged here as well as reported as events and on the result.
+_log = logging.getLogger("agentkit")
 Model = str | ModelAdapter | Sequence[str | ModelAdapter]
 
 
@@ -278,7 +283,8 @@ class _Run:
             for warning in warnings + self._check_budget(model, request):
                 for event in self.warn(warning):
                     yield event
-            started = time.monotonic()
+            clock = self.retry.clock
+            started = clock()
             attempt = 0
             while True:
                 attempt += 1
@@ -290,11 +296,12 @@ class _Run:
                 except AdapterError as exc:
                     if delivered:
                         raise self.error(ModelCallError, str(exc), exc) from exc
-                    delay = self.retry.delay(attempt, exc, time.monotonic() - started)
+                    delay = self.retry.delay(attempt, exc, clock() - started)
                     if delay is None:
                         last_error = exc
                         break
-                    await anyio.sleep(delay)
+                    yield _retry_event(model, attempt, exc, delay)
+                    await self.retry.sleep(delay)
                     continue
                 self.answered_by, self.mode = model, mode
                 return
@@ -480,6 +487,26 @@ class _Run:
             else Message.user(note)
         )
         return OutputRetryEvent(problem=problem, attempt=self.output_failures, message=message)
+
+
+def _retry_event(model: str, attempt: int, error: AdapterError, wait: float) -> RetryEvent:
+    status = getattr(error, "status_code", None)
+    _log.info(
+        "%s: attempt %d failed (%s: %s); retrying in %.2f s",
+        model,
+        attempt,
+        type(error).__name__,
+        error,
+        wait,
+    )
+    return RetryEvent(
+        model=model,
+        attempt=attempt,
+        error=type(error).__name__,
+        status_code=status,
+        message=str(error),
+        wait_seconds=wait,
+    )
 
 
 def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:

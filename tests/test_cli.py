@@ -157,6 +157,42 @@ def test_rate_limit_exit_code(tmp_path: Path) -> None:
         )
     assert out.returncode == 4, out.stderr
     assert "RateLimitError" in out.stderr
+    # Two retries were made and shown before the run gave up.
+    retries = [line for line in out.stderr.splitlines() if line.startswith("retry: ")]
+    assert retries == [
+        f"retry: openai:gpt-4.1-mini attempt {n} failed (RateLimitError: openai: 429 rate "
+        "limited or out of quota: Rate limit reached; retry after 0 s); retrying in 0.0 s"
+        for n in (1, 2)
+    ]
+
+
+def test_a_run_that_survives_rate_limits_says_so() -> None:
+    failures = 2
+
+    def twice_429(request: Any) -> Any:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise openai_error(429, "Rate limit reached", headers={"retry-after": "0"})
+        return weather_script(request)
+
+    with serve_asgi(OpenAIChatEmulator(twice_429)) as url:
+        out = agentkit(
+            "run",
+            str(EXAMPLE),
+            "-m",
+            "openai:gpt-4.1-mini",
+            "-i",
+            "Weather in Paris?",
+            env={"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "k"},
+        )
+    assert out.returncode == 0, out.stderr
+    assert expected_answer("Paris") in out.stdout.splitlines()
+    retries = [line for line in out.stderr.splitlines() if line.startswith("retry: ")]
+    assert [line.split(" failed")[0] for line in retries] == [
+        "retry: openai:gpt-4.1-mini attempt 1",
+        "retry: openai:gpt-4.1-mini attempt 2",
+    ]
 
 
 def test_validate_schema_and_help() -> None:

@@ -31,6 +31,7 @@ EXPECTED = {
     "ResourcePart",
     "ResponseEndEvent",
     "ResponseStartEvent",
+    "RetryEvent",
     "RetryPolicy",
     "RunEndEvent",
     "RunEvent",
