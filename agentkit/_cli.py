@@ -30,6 +30,7 @@ EXIT_CODES = {
     "MaxTurnsError": 7,
     "OutputValidationError": 8,
     "ToolRetriesError": 9,
+    "TruncatedError": 12,
     "ProviderHTTPError": 10,
     "AdapterError": 10,
 }
@@ -67,6 +68,11 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         help="stream the answer as it arrives (default: on)",
     )
     run.add_argument("--json", action="store_true", help="print every run event as a JSON line")
+    run.add_argument(
+        "--fail-on-truncation",
+        action="store_true",
+        help="fail (exit 12) when an answer is cut off at max_tokens, instead of warning",
+    )
 
     validate = sub.add_parser("validate", help="check an agent file against its schema")
     validate.add_argument("agent", help="path to agent.yaml")
@@ -233,7 +239,12 @@ def _run(args: argparse.Namespace) -> int:
 
         result = None
         events = run_stream(
-            agent, message, model=choice.model, stream=args.stream, model_options=options
+            agent,
+            message,
+            model=choice.model,
+            stream=args.stream,
+            model_options=options,
+            on_truncation="error" if args.fail_on_truncation else "warn",
         )
         async for event in events:
             result = printer.event(event) or result

@@ -79,6 +79,8 @@ class RunResult(BaseModel):
         model: The ``provider:model`` that produced the final answer.
         warnings: Everything changed or left out on the way, for the user to see.
         retries: Every failed model call that was retried, in order.
+        finish_reason: Why the last model call stopped; ``length`` means the
+            answer was cut off at ``max_tokens`` (see also ``warnings``).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -91,6 +93,7 @@ class RunResult(BaseModel):
     model: str
     warnings: list[RunWarning] = Field(default_factory=list)
     retries: list[RetryEvent] = Field(default_factory=list)
+    finish_reason: FinishReason | None = None
     _priced: dict[str, Usage] | None = PrivateAttr(default=None)
 
     def priced_usage(self) -> dict[str, Usage]:
@@ -300,6 +303,7 @@ class RunFold:
             model=self.model,
             warnings=self.warnings,
             retries=self.retries,
+            finish_reason=self.finish_reason,
         )
 
 

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 
@@ -70,6 +70,8 @@ from .exceptions import (
     OutputValidationError,
     RunError,
     ToolRetriesError,
+    TruncatedError,
+    UserError,
 )
 
 __all__ = ["run", "run_stream", "run_sync"]
@@ -79,6 +81,7 @@ Input = str | Message | Sequence[Message]
 #: Retries are logged here as well as reported as events and on the result.
 _log = logging.getLogger("agentkit")
 Model = str | ModelAdapter | Sequence[str | ModelAdapter]
+OnTruncation = Literal["warn", "error"]
 
 
 def _input_messages(agent: Agent, input: Input, history: Sequence[Message] | None) -> list[Message]:
@@ -124,8 +127,12 @@ class _Run:
         retry: RetryPolicy,
         max_cost_usd: float | None,
         model_options: Mapping[str, Any] | None = None,
+        on_truncation: OnTruncation = "warn",
     ) -> None:
+        if on_truncation not in ("warn", "error"):
+            raise UserError(f"on_truncation must be 'warn' or 'error', not {on_truncation!r}")
         self.agent = agent
+        self.on_truncation = on_truncation
         self.chain = chain
         self.model_options = dict(model_options or {})
         self.adapters: dict[int, ModelAdapter] = {}
@@ -354,6 +361,9 @@ class _Run:
                     yield event
             if response is None:
                 raise self.error(ModelCallError, "the model's stream ended without a response")
+            if response.finish_reason == "length":
+                for event in self._truncated(response):
+                    yield event
             for warning in response.warnings:
                 for event in self.warn(warning):
                     yield event
@@ -442,6 +452,25 @@ class _Run:
                     f" last error: {result.text}",
                 )
 
+    def _truncated(self, response: ModelResponse) -> list[RunEvent]:
+        model = f"{response.provider}:{response.model_id}"
+        limit = self.settings.max_tokens
+        where = f"max_tokens={limit}" if limit is not None else "the model's output limit"
+        text = (
+            f"turn {self.fold.turns}: the answer of {model} was cut off at {where} "
+            "(finish reason: length)"
+        )
+        if self.on_truncation == "error":
+            raise self.error(TruncatedError, text)
+        return self.warn(
+            RunWarning(
+                kind="truncated",
+                feature="max_tokens",
+                provider=response.provider,
+                message=f"{text}; raise max_tokens for the whole answer",
+            )
+        )
+
     def _final_output(self, response: ModelResponse) -> list[RunEvent]:
         """The events that accept the answer of ``response`` or ask for another."""
         text = response.message.text
@@ -518,12 +547,14 @@ def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:
 def _prepare(
     agent: Agent,
     input: Input,
+    *,
     model: Model | None,
     history: Sequence[Message] | None,
     settings: ModelSettings | None,
     retry: RetryPolicy | None,
     max_cost_usd: float | None,
     model_options: Mapping[str, Any] | None,
+    on_truncation: OnTruncation,
 ) -> _Run:
     return _Run(
         agent,
@@ -533,6 +564,7 @@ def _prepare(
         retry or RetryPolicy(),
         max_cost_usd if max_cost_usd is not None else agent.max_cost_usd,
         model_options,
+        on_truncation,
     )
 
 
@@ -547,12 +579,14 @@ async def run_stream(
     retry: RetryPolicy | None = None,
     max_cost_usd: float | None = None,
     model_options: Mapping[str, Any] | None = None,
+    on_truncation: OnTruncation = "warn",
 ) -> AsyncIterator[RunEvent]:
     """Run ``agent`` on ``input``, yielding events as they happen.
 
-    The last event is a ``RunEndEvent`` holding the ``RunResult``. To stop
-    early, close the iterator (``async with contextlib.aclosing(...)``) so the
-    run's connections close in the task that opened them.
+    The last event is a ``RunEndEvent`` holding the ``RunResult``, which is
+    the fold of the events before it (``fold_events``). To stop early, close
+    the iterator (``async with contextlib.aclosing(...)``) so the run's
+    connections close in the task that opened them.
 
     Args:
         agent: The agent to run.
@@ -569,12 +603,25 @@ async def run_stream(
         model_options: Options for the adapter factories of model strings
             (``base_url``, ``api_key``, ``headers``, ``http_client``, or a
             factory's own); they win over environment variables.
+        on_truncation: What an answer cut off at ``max_tokens`` does:
+            ``"warn"`` (a ``truncated`` warning, the run goes on) or
+            ``"error"`` (``TruncatedError``).
 
     Raises:
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd, model_options)
+    state = _prepare(
+        agent,
+        input,
+        model=model,
+        history=history,
+        settings=settings,
+        retry=retry,
+        max_cost_usd=max_cost_usd,
+        model_options=model_options,
+        on_truncation=on_truncation,
+    )
     async with aclosing(state.events(stream)) as events:
         async for event in events:
             yield event
@@ -590,8 +637,12 @@ async def run(
     retry: RetryPolicy | None = None,
     max_cost_usd: float | None = None,
     model_options: Mapping[str, Any] | None = None,
+    on_truncation: OnTruncation = "warn",
 ) -> RunResult:
     """Run ``agent`` on ``input`` to a final answer.
+
+    The run is ``run_stream``'s, folded the same way; only the deltas of
+    whole answers, which the fold does not read, are not built.
 
     Args:
         agent: The agent to run.
@@ -604,15 +655,28 @@ async def run(
         model_options: Options for the adapter factories of model strings
             (``base_url``, ``api_key``, ``headers``, ``http_client``, or a
             factory's own); they win over environment variables.
+        on_truncation: ``"warn"`` (default) or ``"error"`` (``TruncatedError``)
+            when an answer is cut off at ``max_tokens``.
 
     Returns:
-        The result: output, messages, usage, cost, turns and warnings.
+        The result: output, messages, usage, cost, turns, warnings, retries
+        and the last finish reason.
 
     Raises:
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd, model_options)
+    state = _prepare(
+        agent,
+        input,
+        model=model,
+        history=history,
+        settings=settings,
+        retry=retry,
+        max_cost_usd=max_cost_usd,
+        model_options=model_options,
+        on_truncation=on_truncation,
+    )
     async with aclosing(state.events(stream=False, deltas=False)) as events:
         async for event in events:
             if isinstance(event, RunEndEvent):
@@ -630,6 +694,7 @@ def run_sync(
     retry: RetryPolicy | None = None,
     max_cost_usd: float | None = None,
     model_options: Mapping[str, Any] | None = None,
+    on_truncation: OnTruncation = "warn",
 ) -> RunResult:
     """``run`` for code without an event loop; see ``run`` for the arguments."""
 
@@ -643,6 +708,7 @@ def run_sync(
             retry=retry,
             max_cost_usd=max_cost_usd,
             model_options=model_options,
+            on_truncation=on_truncation,
         )
 
     return anyio.run(main)

@@ -23,7 +23,8 @@ AgentkitError
     ├── MaxTurnsError            the run hit max_turns before a final answer
     ├── OutputValidationError    the final answer never matched the output schema
     ├── ToolRetriesError         a tool kept failing past its retry budget
-    └── BudgetExceededError      the next call would pass max_cost_usd
+    ├── BudgetExceededError      the next call would pass max_cost_usd
+    └── TruncatedError           an answer was cut off at max_tokens (on_truncation="error")
 ```
 
 Vendor and transport errors are translated at one seam in each adapter and
@@ -62,6 +63,7 @@ __all__ = [
     "SpecValidationError",
     "ToolError",
     "ToolRetriesError",
+    "TruncatedError",
     "UnexpectedResponseError",
     "UnsupportedFeatureError",
     "UserError",
@@ -262,3 +264,11 @@ class ToolRetriesError(RunError):
 
 class BudgetExceededError(RunError):
     """The next model call would take the run past its ``max_cost_usd``."""
+
+
+class TruncatedError(RunError):
+    """An answer was cut off at ``max_tokens`` and the run was asked to fail on that.
+
+    Raised only with ``on_truncation="error"`` (CLI: ``--fail-on-truncation``);
+    ``messages`` ends with the cut-off answer.
+    """

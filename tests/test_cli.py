@@ -208,3 +208,27 @@ def test_validate_schema_and_help() -> None:
     assert helped.returncode == 0
     assert "run an agent file" in helped.stdout
     assert "validate" in helped.stdout
+
+
+@pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
+def test_a_cut_off_answer_warns_or_fails_on_request(stream: str) -> None:
+    from agentkit import Message, ModelResponse
+
+    def cut_off(request: Any) -> Any:
+        return ModelResponse(
+            message=Message.assistant("It is 21"),
+            finish_reason="length",
+            provider="openai",
+            model_id="gpt-4.1-mini",
+        )
+
+    with serve_asgi(OpenAIChatEmulator(cut_off)) as url:
+        env = {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "k"}
+        base = ["run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", "-i", "hi", stream]
+        warned = agentkit(*base, env=env)
+        failed = agentkit(*base, "--fail-on-truncation", env=env)
+    assert warned.returncode == 0, warned.stderr
+    assert "It is 21" in warned.stdout
+    assert "warning: turn 1: the answer of openai:gpt-4.1-mini was cut off" in warned.stderr
+    assert failed.returncode == 12, failed.stderr
+    assert "error: TruncatedError: turn 1: the answer of openai:gpt-4.1-mini" in failed.stderr

@@ -509,3 +509,60 @@ def test_an_unfinished_run_does_not_fold_to_a_result() -> None:
 
     with pytest.raises(ValueError, match="no output event"):
         fold_events([RunStartEvent(messages=[Message.user("hi")], models=["a:b"])])
+
+
+def _cut_off(request: ModelRequest) -> ModelResponse:
+    return ModelResponse(
+        message=Message.assistant("The answer is forty"),
+        finish_reason="length",
+        provider="function",
+        model_id="m",
+    )
+
+
+@pytest.mark.anyio
+async def test_an_answer_cut_off_at_max_tokens_is_reported() -> None:
+    agent = Agent(name="t", settings=ModelSettings(max_tokens=5))
+    result = await run(agent, "x", model=FunctionAdapter(_cut_off))
+    assert result.output == "The answer is forty"
+    assert result.finish_reason == "length"
+    [warning] = result.warnings
+    assert warning.kind == "truncated"
+    assert warning.message.startswith(
+        "turn 1: the answer of function:m was cut off at max_tokens=5 (finish reason: length)"
+    )
+    ok = await run(Agent(name="t"), "x", model=FunctionAdapter(lambda r: "whole"))
+    assert ok.finish_reason == "stop"
+    assert ok.warnings == []
+
+
+def test_run_sync_reports_truncation_too() -> None:
+    result = run_sync(Agent(name="t"), "x", model=FunctionAdapter(_cut_off))
+    assert result.finish_reason == "length"
+    assert [w.kind for w in result.warnings] == ["truncated"]
+    assert "cut off at the model's output limit" in result.warnings[0].message
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("streamed", [True, False])
+async def test_truncation_can_be_an_error_that_keeps_the_conversation(streamed: bool) -> None:
+    from agentkit.exceptions import RunError, TruncatedError
+
+    agent = Agent(name="t", instructions="sys")
+
+    async def go() -> None:
+        model = FunctionAdapter(_cut_off)
+        if not streamed:
+            await run(agent, "x", model=model, on_truncation="error")
+            return
+        async for _ in run_stream(agent, "x", model=model, on_truncation="error"):
+            pass
+
+    with pytest.raises(TruncatedError) as info:
+        await go()
+    assert isinstance(info.value, RunError)
+    assert [m.role for m in info.value.messages] == ["system", "user", "assistant"]
+    assert info.value.messages[-1].text == "The answer is forty"
+    assert "cut off" in str(info.value)
+    with pytest.raises(UserError, match="on_truncation"):
+        await run(agent, "x", model=FunctionAdapter(_cut_off), on_truncation="ignore")  # type: ignore[arg-type]
