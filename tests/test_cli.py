@@ -95,11 +95,53 @@ def test_json_mode_prints_every_event(emulator: str) -> None:
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
     kinds = [e["type"] for e in events]
-    assert kinds[:2] == ["run_start", "turn_start"]
-    assert kinds[-1] == "run_end"
+    assert events[0] == {
+        "type": "model_choice",
+        "model": "openai:gpt-4.1-mini",
+        "reason": "given with --model",
+    }
+    assert kinds[1:3] == ["run_start", "turn_start"]
+    assert kinds[-2:] == ["output", "run_end"]
     assert "tool_result" in kinds
-    assert events[-1]["result"]["output"] == expected_answer("Oslo")
-    assert events[-1]["result"]["turns"] == 2
+    result = events[-1]["result"]
+    assert result["output"] == expected_answer("Oslo")
+    assert result["turns"] == 2
+    # gpt-4.1-mini has a known price: the result carries it, per model and in total.
+    cost = result["usage_by_model"]["openai:gpt-4.1-mini"]["cost_usd"]
+    assert result["cost_usd"] == cost > 0
+
+
+def test_json_mode_ends_a_failure_with_an_error_line(emulator: str) -> None:
+    out = agentkit(
+        "run",
+        str(EXAMPLE),
+        "-m",
+        "openai:gpt-4.1-mini",
+        "--json",
+        "-i",
+        "hi",
+        env={"OPENAI_BASE_URL": emulator, "OPENAI_API_KEY": "sk-wrong"},
+    )
+    assert out.returncode == 3, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines[0]["type"] == "model_choice"
+    error = lines[-1]
+    assert error["type"] == "error"
+    assert (error["error"], error["cause"], error["exit_code"]) == (
+        "ModelCallError",
+        "AuthenticationError",
+        3,
+    )
+    assert "401" in error["message"]
+    # Errors before the run (here: no input) end the same way.
+    empty = agentkit("run", str(EXAMPLE), "--json", "-i", "")
+    assert empty.returncode == 2
+    assert json.loads(empty.stdout.splitlines()[-1]) == {
+        "type": "error",
+        "error": "UserError",
+        "message": "no input: --input was empty",
+        "exit_code": 2,
+    }
 
 
 def test_same_agent_file_runs_through_function_adapter() -> None:
@@ -232,3 +274,41 @@ def test_a_cut_off_answer_warns_or_fails_on_request(stream: str) -> None:
     assert "warning: turn 1: the answer of openai:gpt-4.1-mini was cut off" in warned.stderr
     assert failed.returncode == 12, failed.stderr
     assert "error: TruncatedError: turn 1: the answer of openai:gpt-4.1-mini" in failed.stderr
+
+
+def test_empty_input_is_refused_from_the_option_and_from_stdin() -> None:
+    for out in [
+        agentkit("run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", "--input", ""),
+        agentkit("run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", "--input", "  \n"),
+        agentkit("run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", stdin=""),
+    ]:
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.startswith("error: UserError: no input: ")
+        assert out.stdout == ""
+
+
+def test_budget_exceeded_has_its_own_exit_code(tmp_path: Path) -> None:
+    agent = tmp_path / "agent.yaml"
+    agent.write_text(
+        "name: pricey\nmax_cost_usd: 0.000001\nsettings: {max_tokens: 1000}\n", encoding="utf-8"
+    )
+    # The budget stops the run before any request: the URL is never reached.
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "k"}
+    out = agentkit("run", str(agent), "-m", "openai:gpt-4.1-mini", "-i", "hi", env=env)
+    assert out.returncode == 11, out.stderr
+    assert "error: BudgetExceededError: " in out.stderr
+    assert "max_cost_usd=$1e-06" in out.stderr
+
+
+def test_run_help_lists_the_exit_codes() -> None:
+    from agentkit._cli import EXIT_TABLE
+
+    out = agentkit("run", "--help")
+    assert out.returncode == 0
+    assert "exit codes:" in out.stdout
+    listed = {line.split()[0] for line in out.stdout.split("exit codes:")[1].splitlines()[1:15]}
+    assert listed == {str(code) for code, _, _ in EXIT_TABLE}
+    assert "11   BudgetExceededError: " in out.stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, name, _ in EXIT_TABLE:
+        assert f"| {code} | `{name}` |" in readme if name else f"| {code} | |" in readme
