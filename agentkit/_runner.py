@@ -64,6 +64,7 @@ from ._toolindex import ToolIndex
 from ._tools import error_result
 from .exceptions import (
     AdapterError,
+    AgentkitError,
     BudgetExceededError,
     MaxTurnsError,
     ModelCallError,
@@ -135,7 +136,6 @@ class _Run:
         self.on_truncation = on_truncation
         self.chain = chain
         self.model_options = dict(model_options or {})
-        self.adapters: dict[int, ModelAdapter] = {}
         self.input = messages
         self.settings = settings
         self.retry = retry
@@ -146,17 +146,11 @@ class _Run:
         self.answered_by = ""
         self.mode: OutputMode | None = None
         self.index = ToolIndex()
-        # The primary model resolves now so a bad model string fails before any work.
-        self.adapter(0)
-
-    def adapter(self, position: int) -> ModelAdapter:
-        """The chain's adapter at ``position``, resolved on first use."""
-        found = self.adapters.get(position)
-        if found is None:
-            found = self.adapters[position] = resolve_model(
-                self.chain[position], **self.model_options
-            )
-        return found
+        # Every model of the chain resolves now, so that a typo or a missing key
+        # in a fallback fails before any work, not when the primary fails.
+        if not chain:
+            raise UserError("no model given: name one as provider:model")
+        self.adapters = [resolve_model(m, **self.model_options) for m in chain]
 
     @property
     def messages(self) -> list[Message]:
@@ -202,7 +196,7 @@ class _Run:
     async def _events(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
         yield RunStartEvent(
             messages=self.input,
-            models=[f"{a.provider}:{a.model_id}" for a in self.adapters.values()],
+            models=[f"{a.provider}:{a.model_id}" for a in self.adapters],
         )
         self.index = await ToolIndex.build(self.agent.toolsets)
         for warning in self.index.warnings:
@@ -268,11 +262,11 @@ class _Run:
         Never retries or falls back once an answer's delta has reached the
         caller: the user would see the start of one answer and then another.
         """
+        failures: list[tuple[str, AgentkitError]] = []
         last_error: AdapterError | None = None
-        for position in range(len(self.chain)):
-            adapter = self.adapter(position)
+        for adapter in self.adapters:
             model = f"{adapter.provider}:{adapter.model_id}"
-            if position > 0 and last_error is not None:
+            if last_error is not None:
                 for event in self.warn(
                     RunWarning(
                         kind="fallback",
@@ -285,6 +279,7 @@ class _Run:
             try:
                 request, warnings = check_capabilities(self._request(mode), adapter)
             except AdapterError as exc:
+                failures.append((model, exc))
                 last_error = exc
                 continue
             for warning in warnings + self._check_budget(model, request):
@@ -305,6 +300,7 @@ class _Run:
                         raise self.error(ModelCallError, str(exc), exc) from exc
                     delay = self.retry.delay(attempt, exc, clock() - started)
                     if delay is None:
+                        failures.append((model, exc))
                         last_error = exc
                         break
                     yield _retry_event(model, attempt, exc, delay)
@@ -315,7 +311,13 @@ class _Run:
             if not should_fall_back(last_error):
                 break
         assert last_error is not None
-        raise self.error(ModelCallError, str(last_error), last_error) from last_error
+        raise ModelCallError(
+            _chain_failure(failures, len(self.chain)),
+            messages=self.fold.messages,
+            usage=self.fold.usage,
+            cause=last_error,
+            failures=failures,
+        ) from last_error
 
     async def _attempt(
         self, adapter: ModelAdapter, request: ModelRequest, stream: bool, deltas: bool
@@ -344,7 +346,7 @@ class _Run:
     async def _loop(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
         agent = self.agent
         fold = self.fold
-        primary = self.adapter(0)
+        primary = self.adapters[0]
         while True:
             if fold.turns >= agent.max_turns:
                 raise self.error(
@@ -516,6 +518,17 @@ class _Run:
             else Message.user(note)
         )
         return OutputRetryEvent(problem=problem, attempt=self.output_failures, message=message)
+
+
+def _chain_failure(failures: list[tuple[str, AgentkitError]], chain: int) -> str:
+    """What went wrong with each model of the chain, in order."""
+    if len(failures) == 1 and chain == 1:
+        return str(failures[0][1])
+    steps = "; ".join(f"{n}) {model}: {error}" for n, (model, error) in enumerate(failures, 1))
+    text = f"{len(failures)} of {chain} models of the chain failed: {steps}"
+    if len(failures) < chain:
+        text += " (the last error is not one another model could avoid, so the rest was not tried)"
+    return text
 
 
 def _retry_event(model: str, attempt: int, error: AdapterError, wait: float) -> RetryEvent:

@@ -19,7 +19,7 @@ AgentkitError
 │   └── UnexpectedResponseError  malformed or truncated provider output
 ├── ToolError                    a tool failed; the model is told and the run goes on
 └── RunError                     a run failed: .messages keeps the conversation so far
-    ├── ModelCallError           the model call failed: .cause is the AdapterError
+    ├── ModelCallError           the model call failed: .cause, .failures (one per model)
     ├── MaxTurnsError            the run hit max_turns before a final answer
     ├── OutputValidationError    the final answer never matched the output schema
     ├── ToolRetriesError         a tool kept failing past its retry budget
@@ -237,7 +237,23 @@ class ModelCallError(RunError):
 
     The provider, status and retry hint are copied from the cause so that a
     caller can act on them without unwrapping.
+
+    Attributes:
+        failures: ``(provider:model, error)`` for each model of the chain
+            that was tried, in order; ``cause`` is the last one's error.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        messages: Sequence[Message] = (),
+        usage: Usage | None = None,
+        cause: AgentkitError | None = None,
+        failures: Sequence[tuple[str, AgentkitError]] = (),
+    ) -> None:
+        self.failures = list(failures)
+        super().__init__(message, messages=messages, usage=usage, cause=cause)
 
     @property
     def provider(self) -> str | None:

@@ -33,6 +33,7 @@ from agentkit.exceptions import (
     ProviderConnectionError,
     RateLimitError,
     ServerError,
+    UserError,
 )
 from agentkit.testing import FunctionAdapter
 
@@ -302,3 +303,49 @@ def test_exhausted_quota_is_not_retried_but_falls_back() -> None:
     assert not is_retryable(quota)
     assert is_retryable(rate_limited())
     assert should_fall_back(quota)
+
+
+@pytest.mark.anyio
+async def test_every_model_of_a_chain_resolves_before_any_work() -> None:
+    first = FunctionAdapter(lambda r: "never asked")
+    with pytest.raises(UserError, match="no adapter for provider 'opeani'"):
+        await run(Agent(name="a"), "hi", model=[first, "opeani:gpt-4.1-mini"])
+    with pytest.raises(UserError, match="no adapter for provider 'opeani'"):
+        await run(Agent(name="a"), "hi", model="ollama:llama3.2, opeani:gpt-4.1-mini")
+    assert first.calls == []
+    with pytest.raises(UserError, match="no model given"):
+        await run(Agent(name="a"), "hi", model=" , ")
+
+
+@pytest.mark.anyio
+async def test_a_failed_chain_names_each_models_failure_in_order() -> None:
+    first = flaky([ServerError("down", provider="p", status_code=503)], answer="x")
+    second = FunctionAdapter(_raise(rate_limited()), model_id="second")
+    third = FunctionAdapter(
+        _raise(AuthenticationError("bad key", provider="q", status_code=401)), model_id="third"
+    )
+    fourth = FunctionAdapter(lambda r: "never", model_id="fourth")
+    policy = FakeTime().policy(max_attempts=1)
+    with pytest.raises(ModelCallError) as info:
+        await run(Agent(name="a"), "hi", model=[first, second, third, fourth], retry=policy)
+    assert str(info.value) == (
+        "3 of 4 models of the chain failed: 1) function:function: p: 503 down; "
+        "2) function:second: p: 429 slow down; 3) function:third: q: 401 bad key "
+        "(the last error is not one another model could avoid, so the rest was not tried)"
+    )
+    assert [(m, type(e).__name__) for m, e in info.value.failures] == [
+        ("function:function", "ServerError"),
+        ("function:second", "RateLimitError"),
+        ("function:third", "AuthenticationError"),
+    ]
+    assert isinstance(info.value.cause, AuthenticationError)
+    assert fourth.calls == []
+    with pytest.raises(ModelCallError, match=r"^2 of 2 models of the chain failed: 1\) "):
+        await run(Agent(name="a"), "hi", model=[second, second], retry=policy)
+
+
+def _raise(error: Exception) -> Any:
+    def model(request: ModelRequest) -> Any:
+        raise error
+
+    return model
