@@ -70,8 +70,10 @@ from .exceptions import (
     ModelCallError,
     OutputValidationError,
     RunError,
+    SchemaCompileError,
     ToolRetriesError,
     TruncatedError,
+    UnsupportedSchemaError,
     UserError,
 )
 
@@ -263,7 +265,7 @@ class _Run:
         caller: the user would see the start of one answer and then another.
         """
         failures: list[tuple[str, AgentkitError]] = []
-        last_error: AdapterError | None = None
+        last_error: AgentkitError | None = None
         for adapter in self.adapters:
             model = f"{adapter.provider}:{adapter.model_id}"
             if last_error is not None:
@@ -295,6 +297,12 @@ class _Run:
                     async for event in self._attempt(adapter, request, stream, deltas):
                         delivered = True
                         yield event
+                except SchemaCompileError as exc:
+                    # This model cannot take a schema of the agent's unchanged: a
+                    # capability it lacks, like tools or images; the next may.
+                    failures.append((model, exc))
+                    last_error = exc
+                    break
                 except AdapterError as exc:
                     if delivered:
                         raise self.error(ModelCallError, str(exc), exc) from exc
@@ -308,10 +316,13 @@ class _Run:
                     continue
                 self.answered_by, self.mode = model, mode
                 return
-            if not should_fall_back(last_error):
+            if isinstance(last_error, AdapterError) and not should_fall_back(last_error):
                 break
         assert last_error is not None
-        raise ModelCallError(
+        cls = (
+            UnsupportedSchemaError if isinstance(last_error, SchemaCompileError) else ModelCallError
+        )
+        raise cls(
             _chain_failure(failures, len(self.chain)),
             messages=self.fold.messages,
             usage=self.fold.usage,

@@ -20,6 +20,7 @@ AgentkitError
 ├── ToolError                    a tool failed; the model is told and the run goes on
 └── RunError                     a run failed: .messages keeps the conversation so far
     ├── ModelCallError           the model call failed: .cause, .failures (one per model)
+    │   └── UnsupportedSchemaError  no model of the chain takes the schemas unchanged
     ├── MaxTurnsError            the run hit max_turns before a final answer
     ├── OutputValidationError    the final answer never matched the output schema
     ├── ToolRetriesError         a tool kept failing past its retry budget
@@ -66,6 +67,7 @@ __all__ = [
     "TruncatedError",
     "UnexpectedResponseError",
     "UnsupportedFeatureError",
+    "UnsupportedSchemaError",
     "UserError",
 ]
 
@@ -264,6 +266,15 @@ class ModelCallError(RunError):
     def status_code(self) -> int | None:
         """HTTP status of the failing call, when it was an HTTP error."""
         return self.cause.status_code if isinstance(self.cause, ProviderHTTPError) else None
+
+
+class UnsupportedSchemaError(ModelCallError):
+    """No model of the chain could take the agent's tool or output schemas unchanged.
+
+    ``cause`` is the last model's ``SchemaCompileError`` (with its
+    ``changes``); ``failures`` has every model's. Simplify the schema, pick
+    another model, or set ``allow_lossy_schemas``.
+    """
 
 
 class MaxTurnsError(RunError):

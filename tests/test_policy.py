@@ -32,6 +32,7 @@ from agentkit.exceptions import (
     ModelCallError,
     ProviderConnectionError,
     RateLimitError,
+    SchemaCompileError,
     ServerError,
     UserError,
 )
@@ -349,3 +350,42 @@ def _raise(error: Exception) -> Any:
         raise error
 
     return model
+
+
+def _schema_error(request: ModelRequest) -> Any:
+    # What an adapter raises when it compiles a schema it cannot send unchanged.
+    raise SchemaCompileError("'patternProperties' would be dropped", tool="lookup", target="gemini")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_schema_a_model_cannot_take_moves_on_to_the_next(stream: bool) -> None:
+    picky = FunctionAdapter(_schema_error, model_id="picky")
+    able = FunctionAdapter(lambda r: "from able", model_id="able")
+    events = [
+        e async for e in run_stream(Agent(name="a"), "hi", model=[picky, able], stream=stream)
+    ]
+    result = events[-1].result
+    assert result.output == "from able"
+    assert result.model == "function:able"
+    assert [w.kind for w in result.warnings] == ["fallback"]
+    assert "'patternProperties' would be dropped" in result.warnings[0].message
+    assert [e.type for e in events].count("retry") == 0  # not retried on the same model
+
+
+@pytest.mark.anyio
+async def test_a_schema_no_model_can_take_is_a_run_error_with_the_conversation() -> None:
+    from agentkit.exceptions import RunError, UnsupportedSchemaError
+
+    picky = FunctionAdapter(_schema_error, model_id="picky")
+    with pytest.raises(UnsupportedSchemaError) as info:
+        await run(Agent(name="a", instructions="sys"), "hi", model=[picky, picky])
+    err = info.value
+    assert isinstance(err, RunError)
+    assert isinstance(err, ModelCallError)
+    assert [m.role for m in err.messages] == ["system", "user"]
+    assert isinstance(err.cause, SchemaCompileError)
+    assert len(err.failures) == 2
+    assert str(err).startswith("2 of 2 models of the chain failed: 1) function:picky: ")
+    with pytest.raises(UnsupportedSchemaError, match=r"^schema of 'lookup' for gemini"):
+        await run(Agent(name="a"), "hi", model=picky)
