@@ -441,14 +441,16 @@ class _Run:
         if route is None:
             names = ", ".join(self.index.routes) or "none"
             return error_result(f"There is no tool named {call.name!r}. Available tools: {names}.")
-        toolset, direct, original = route
-        if direct is not None:
-            return await direct.run(call.arguments, timeout=self.agent.tool_timeout)
+        tool = route.tool
+        if route.direct and tool is not None:
+            return await tool.run(call.arguments, timeout=self.agent.tool_timeout)
+        limit = tool.timeout if tool is not None and tool.timeout is not None else None
+        limit = self.agent.tool_timeout if limit is None else limit
         try:
-            with anyio.fail_after(self.agent.tool_timeout):
-                return await toolset.call_tool(original, call.arguments)
+            with anyio.fail_after(limit):
+                return await route.toolset.call_tool(route.name, call.arguments)
         except TimeoutError:
-            return error_result(f"Tool {call.name} timed out after {self.agent.tool_timeout} s")
+            return error_result(f"Tool {call.name} timed out after {limit} s")
         except Exception as exc:
             return error_result(f"Tool {call.name} failed: {type(exc).__name__}: {exc}")
 
@@ -458,10 +460,14 @@ class _Run:
                 continue
             failures = self.tool_failures.get(call.name, 0) + 1
             self.tool_failures[call.name] = failures
-            if failures > self.agent.tool_retries:
+            # A tool's own retries (@tool(retries=...)) win over the agent's default.
+            route = self.index.routes.get(call.name)
+            own = route.tool.retries if route is not None and route.tool is not None else None
+            budget = self.agent.tool_retries if own is None else own
+            if failures > budget:
                 raise self.error(
                     ToolRetriesError,
-                    f"tool {call.name} failed {failures} times (budget {self.agent.tool_retries});"
+                    f"tool {call.name} failed {failures} times (budget {budget});"
                     f" last error: {result.text}",
                 )
 

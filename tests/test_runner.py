@@ -566,3 +566,62 @@ async def test_truncation_can_be_an_error_that_keeps_the_conversation(streamed: 
     assert "cut off" in str(info.value)
     with pytest.raises(UserError, match="on_truncation"):
         await run(agent, "x", model=FunctionAdapter(_cut_off), on_truncation="ignore")  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_a_toolset_that_overrides_call_tool_is_called() -> None:
+    from agentkit import FunctionToolset, ToolResultPart
+    from agentkit._toolindex import ToolIndex
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    class Audited(FunctionToolset):
+        async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
+            seen.append((name, arguments))
+            result = await super().call_tool(name, arguments)
+            return result.model_copy(update={"content": [TextPart(text=f"audited {result.text}")]})
+
+    result = await run(
+        Agent(name="a", tools=[Audited([get_weather])]), "hi", model=FunctionAdapter(weather_model)
+    )
+    assert seen == [("get_weather", {"city": "Paris"})]
+    assert result.output == "It is audited Paris: 21C, sunny"
+    # A plain FunctionToolset keeps its fast path; the subclass does not.
+    plain = (await ToolIndex.build([FunctionToolset([get_weather])])).routes["get_weather"]
+    audited = (await ToolIndex.build([Audited([get_weather])])).routes["get_weather"]
+    assert (plain.direct, audited.direct) == (True, False)
+    assert plain.tool is audited.tool is get_weather
+
+
+def _always_fails(tool_name: str) -> FunctionAdapter:
+    def model(request: ModelRequest) -> Any:
+        return [call(tool_name, f"c{len(request.messages)}")]
+
+    return FunctionAdapter(model)
+
+
+@pytest.mark.anyio
+async def test_a_tools_own_retries_win_over_the_agents_default() -> None:
+    @tool(retries=0)
+    def fragile() -> str:
+        """Fails."""
+        raise RuntimeError("broken")
+
+    @tool(retries=4)
+    def patient() -> str:
+        """Fails too."""
+        raise RuntimeError("broken")
+
+    @tool
+    def ordinary() -> str:
+        """Fails as well."""
+        raise RuntimeError("broken")
+
+    agent = Agent(name="r", tools=[fragile, patient, ordinary], tool_retries=2)
+    expectations = [("fragile", 1, 0), ("patient", 5, 4), ("ordinary", 3, 2)]
+    for name, failures, budget in expectations:
+        with pytest.raises(ToolRetriesError) as info:
+            await run(agent, "hi", model=_always_fails(name))
+        assert f"tool {name} failed {failures} times (budget {budget})" in str(info.value)
+    with pytest.raises(UserError, match="retries must be 0 or more"):
+        tool(retries=-1)(get_weather.function)
