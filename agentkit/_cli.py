@@ -244,12 +244,28 @@ def _read_input(args: argparse.Namespace) -> str:
     from .exceptions import UserError
 
     if args.input is not None:
-        if not args.input.strip():
+        text = str(args.input)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # Bytes of the command line that are not UTF-8 arrive as surrogates.
+            raise UserError(
+                f"--input is not UTF-8 text: character {exc.start} cannot be encoded"
+            ) from None
+        if not text.strip():
             raise UserError("no input: --input was empty")
-        return str(args.input)
+        return text
     if sys.stdin is None or sys.stdin.isatty():
         raise UserError("no input: pass --input TEXT or pipe the message on stdin")
-    text = sys.stdin.read().strip()
+    buffer = getattr(sys.stdin, "buffer", None)
+    data = buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")
+    try:
+        text = data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"stdin is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+            "cannot be decoded"
+        ) from None
     if not text:
         raise UserError("no input: stdin was empty")
     return text

@@ -154,3 +154,18 @@ def test_profiles_override_model_settings_and_budget(
 def test_model_chain_in_model_key(tmp_path: Path) -> None:
     agent = load_agent(write(tmp_path, "name: a\nmodel: 'ollama:x, openai:y'\n"))
     assert agent.default_model == "ollama:x, openai:y"
+
+
+def test_an_agent_file_that_is_not_utf8_is_a_user_error(tmp_path: Path) -> None:
+    path = tmp_path / "agent.yaml"
+    path.write_bytes(b"name: caf\xe9\ninstructions: hi\n")  # Latin-1, not UTF-8
+    with pytest.raises(UserError) as info:
+        load_agent(path)
+    assert type(info.value) is UserError
+    assert str(info.value) == (
+        f"agent file {path} is not UTF-8 text: byte 0xe9 at offset 9 cannot be decoded; "
+        "save it as UTF-8"
+    )
+    # A UTF-8 byte-order mark is not an error.
+    path.write_bytes("\ufeffname: cafe\n".encode())
+    assert load_agent(path).name == "cafe"

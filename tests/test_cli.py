@@ -312,3 +312,30 @@ def test_run_help_lists_the_exit_codes() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for code, name, _ in EXIT_TABLE:
         assert f"| {code} | `{name}` |" in readme if name else f"| {code} | |" in readme
+
+
+def test_bytes_that_are_not_utf8_are_user_errors(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+
+    def raw(*args: str, stdin: bytes) -> Any:
+        return subprocess.run(
+            [*CLI, *args], capture_output=True, input=stdin, env=env, cwd=ROOT, timeout=120
+        )
+
+    piped = raw("run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", stdin=b"Weather in K\xf6ln?")
+    assert piped.returncode == 2
+    assert piped.stderr.decode() == (
+        "error: UserError: stdin is not UTF-8 text: byte 0xf6 at offset 12 cannot be decoded\n"
+    )
+    bad = tmp_path / "agent.yaml"
+    bad.write_bytes(b"name: x\ninstructions: \xff\n")
+    for command in ("validate", "run"):
+        out = raw(command, str(bad), stdin=b"hi")
+        assert out.returncode == 2
+        assert out.stderr.decode() == (
+            f"error: UserError: agent file {bad} is not UTF-8 text: byte 0xff at offset 22 "
+            "cannot be decoded; save it as UTF-8\n"
+        )
+    argv = raw("run", str(EXAMPLE), "-i", os.fsdecode(b"K\xf6ln"), stdin=b"")
+    assert argv.returncode == 2
+    assert b"--input is not UTF-8 text" in argv.stderr
