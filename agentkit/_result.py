@@ -7,7 +7,7 @@ of ``run_stream()`` and anyone who folds a recorded stream get the same result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -223,7 +223,6 @@ class RunFold:
         "output",
         "retries",
         "turns",
-        "usage",
         "usage_by_model",
         "warnings",
     )
@@ -231,7 +230,6 @@ class RunFold:
     def __init__(self) -> None:
         self._messages: list[Message] = []
         self._results: list[ToolResultPart] = []
-        self.usage: Usage | None = None
         self.usage_by_model: dict[str, Usage] = {}
         self.warnings: list[RunWarning] = []
         self.retries: list[RetryEvent] = []
@@ -249,42 +247,59 @@ class RunFold:
         return self._messages
 
     @property
+    def usage(self) -> Usage | None:
+        """Usage summed over every model call so far, or None before the first."""
+        # Summed on demand, not per call: most runs use one model, whose usage
+        # is the total, and the sum is only read at the end or on an error.
+        values = iter(self.usage_by_model.values())
+        total = next(values, None)
+        for usage in values:
+            total = usage if total is None else total + usage
+        return total
+
+    @property
     def has_output(self) -> bool:
         """Whether an ``output`` event was folded: the run has its answer."""
         return self.output is not _NO_OUTPUT
 
     def add(self, event: RunEvent) -> None:
         """Fold one more event in."""
-        if isinstance(event, ToolResultEvent):
-            self._results.append(event.result)
-            return
-        messages = self.messages
-        match event:
-            case ResponseEndEvent(response=response):
-                messages.append(response.message)
-                usage = response.usage or Usage(requests=1)
-                self.usage = usage if self.usage is None else self.usage + usage
-                key = f"{response.provider}:{response.model_id}"
-                previous = self.usage_by_model.get(key)
-                self.usage_by_model[key] = usage if previous is None else previous + usage
-                self.finish_reason = response.finish_reason
-            case TurnStartEvent():
-                self.turns += 1
-            case WarningEvent(warning=warning):
-                self.warnings.append(warning)
-            case RetryEvent():
-                self.retries.append(event)
-            case OutputRetryEvent(message=message):
-                messages.append(message)
-            case OutputEvent(output=output, model=model):
-                self.output = output
-                self.model = model
-            case RunStartEvent(messages=start):
-                messages[:] = start
-            case _:
-                # Deltas, response_start, tool calls (response_end has them
-                # too) and run_end add nothing.
-                pass
+        # A table lookup, not a chain of isinstance checks: deltas, the most
+        # frequent events, add nothing and leave at once.
+        fold = _FOLDS.get(type(event))
+        if fold is not None:
+            fold(self, event)
+
+    def _tool_result(self, event: ToolResultEvent) -> None:
+        self._results.append(event.result)
+
+    def _response_end(self, event: ResponseEndEvent) -> None:
+        response = event.response
+        self.messages.append(response.message)
+        usage = response.usage or Usage(requests=1)
+        key = f"{response.provider}:{response.model_id}"
+        previous = self.usage_by_model.get(key)
+        self.usage_by_model[key] = usage if previous is None else previous + usage
+        self.finish_reason = response.finish_reason
+
+    def _turn_start(self, event: TurnStartEvent) -> None:
+        self.turns += 1
+
+    def _warning(self, event: WarningEvent) -> None:
+        self.warnings.append(event.warning)
+
+    def _retry(self, event: RetryEvent) -> None:
+        self.retries.append(event)
+
+    def _output_retry(self, event: OutputRetryEvent) -> None:
+        self.messages.append(event.message)
+
+    def _output(self, event: OutputEvent) -> None:
+        self.output = event.output
+        self.model = event.model
+
+    def _run_start(self, event: RunStartEvent) -> None:
+        self.messages[:] = event.messages
 
     def result(self) -> RunResult:
         """The ``RunResult`` of the events so far.
@@ -305,6 +320,20 @@ class RunFold:
             retries=self.retries,
             finish_reason=self.finish_reason,
         )
+
+
+#: What each kind of event adds to the fold. The rest (deltas, response_start,
+#: tool call events, whose calls response_end holds too, and run_end) add nothing.
+_FOLDS: dict[type[Any], Callable[[RunFold, Any], None]] = {
+    ToolResultEvent: RunFold._tool_result,
+    ResponseEndEvent: RunFold._response_end,
+    TurnStartEvent: RunFold._turn_start,
+    WarningEvent: RunFold._warning,
+    RetryEvent: RunFold._retry,
+    OutputRetryEvent: RunFold._output_retry,
+    OutputEvent: RunFold._output,
+    RunStartEvent: RunFold._run_start,
+}
 
 
 def fold_events(events: Iterable[RunEvent]) -> RunResult:

@@ -81,6 +81,9 @@ __all__ = ["run", "run_stream", "run_sync"]
 
 Input = str | Message | Sequence[Message]
 
+#: Frozen, so one instance serves every run that names no policy.
+_DEFAULT_RETRY = RetryPolicy()
+
 #: Retries are logged here as well as reported as events and on the result.
 _log = logging.getLogger("agentkit")
 Model = str | ModelAdapter | Sequence[str | ModelAdapter]
@@ -185,8 +188,20 @@ class _Run:
             for toolset in self.agent.toolsets:
                 if isinstance(toolset, AbstractAsyncContextManager):
                     await stack.enter_async_context(toolset)
-            async with aclosing(self._events(stream, deltas)) as events:
-                async for event in events:
+            start = RunStartEvent(
+                messages=self.input, models=[f"{a.provider}:{a.model_id}" for a in self.adapters]
+            )
+            fold.add(start)
+            yield start
+            self.index = await ToolIndex.build(self.agent.toolsets)
+            for warning in self.index.warnings:
+                for event in self.warn(warning):
+                    fold.add(event)
+                    yield event
+            # One generator fewer between the loop and the caller: every event
+            # crosses each layer, and the layers are most of the runner's cost.
+            async with aclosing(self._loop(stream, deltas)) as loop:
+                async for event in loop:
                     fold.add(event)
                     yield event
         # The run's last event leaves after its tool sets closed cleanly: a
@@ -194,19 +209,6 @@ class _Run:
         # GeneratorExit (MCP sessions treat that as an abort).
         if fold.has_output:
             yield RunEndEvent(result=fold.result())
-
-    async def _events(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
-        yield RunStartEvent(
-            messages=self.input,
-            models=[f"{a.provider}:{a.model_id}" for a in self.adapters],
-        )
-        self.index = await ToolIndex.build(self.agent.toolsets)
-        for warning in self.index.warnings:
-            for event in self.warn(warning):
-                yield event
-        async with aclosing(self._loop(stream, deltas)) as loop:
-            async for event in loop:
-                yield event
 
     def _request(self, mode: OutputMode | None) -> ModelRequest:
         """The request for one call, shaped for the output mode of the model asked."""
@@ -293,10 +295,14 @@ class _Run:
             while True:
                 attempt += 1
                 delivered = False
+                whole: ModelResponse | None = None
                 try:
-                    async for event in self._attempt(adapter, request, stream, deltas):
-                        delivered = True
-                        yield event
+                    if stream:
+                        async for event in self._streamed(adapter, request):
+                            delivered = True
+                            yield event
+                    else:
+                        whole = await adapter.generate(request)
                 except SchemaCompileError as exc:
                     # This model cannot take a schema of the agent's unchanged: a
                     # capability it lacks, like tools or images; the next may.
@@ -314,6 +320,12 @@ class _Run:
                     yield _retry_event(model, attempt, exc, delay)
                     await self.retry.sleep(delay)
                     continue
+                if whole is not None:
+                    if deltas:
+                        for event in response_events(whole):
+                            yield event
+                    else:
+                        yield ResponseEndEvent(response=whole)
                 self.answered_by, self.mode = model, mode
                 return
             if isinstance(last_error, AdapterError) and not should_fall_back(last_error):
@@ -330,17 +342,9 @@ class _Run:
             failures=failures,
         ) from last_error
 
-    async def _attempt(
-        self, adapter: ModelAdapter, request: ModelRequest, stream: bool, deltas: bool
+    async def _streamed(
+        self, adapter: ModelAdapter, request: ModelRequest
     ) -> AsyncGenerator[RunEvent, None]:
-        if not stream:
-            response = await adapter.generate(request)
-            if deltas:
-                for event in response_events(response):
-                    yield event
-            else:
-                yield ResponseEndEvent(response=response)
-            return
         # The start event is held back until the first delta, so that an
         # attempt failing before any content can be retried invisibly.
         held: ResponseStartEvent | None = None
@@ -591,7 +595,7 @@ def _prepare(
         _model_chain(model, agent),
         _input_messages(agent, input, history),
         agent.settings.merged(settings),
-        retry or RetryPolicy(),
+        retry or _DEFAULT_RETRY,
         max_cost_usd if max_cost_usd is not None else agent.max_cost_usd,
         model_options,
         on_truncation,
