@@ -139,7 +139,6 @@ class _Run:
             raise UserError(f"on_truncation must be 'warn' or 'error', not {on_truncation!r}")
         self.agent = agent
         self.on_truncation = on_truncation
-        self.chain = chain
         self.model_options = dict(model_options or {})
         self.input = messages
         self.settings = settings
@@ -335,7 +334,7 @@ class _Run:
             UnsupportedSchemaError if isinstance(last_error, SchemaCompileError) else ModelCallError
         )
         raise cls(
-            _chain_failure(failures, len(self.chain)),
+            _chain_failure(failures, len(self.adapters)),
             messages=self.fold.messages,
             usage=self.fold.usage,
             cause=last_error,
