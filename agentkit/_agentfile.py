@@ -139,6 +139,13 @@ def _import_object(reference: str, source: str) -> Any:
         raise UserError(
             f"{source}: cannot import {module_name!r} for tool {reference!r}: {exc}"
         ) from exc
+    except Exception as exc:
+        # The module itself is broken (a syntax error, an exception at import
+        # time): say which and where rather than leave a bare traceback.
+        raise UserError(
+            f"{source}: importing {module_name!r} for tool {reference!r} failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
     obj: Any = module
     for name in attribute.split("."):
         try:

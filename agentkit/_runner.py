@@ -303,6 +303,8 @@ class _Run:
                     else:
                         whole = await adapter.generate(request)
                 except SchemaCompileError as exc:
+                    if delivered:
+                        raise self.error(ModelCallError, str(exc), exc) from exc
                     # This model cannot take a schema of the agent's unchanged: a
                     # capability it lacks, like tools or images; the next may.
                     failures.append((model, exc))
