@@ -5,51 +5,30 @@ tool validation, structured output planning); adapters only translate. A run
 is a stream of events and its result is that stream folded (``RunFold``):
 every change to the run's state is an event, the fold is the state, and
 ``run``, ``run_stream`` and ``run_sync`` drive the same generator, so the
-events users see are exactly what the result is made of.
+events users see are exactly what the result is made of. The model call
+itself (request, capabilities, budget, retries, the chain) is in
+``_modelcall.py``.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 
 from ._agent import Agent
 from ._messages import Message, TextPart, ToolCallPart, ToolResultPart
-from ._model import (
-    ModelAdapter,
-    ModelRequest,
-    ModelResponse,
-    ModelSettings,
-    ResponseEndEvent,
-    ResponseStartEvent,
-    RunWarning,
-    ToolDefinition,
-)
-from ._output import (
-    FINAL_RESULT_TOOL,
-    OutputMode,
-    parse_json_answer,
-    plan_output_mode,
-    prompted_instructions,
-)
-from ._policy import (
-    RetryPolicy,
-    check_capabilities,
-    estimate_cost,
-    parse_model_chain,
-    should_fall_back,
-    spent_usd,
-)
+from ._model import ModelAdapter, ModelResponse, ModelSettings, ResponseEndEvent
+from ._modelcall import ModelCalls, OnTruncation
+from ._output import FINAL_RESULT_TOOL, OutputMode, parse_json_answer
+from ._policy import RetryPolicy, parse_model_chain
 from ._registry import choose_model, resolve_model
 from ._result import (
     OutputEvent,
     OutputRetryEvent,
-    RetryEvent,
     RunEndEvent,
     RunEvent,
     RunFold,
@@ -57,37 +36,24 @@ from ._result import (
     RunStartEvent,
     ToolResultEvent,
     TurnStartEvent,
-    WarningEvent,
 )
-from ._stream import response_events
 from ._toolindex import ToolIndex
 from ._tools import error_result
 from .exceptions import (
-    AdapterError,
-    AgentkitError,
-    BudgetExceededError,
     MaxTurnsError,
     ModelCallError,
     OutputValidationError,
-    RunError,
-    SchemaCompileError,
     ToolRetriesError,
-    TruncatedError,
-    UnsupportedSchemaError,
     UserError,
 )
 
 __all__ = ["run", "run_stream", "run_sync"]
 
 Input = str | Message | Sequence[Message]
+Model = str | ModelAdapter | Sequence[str | ModelAdapter]
 
 #: Frozen, so one instance serves every run that names no policy.
 _DEFAULT_RETRY = RetryPolicy()
-
-#: Retries are logged here as well as reported as events and on the result.
-_log = logging.getLogger("agentkit")
-Model = str | ModelAdapter | Sequence[str | ModelAdapter]
-OnTruncation = Literal["warn", "error"]
 
 
 def _input_messages(agent: Agent, input: Input, history: Sequence[Message] | None) -> list[Message]:
@@ -115,7 +81,7 @@ def _model_chain(model: Model | None, agent: Agent) -> list[str | ModelAdapter]:
     return [model]
 
 
-class _Run:
+class _Run(ModelCalls):
     """One run: ``events`` drives it, and ``fold`` (the events so far) is its state.
 
     The loop never writes the conversation, usage or warnings itself: it
@@ -156,21 +122,6 @@ class _Run:
             raise UserError("no model given: name one as provider:model")
         self.adapters = [resolve_model(m, **self.model_options) for m in chain]
 
-    @property
-    def messages(self) -> list[Message]:
-        """The conversation so far (the fold's)."""
-        return self.fold.messages
-
-    def error(self, cls: type[RunError], message: str, cause: Any = None) -> RunError:
-        return cls(message, messages=self.fold.messages, usage=self.fold.usage, cause=cause)
-
-    def warn(self, warning: RunWarning) -> list[RunEvent]:
-        # Events are folded one by one as they are yielded, so the fold
-        # already holds every warning sent before this one.
-        if warning in self.fold.warnings:
-            return []
-        return [WarningEvent(warning=warning)]
-
     async def events(self, stream: bool, deltas: bool = True) -> AsyncGenerator[RunEvent, None]:
         """The run's events; each is folded before the caller sees it.
 
@@ -208,156 +159,6 @@ class _Run:
         # GeneratorExit (MCP sessions treat that as an abort).
         if fold.has_output:
             yield RunEndEvent(result=fold.result())
-
-    def _request(self, mode: OutputMode | None) -> ModelRequest:
-        """The request for one call, shaped for the output mode of the model asked."""
-        schema = self.agent.output_json_schema
-        messages = list(self.messages)
-        tools = self.index.definitions
-        tool_choice: str | None = None
-        if mode == "tool" and schema is not None:
-            tools = [
-                *tools,
-                ToolDefinition(
-                    name=FINAL_RESULT_TOOL,
-                    description="Give the final answer. Call this once you have the answer.",
-                    input_schema=schema,
-                ),
-            ]
-            tool_choice = "required"
-        elif mode == "prompted" and schema is not None:
-            at = 1 if messages and messages[0].role == "system" else 0
-            messages.insert(at, Message.system(prompted_instructions(schema)))
-        return ModelRequest(
-            messages=messages,
-            tools=tools,
-            tool_choice=tool_choice,
-            output_schema=schema if mode == "native" else None,
-            output_name=self.agent.name,
-            settings=self.settings,
-            allow_lossy_schemas=self.agent.allow_lossy_schemas,
-        )
-
-    def _check_budget(self, model: str, request: ModelRequest) -> list[RunWarning]:
-        if self.max_cost_usd is None:
-            return []
-        spent = spent_usd(self.fold.usage_by_model)
-        estimate = estimate_cost(model, request)
-        if spent is None or estimate is None:
-            return [
-                RunWarning(
-                    kind="other",
-                    feature="max_cost_usd",
-                    message=f"no price is known for {model}; max_cost_usd cannot be enforced",
-                )
-            ]
-        if spent + estimate > self.max_cost_usd:
-            raise self.error(
-                BudgetExceededError,
-                f"the next call to {model} could cost up to ${estimate:.6f}, which with "
-                f"${spent:.6f} spent would pass max_cost_usd=${self.max_cost_usd}",
-            )
-        return []
-
-    async def _call_model(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
-        """One model call: capability checks, budget, retries, then the chain.
-
-        Never retries or falls back once an answer's delta has reached the
-        caller: the user would see the start of one answer and then another.
-        """
-        failures: list[tuple[str, AgentkitError]] = []
-        last_error: AgentkitError | None = None
-        for adapter in self.adapters:
-            model = f"{adapter.provider}:{adapter.model_id}"
-            if last_error is not None:
-                for event in self.warn(
-                    RunWarning(
-                        kind="fallback",
-                        provider=adapter.provider,
-                        message=f"fell back to {model} after: {last_error}",
-                    )
-                ):
-                    yield event
-            mode = plan_output_mode(self.agent, adapter)
-            try:
-                request, warnings = check_capabilities(self._request(mode), adapter)
-            except AdapterError as exc:
-                failures.append((model, exc))
-                last_error = exc
-                continue
-            for warning in warnings + self._check_budget(model, request):
-                for event in self.warn(warning):
-                    yield event
-            clock = self.retry.clock
-            started = clock()
-            attempt = 0
-            while True:
-                attempt += 1
-                delivered = False
-                whole: ModelResponse | None = None
-                try:
-                    if stream:
-                        async for event in self._streamed(adapter, request):
-                            delivered = True
-                            yield event
-                    else:
-                        whole = await adapter.generate(request)
-                except SchemaCompileError as exc:
-                    if delivered:
-                        raise self.error(ModelCallError, str(exc), exc) from exc
-                    # This model cannot take a schema of the agent's unchanged: a
-                    # capability it lacks, like tools or images; the next may.
-                    failures.append((model, exc))
-                    last_error = exc
-                    break
-                except AdapterError as exc:
-                    if delivered:
-                        raise self.error(ModelCallError, str(exc), exc) from exc
-                    delay = self.retry.delay(attempt, exc, clock() - started)
-                    if delay is None:
-                        failures.append((model, exc))
-                        last_error = exc
-                        break
-                    yield _retry_event(model, attempt, exc, delay)
-                    await self.retry.sleep(delay)
-                    continue
-                if whole is not None:
-                    if deltas:
-                        for event in response_events(whole):
-                            yield event
-                    else:
-                        yield ResponseEndEvent(response=whole)
-                self.answered_by, self.mode = model, mode
-                return
-            if isinstance(last_error, AdapterError) and not should_fall_back(last_error):
-                break
-        assert last_error is not None
-        cls = (
-            UnsupportedSchemaError if isinstance(last_error, SchemaCompileError) else ModelCallError
-        )
-        raise cls(
-            _chain_failure(failures, len(self.adapters)),
-            messages=self.fold.messages,
-            usage=self.fold.usage,
-            cause=last_error,
-            failures=failures,
-        ) from last_error
-
-    async def _streamed(
-        self, adapter: ModelAdapter, request: ModelRequest
-    ) -> AsyncGenerator[RunEvent, None]:
-        # The start event is held back until the first delta, so that an
-        # attempt failing before any content can be retried invisibly.
-        held: ResponseStartEvent | None = None
-        async with aclosing(adapter.stream(request)) as events:  # type: ignore[type-var]
-            async for event in events:
-                if isinstance(event, ResponseStartEvent):
-                    held = event
-                    continue
-                if held is not None:
-                    yield held
-                    held = None
-                yield event
 
     async def _loop(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
         agent = self.agent
@@ -408,14 +209,14 @@ class _Run:
                 return
 
     async def _run_tools(self, calls: list[ToolCallPart]) -> AsyncIterator[RunEvent]:
-        results: list[ToolResultPart] = [error_result("not run")] * len(calls)
+        slots: list[ToolResultPart | None] = [None] * len(calls)
         durations = [0.0] * len(calls)
 
         async def one(i: int, call: ToolCallPart) -> None:
             started = time.perf_counter()
             result = await self._execute(call)
             durations[i] = (time.perf_counter() - started) * 1000
-            results[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
+            slots[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
 
         if len(calls) == 1:
             await one(0, calls[0])  # one call needs no task group
@@ -423,6 +224,9 @@ class _Run:
             async with anyio.create_task_group() as group:
                 for i, call in enumerate(calls):
                     group.start_soon(one, i, call)
+        # Every call has its result now (a failure is an error result); the
+        # strict zip below would catch one that had not.
+        results = [r for r in slots if r is not None]
         # One round's results, in the calls' order, fold into one tool message.
         for call, result, duration in zip(calls, results, durations, strict=True):
             yield ToolResultEvent(call=call, result=result, duration_ms=duration)
@@ -476,25 +280,6 @@ class _Run:
                     f" last error: {result.text}",
                 )
 
-    def _truncated(self, response: ModelResponse) -> list[RunEvent]:
-        model = f"{response.provider}:{response.model_id}"
-        limit = self.settings.max_tokens
-        where = f"max_tokens={limit}" if limit is not None else "the model's output limit"
-        text = (
-            f"turn {self.fold.turns}: the answer of {model} was cut off at {where} "
-            "(finish reason: length)"
-        )
-        if self.on_truncation == "error":
-            raise self.error(TruncatedError, text)
-        return self.warn(
-            RunWarning(
-                kind="truncated",
-                feature="max_tokens",
-                provider=response.provider,
-                message=f"{text}; raise max_tokens for the whole answer",
-            )
-        )
-
     def _final_output(self, response: ModelResponse) -> list[RunEvent]:
         """The events that accept the answer of ``response`` or ask for another."""
         text = response.message.text
@@ -540,37 +325,6 @@ class _Run:
             else Message.user(note)
         )
         return OutputRetryEvent(problem=problem, attempt=self.output_failures, message=message)
-
-
-def _chain_failure(failures: list[tuple[str, AgentkitError]], chain: int) -> str:
-    """What went wrong with each model of the chain, in order."""
-    if len(failures) == 1 and chain == 1:
-        return str(failures[0][1])
-    steps = "; ".join(f"{n}) {model}: {error}" for n, (model, error) in enumerate(failures, 1))
-    text = f"{len(failures)} of {chain} models of the chain failed: {steps}"
-    if len(failures) < chain:
-        text += " (the last error is not one another model could avoid, so the rest was not tried)"
-    return text
-
-
-def _retry_event(model: str, attempt: int, error: AdapterError, wait: float) -> RetryEvent:
-    status = getattr(error, "status_code", None)
-    _log.info(
-        "%s: attempt %d failed (%s: %s); retrying in %.2f s",
-        model,
-        attempt,
-        type(error).__name__,
-        error,
-        wait,
-    )
-    return RetryEvent(
-        model=model,
-        attempt=attempt,
-        error=type(error).__name__,
-        status_code=status,
-        message=str(error),
-        wait_seconds=wait,
-    )
 
 
 def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:
