@@ -139,6 +139,13 @@ def _import_object(reference: str, source: str) -> Any:
         raise UserError(
             f"{source}: cannot import {module_name!r} for tool {reference!r}: {exc}"
         ) from exc
+    except Exception as exc:
+        # The module itself is broken (a syntax error, an exception at import
+        # time): say which and where rather than leave a bare traceback.
+        raise UserError(
+            f"{source}: importing {module_name!r} for tool {reference!r} failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
     obj: Any = module
     for name in attribute.split("."):
         try:
@@ -263,9 +270,16 @@ def load_agent(path: str | Path, *, profile: str | None = None) -> Agent:
 
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        data = file.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read agent file {file}: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"agent file {file} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start} cannot be decoded; save it as UTF-8"
+        ) from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

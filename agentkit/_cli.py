@@ -19,20 +19,36 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-#: Exit codes, one per error class, so scripts can tell failures apart.
-EXIT_CODES = {
-    "UserError": 2,
-    "SpecValidationError": 2,
-    "AuthenticationError": 3,
-    "RateLimitError": 4,
-    "ModelNotFoundError": 5,
-    "ContentFilterError": 6,
-    "MaxTurnsError": 7,
-    "OutputValidationError": 8,
-    "ToolRetriesError": 9,
-    "ProviderHTTPError": 10,
-    "AdapterError": 10,
-}
+#: Exit codes, one per error class, so scripts can tell failures apart. A
+#: subclass takes its nearest listed ancestor's code (SpecValidationError and
+#: SchemaCompileError are UserErrors); a run error that wraps a provider
+#: error takes the provider error's code.
+EXIT_TABLE: tuple[tuple[int, str, str], ...] = (
+    (0, "", "the run finished"),
+    (1, "", "any other error"),
+    (2, "UserError", "bad agent file, option, input or configuration"),
+    (3, "AuthenticationError", "the provider rejected the key"),
+    (4, "RateLimitError", "rate limited or out of quota, after the retries"),
+    (5, "ModelNotFoundError", "the provider does not know the model"),
+    (6, "ContentFilterError", "the provider blocked the prompt or the answer"),
+    (7, "MaxTurnsError", "max_turns reached without a final answer"),
+    (8, "OutputValidationError", "the answer never matched the output schema"),
+    (9, "ToolRetriesError", "a tool kept failing past its retry budget"),
+    (10, "AdapterError", "any other provider or connection failure"),
+    (11, "BudgetExceededError", "the next model call would pass max_cost_usd"),
+    (12, "TruncatedError", "an answer was cut off at max_tokens (--fail-on-truncation)"),
+    (130, "", "interrupted"),
+)
+EXIT_CODES = {name: code for code, name, _ in EXIT_TABLE if name}
+
+
+def _exit_epilog() -> str:
+    lines = ["exit codes:"]
+    for code, name, meaning in EXIT_TABLE:
+        lines.append(f"  {code:<4} {name + ': ' if name else ''}{meaning}")
+    lines.append("\nwith --json, a failure also prints a last line on stdout:")
+    lines.append('  {"type": "error", "error": CLASS, "message": ..., "exit_code": N}')
+    return "\n".join(lines)
 
 
 def _parser(full: bool = False) -> argparse.ArgumentParser:
@@ -45,7 +61,13 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agentkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run an agent file to a final answer")
+    run = sub.add_parser(
+        "run",
+        help="run an agent file to a final answer",
+        description="Run an agent file to a final answer.",
+        epilog=_exit_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("agent", help="path to agent.yaml")
     run.add_argument(
         "--model",
@@ -66,7 +88,17 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         default=True,
         help="stream the answer as it arrives (default: on)",
     )
-    run.add_argument("--json", action="store_true", help="print every run event as a JSON line")
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON lines on stdout: the model choice, every run event (the last "
+        "with the cost), or an error line",
+    )
+    run.add_argument(
+        "--fail-on-truncation",
+        action="store_true",
+        help="fail (exit 12) when an answer is cut off at max_tokens, instead of warning",
+    )
 
     validate = sub.add_parser("validate", help="check an agent file against its schema")
     validate.add_argument("agent", help="path to agent.yaml")
@@ -144,11 +176,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args)
         return _schema(args)
     except AgentkitError as exc:
+        code = _exit_code(exc)
+        if getattr(args, "json", False):
+            _json_error(type(exc).__name__, str(exc), code, getattr(exc, "cause", None))
         print(f"error: {_describe(exc)}", file=sys.stderr)
-        return _exit_code(exc)
+        return code
     except KeyboardInterrupt:
+        if getattr(args, "json", False):
+            _json_error("KeyboardInterrupt", "interrupted", 130, None)
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _json_error(name: str, message: str, code: int, cause: object) -> None:
+    """The last line of ``run --json`` when the run fails, so a script sees why."""
+    import json
+
+    line: dict[str, Any] = {"type": "error", "error": name, "message": message}
+    if cause is not None:
+        line["cause"] = type(cause).__name__
+    line["exit_code"] = code
+    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 def _describe(exc: BaseException) -> str:
@@ -217,10 +266,28 @@ def _read_input(args: argparse.Namespace) -> str:
     from .exceptions import UserError
 
     if args.input is not None:
-        return str(args.input)
+        text = str(args.input)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # Bytes of the command line that are not UTF-8 arrive as surrogates.
+            raise UserError(
+                f"--input is not UTF-8 text: character {exc.start} cannot be encoded"
+            ) from None
+        if not text.strip():
+            raise UserError("no input: --input was empty")
+        return text
     if sys.stdin is None or sys.stdin.isatty():
         raise UserError("no input: pass --input TEXT or pipe the message on stdin")
-    text = sys.stdin.read().strip()
+    buffer = getattr(sys.stdin, "buffer", None)
+    data = buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8")
+    try:
+        text = data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"stdin is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+            "cannot be decoded"
+        ) from None
     if not text:
         raise UserError("no input: stdin was empty")
     return text
@@ -244,18 +311,33 @@ def _run(args: argparse.Namespace) -> int:
                 "point each provider at its URL with its base-URL variable instead"
             )
         options["base_url"] = args.base_url
-    if not args.json:
+    printer: _JsonPrinter | _HumanPrinter
+    if args.json:
+        printer = _JsonPrinter(sys.stdout)
+        printer.line(
+            {
+                "type": "model_choice",
+                "model": choice.model,
+                "reason": choice.reason,
+                **({"base_url": args.base_url} if args.base_url else {}),
+            }
+        )
+    else:
         where = f", at {args.base_url}" if args.base_url else ""
         print(f"model: {choice.model} ({choice.reason}{where})", file=sys.stderr)
-
-    printer = _JsonPrinter(sys.stdout) if args.json else _HumanPrinter(sys.stdout, sys.stderr)
+        printer = _HumanPrinter(sys.stdout, sys.stderr)
 
     async def go() -> RunResult | None:
         from ._runner import run_stream
 
         result = None
         events = run_stream(
-            agent, message, model=choice.model, stream=args.stream, model_options=options
+            agent,
+            message,
+            model=choice.model,
+            stream=args.stream,
+            model_options=options,
+            on_truncation="error" if args.fail_on_truncation else "warn",
         )
         async for event in events:
             result = printer.event(event) or result
@@ -268,13 +350,30 @@ def _run(args: argparse.Namespace) -> int:
 
 
 class _JsonPrinter:
+    """One JSON object a line; the run's result carries its priced usage and cost."""
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def event(self, event: Any) -> RunResult | None:
-        self.out.write(event.model_dump_json(exclude_none=True) + "\n")
+    def line(self, data: dict[str, Any]) -> None:
+        import json
+
+        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
         self.out.flush()
-        return getattr(event, "result", None)
+
+    def event(self, event: Any) -> RunResult | None:
+        if event.type != "run_end":
+            self.out.write(event.model_dump_json(exclude_none=True) + "\n")
+            self.out.flush()
+            return None
+        result: RunResult = event.result
+        data = event.model_dump(mode="json", exclude_none=True)
+        data["result"]["usage_by_model"] = {
+            key: usage.model_dump(mode="json") for key, usage in result.priced_usage().items()
+        }
+        data["result"]["cost_usd"] = result.cost_usd
+        self.line(data)
+        return result
 
 
 class _HumanPrinter:
@@ -315,6 +414,13 @@ class _HumanPrinter:
             self._line(f"{mark} {event.call.name}: {_clip(body)}")
         elif kind == "warning":
             print(f"warning: {event.warning.message}", file=self.err)
+        elif kind == "retry":
+            print(
+                f"retry: {event.model} attempt {event.attempt} failed ({event.error}: "
+                f"{event.message}); retrying in {event.wait_seconds:.1f} s",
+                file=self.err,
+                flush=True,
+            )
         elif kind == "response_end":
             response = event.response
             model = f"{response.provider}:{response.model_id}"

@@ -108,7 +108,8 @@ class RunWarning(BaseModel):
 
     Attributes:
         kind: ``unsupported_setting``, ``unsupported_feature``, ``schema_changed``,
-            ``fallback``, ``tool`` or ``other``.
+            ``fallback``, ``tool``, ``truncated`` (an answer was cut off at
+            ``max_tokens``) or ``other``.
         message: A sentence a person can act on.
         feature: The setting, keyword or feature concerned.
         provider: The provider concerned, when there is one.
@@ -117,7 +118,13 @@ class RunWarning(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: Literal[
-        "unsupported_setting", "unsupported_feature", "schema_changed", "fallback", "tool", "other"
+        "unsupported_setting",
+        "unsupported_feature",
+        "schema_changed",
+        "fallback",
+        "tool",
+        "truncated",
+        "other",
     ]
     message: str
     feature: str | None = None

@@ -7,8 +7,11 @@ adapter only ever makes one attempt at one call.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import anyio
 
 from ._messages import ImagePart, Message, Usage
 from ._model import Capabilities, ModelAdapter, ModelRequest, ModelSettings, RunWarning
@@ -47,6 +50,9 @@ class RetryPolicy:
         max_elapsed: Seconds all attempts at one call may take together.
         jitter: Random fraction added to or removed from each delay, so that
             many clients failing together do not retry together.
+        clock: Seconds on a monotonic clock; measures ``max_elapsed``.
+        sleep: Waits between attempts. Tests pass a fake clock and sleeper
+            so that retries take no real time.
     """
 
     max_attempts: int = 3
@@ -54,6 +60,10 @@ class RetryPolicy:
     max_delay: float = 20.0
     max_elapsed: float = 60.0
     jitter: float = 0.25
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    sleep: Callable[[float], Awaitable[None]] = field(
+        default=anyio.sleep, repr=False, compare=False
+    )
 
     def delay(self, attempt: int, error: AdapterError, elapsed: float) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None to stop retrying."""

@@ -1,13 +1,20 @@
-"""What a run yields as it goes (run events) and what it ends with (``RunResult``)."""
+"""What a run yields as it goes (run events) and what it ends with (``RunResult``).
+
+``RunResult`` is the fold of the events: ``RunFold`` reads them one at a time
+and the runner keeps no other record of the run, so ``run()``, the last event
+of ``run_stream()`` and anyone who folds a recorded stream get the same result.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ._messages import Message, ToolCallPart, ToolResultPart, Usage
 from ._model import (
+    FinishReason,
     ReasoningDeltaEvent,
     RefusalDeltaEvent,
     ResponseEndEvent,
@@ -20,13 +27,44 @@ from ._model import (
 )
 
 __all__ = [
+    "OutputEvent",
+    "OutputRetryEvent",
+    "RetryEvent",
     "RunEndEvent",
     "RunEvent",
+    "RunFold",
     "RunResult",
+    "RunStartEvent",
     "ToolResultEvent",
     "TurnStartEvent",
     "WarningEvent",
+    "fold_events",
 ]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RetryEvent(_Event):
+    """A model call failed with a retryable error; the runner waits, then tries again.
+
+    Attributes:
+        model: The ``provider:model`` whose call failed.
+        attempt: The attempt that failed (1 for the first).
+        error: The error's class name, like ``RateLimitError``.
+        status_code: The HTTP status, when the error was an HTTP one.
+        message: The error's message.
+        wait_seconds: How long the runner waits before the next attempt.
+    """
+
+    type: Literal["retry"] = "retry"
+    model: str
+    attempt: int
+    error: str
+    status_code: int | None = None
+    message: str
+    wait_seconds: float
 
 
 class RunResult(BaseModel):
@@ -40,6 +78,9 @@ class RunResult(BaseModel):
         turns: Model calls made.
         model: The ``provider:model`` that produced the final answer.
         warnings: Everything changed or left out on the way, for the user to see.
+        retries: Every failed model call that was retried, in order.
+        finish_reason: Why the last model call stopped; ``length`` means the
+            answer was cut off at ``max_tokens`` (see also ``warnings``).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -51,6 +92,8 @@ class RunResult(BaseModel):
     turns: int
     model: str
     warnings: list[RunWarning] = Field(default_factory=list)
+    retries: list[RetryEvent] = Field(default_factory=list)
+    finish_reason: FinishReason | None = None
     _priced: dict[str, Usage] | None = PrivateAttr(default=None)
 
     def priced_usage(self) -> dict[str, Usage]:
@@ -78,8 +121,12 @@ class RunResult(BaseModel):
         return total
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class RunStartEvent(_Event):
+    """A run has begun: the conversation it starts from and the models it may ask."""
+
+    type: Literal["run_start"] = "run_start"
+    messages: list[Message]
+    models: list[str] = Field(description="the model chain, as provider:model, in order")
 
 
 class TurnStartEvent(_Event):
@@ -106,6 +153,25 @@ class WarningEvent(_Event):
     warning: RunWarning
 
 
+class OutputRetryEvent(_Event):
+    """The model's final answer was rejected; ``message`` asks it to try again."""
+
+    type: Literal["output_retry"] = "output_retry"
+    problem: str
+    attempt: int = Field(description="rejected answers so far, this one included")
+    message: Message = Field(description="the message added to the conversation")
+
+
+class OutputEvent(_Event):
+    """The final answer was accepted; ``RunResult.output`` will hold ``output``."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    type: Literal["output"] = "output"
+    output: Any
+    model: str = Field(description="the provider:model that gave the answer")
+
+
 class RunEndEvent(_Event):
     """The run is complete."""
 
@@ -125,9 +191,158 @@ RunEvent = Annotated[
     | ToolCallDeltaEvent
     | ToolCallEndEvent
     | ResponseEndEvent
+    | RunStartEvent
     | TurnStartEvent
     | ToolResultEvent
     | WarningEvent
+    | RetryEvent
+    | OutputRetryEvent
+    | OutputEvent
     | RunEndEvent,
     Field(discriminator="type"),
 ]
+
+_NO_OUTPUT: Any = object()
+
+
+class RunFold:
+    """A run's events folded into its ``RunResult``, one event at a time.
+
+    Only whole-response events count (``response_end``, not the deltas before
+    it), so a stream with deltas and one without fold to the same result.
+    Consecutive ``tool_result`` events are one round of tool calls and become
+    one tool message. The runner reads its state (the conversation, usage,
+    warnings) from here, so nothing reaches the result without an event.
+    """
+
+    __slots__ = (
+        "_messages",
+        "_results",
+        "finish_reason",
+        "model",
+        "output",
+        "retries",
+        "turns",
+        "usage_by_model",
+        "warnings",
+    )
+
+    def __init__(self) -> None:
+        self._messages: list[Message] = []
+        self._results: list[ToolResultPart] = []
+        self.usage_by_model: dict[str, Usage] = {}
+        self.warnings: list[RunWarning] = []
+        self.retries: list[RetryEvent] = []
+        self.turns = 0
+        self.model = ""
+        self.finish_reason: FinishReason | None = None
+        self.output: Any = _NO_OUTPUT
+
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation so far, the latest round of tool results included."""
+        if self._results:
+            self._messages.append(Message(role="tool", parts=self._results))
+            self._results = []
+        return self._messages
+
+    @property
+    def usage(self) -> Usage | None:
+        """Usage summed over every model call so far, or None before the first."""
+        # Summed on demand, not per call: most runs use one model, whose usage
+        # is the total, and the sum is only read at the end or on an error.
+        values = iter(self.usage_by_model.values())
+        total = next(values, None)
+        for usage in values:
+            total = usage if total is None else total + usage
+        return total
+
+    @property
+    def has_output(self) -> bool:
+        """Whether an ``output`` event was folded: the run has its answer."""
+        return self.output is not _NO_OUTPUT
+
+    def add(self, event: RunEvent) -> None:
+        """Fold one more event in."""
+        # A table lookup, not a chain of isinstance checks: deltas, the most
+        # frequent events, add nothing and leave at once.
+        fold = _FOLDS.get(type(event))
+        if fold is not None:
+            fold(self, event)
+
+    def _tool_result(self, event: ToolResultEvent) -> None:
+        self._results.append(event.result)
+
+    def _response_end(self, event: ResponseEndEvent) -> None:
+        response = event.response
+        self.messages.append(response.message)
+        usage = response.usage or Usage(requests=1)
+        key = f"{response.provider}:{response.model_id}"
+        previous = self.usage_by_model.get(key)
+        self.usage_by_model[key] = usage if previous is None else previous + usage
+        self.finish_reason = response.finish_reason
+
+    def _turn_start(self, event: TurnStartEvent) -> None:
+        self.turns += 1
+
+    def _warning(self, event: WarningEvent) -> None:
+        self.warnings.append(event.warning)
+
+    def _retry(self, event: RetryEvent) -> None:
+        self.retries.append(event)
+
+    def _output_retry(self, event: OutputRetryEvent) -> None:
+        self.messages.append(event.message)
+
+    def _output(self, event: OutputEvent) -> None:
+        self.output = event.output
+        self.model = event.model
+
+    def _run_start(self, event: RunStartEvent) -> None:
+        self.messages[:] = event.messages
+
+    def result(self) -> RunResult:
+        """The ``RunResult`` of the events so far.
+
+        Raises:
+            ValueError: no ``output`` event was folded: the run has not finished.
+        """
+        if self.output is _NO_OUTPUT:
+            raise ValueError("these events hold no output event: the run did not finish")
+        return RunResult(
+            output=self.output,
+            messages=self.messages,
+            usage=self.usage or Usage(requests=0),
+            usage_by_model=self.usage_by_model,
+            turns=self.turns,
+            model=self.model,
+            warnings=self.warnings,
+            retries=self.retries,
+            finish_reason=self.finish_reason,
+        )
+
+
+#: What each kind of event adds to the fold. The rest (deltas, response_start,
+#: tool call events, whose calls response_end holds too, and run_end) add nothing.
+_FOLDS: dict[type[Any], Callable[[RunFold, Any], None]] = {
+    ToolResultEvent: RunFold._tool_result,
+    ResponseEndEvent: RunFold._response_end,
+    TurnStartEvent: RunFold._turn_start,
+    WarningEvent: RunFold._warning,
+    RetryEvent: RunFold._retry,
+    OutputRetryEvent: RunFold._output_retry,
+    OutputEvent: RunFold._output,
+    RunStartEvent: RunFold._run_start,
+}
+
+
+def fold_events(events: Iterable[RunEvent]) -> RunResult:
+    """The ``RunResult`` of a run's events (with or without their deltas).
+
+    Raises:
+        ValueError: the events end before the run's ``output`` event.
+    """
+    fold = RunFold()
+    for event in events:
+        fold.add(event)
+    return fold.result()

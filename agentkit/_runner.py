@@ -2,9 +2,12 @@
 
 The runner owns policy (the loop, retries and the fallback chain, budgets,
 tool validation, structured output planning); adapters only translate. A run
-is a stream of events and ``run`` is that stream folded, so streaming and
-non-streaming runs share one path and the events users see are the ones the
-conformance kit checks.
+is a stream of events and its result is that stream folded (``RunFold``):
+every change to the run's state is an event, the fold is the state, and
+``run``, ``run_stream`` and ``run_sync`` drive the same generator, so the
+events users see are exactly what the result is made of. The model call
+itself (request, capabilities, budget, retries, the chain) is in
+``_modelcall.py``.
 """
 
 from __future__ import annotations
@@ -17,52 +20,31 @@ from typing import Any
 import anyio
 
 from ._agent import Agent
-from ._messages import Message, TextPart, ToolCallPart, ToolResultPart, Usage
-from ._model import (
-    ModelAdapter,
-    ModelRequest,
-    ModelResponse,
-    ModelSettings,
-    ResponseEndEvent,
-    ResponseStartEvent,
-    RunWarning,
-    ToolDefinition,
-)
-from ._output import (
-    FINAL_RESULT_TOOL,
-    OutputMode,
-    parse_json_answer,
-    plan_output_mode,
-    prompted_instructions,
-)
-from ._policy import (
-    RetryPolicy,
-    check_capabilities,
-    estimate_cost,
-    parse_model_chain,
-    should_fall_back,
-    spent_usd,
-)
+from ._messages import Message, TextPart, ToolCallPart, ToolResultPart
+from ._model import ModelAdapter, ModelResponse, ModelSettings, ResponseEndEvent
+from ._modelcall import ModelCalls, OnTruncation
+from ._output import FINAL_RESULT_TOOL, OutputMode, parse_json_answer
+from ._policy import RetryPolicy, parse_model_chain
 from ._registry import choose_model, resolve_model
 from ._result import (
+    OutputEvent,
+    OutputRetryEvent,
     RunEndEvent,
     RunEvent,
+    RunFold,
     RunResult,
+    RunStartEvent,
     ToolResultEvent,
     TurnStartEvent,
-    WarningEvent,
 )
-from ._stream import response_events
 from ._toolindex import ToolIndex
 from ._tools import error_result
 from .exceptions import (
-    AdapterError,
-    BudgetExceededError,
     MaxTurnsError,
     ModelCallError,
     OutputValidationError,
-    RunError,
     ToolRetriesError,
+    UserError,
 )
 
 __all__ = ["run", "run_stream", "run_sync"]
@@ -70,7 +52,8 @@ __all__ = ["run", "run_stream", "run_sync"]
 Input = str | Message | Sequence[Message]
 Model = str | ModelAdapter | Sequence[str | ModelAdapter]
 
-_RETRY: Any = object()
+#: Frozen, so one instance serves every run that names no policy.
+_DEFAULT_RETRY = RetryPolicy()
 
 
 def _input_messages(agent: Agent, input: Input, history: Sequence[Message] | None) -> list[Message]:
@@ -98,8 +81,14 @@ def _model_chain(model: Model | None, agent: Agent) -> list[str | ModelAdapter]:
     return [model]
 
 
-class _Run:
-    """The state of one run; ``events`` drives it."""
+class _Run(ModelCalls):
+    """One run: ``events`` drives it, and ``fold`` (the events so far) is its state.
+
+    The loop never writes the conversation, usage or warnings itself: it
+    yields an event and reads the fold, which ``events`` feeds before the
+    loop resumes. What the loop keeps besides is policy bookkeeping (retry
+    counters, the output mode) that is not part of the result.
+    """
 
     def __init__(
         self,
@@ -110,226 +99,90 @@ class _Run:
         retry: RetryPolicy,
         max_cost_usd: float | None,
         model_options: Mapping[str, Any] | None = None,
+        on_truncation: OnTruncation = "warn",
     ) -> None:
+        if on_truncation not in ("warn", "error"):
+            raise UserError(f"on_truncation must be 'warn' or 'error', not {on_truncation!r}")
         self.agent = agent
-        self.chain = chain
+        self.on_truncation = on_truncation
         self.model_options = dict(model_options or {})
-        self.adapters: dict[int, ModelAdapter] = {}
-        self.messages = messages
+        self.input = messages
         self.settings = settings
         self.retry = retry
         self.max_cost_usd = max_cost_usd
-        self.usage: Usage | None = None
-        self.usage_by_model: dict[str, Usage] = {}
-        self.warnings: list[RunWarning] = []
+        self.fold = RunFold()
         self.tool_failures: dict[str, int] = {}
         self.output_failures = 0
-        self.turns = 0
         self.answered_by = ""
         self.mode: OutputMode | None = None
-        # run() folds the events itself and needs no deltas for whole answers.
-        self.deltas = True
         self.index = ToolIndex()
-        # The primary model resolves now so a bad model string fails before any work.
-        self.adapter(0)
+        # Every model of the chain resolves now, so that a typo or a missing key
+        # in a fallback fails before any work, not when the primary fails.
+        if not chain:
+            raise UserError("no model given: name one as provider:model")
+        self.adapters = [resolve_model(m, **self.model_options) for m in chain]
 
-    def adapter(self, position: int) -> ModelAdapter:
-        """The chain's adapter at ``position``, resolved on first use."""
-        found = self.adapters.get(position)
-        if found is None:
-            found = self.adapters[position] = resolve_model(
-                self.chain[position], **self.model_options
-            )
-        return found
+    async def events(self, stream: bool, deltas: bool = True) -> AsyncGenerator[RunEvent, None]:
+        """The run's events; each is folded before the caller sees it.
 
-    def error(self, cls: type[RunError], message: str, cause: Any = None) -> RunError:
-        return cls(message, messages=self.messages, usage=self.usage, cause=cause)
-
-    def warn(self, warning: RunWarning) -> list[RunEvent]:
-        if warning in self.warnings:
-            return []
-        self.warnings.append(warning)
-        return [WarningEvent(warning=warning)]
-
-    def _add_usage(self, response: ModelResponse) -> None:
-        usage = response.usage or Usage(requests=1)
-        self.usage = usage if self.usage is None else self.usage + usage
-        key = f"{response.provider}:{response.model_id}"
-        previous = self.usage_by_model.get(key)
-        self.usage_by_model[key] = usage if previous is None else previous + usage
-
-    async def events(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
+        Args:
+            stream: Call the model's ``stream`` (True) or ``generate``.
+            deltas: Yield the deltas of whole (non-streamed) answers too. The
+                fold reads only ``response_end``, so ``run()`` skips building
+                deltas nobody reads; the result is the same either way.
+        """
+        fold = self.fold
         # Tool sets with a lifetime (MCP connections) are open for exactly this
         # run and closed on every exit path: answer, error or cancellation.
         async with AsyncExitStack() as stack:
             for toolset in self.agent.toolsets:
                 if isinstance(toolset, AbstractAsyncContextManager):
                     await stack.enter_async_context(toolset)
+            start = RunStartEvent(
+                messages=self.input, models=[f"{a.provider}:{a.model_id}" for a in self.adapters]
+            )
+            fold.add(start)
+            yield start
             self.index = await ToolIndex.build(self.agent.toolsets)
             for warning in self.index.warnings:
                 for event in self.warn(warning):
+                    fold.add(event)
                     yield event
-            final: RunEndEvent | None = None
-            async with aclosing(self._loop(stream)) as loop:
+            # One generator fewer between the loop and the caller: every event
+            # crosses each layer, and the layers are most of the runner's cost.
+            async with aclosing(self._loop(stream, deltas)) as loop:
                 async for event in loop:
-                    if isinstance(event, RunEndEvent):
-                        final = event
-                        break
+                    fold.add(event)
                     yield event
         # The run's last event leaves after its tool sets closed cleanly: a
         # caller that stops reading at run_end must not close them with
         # GeneratorExit (MCP sessions treat that as an abort).
-        if final is not None:
-            yield final
+        if fold.has_output:
+            yield RunEndEvent(result=fold.result())
 
-    def _request(self, mode: OutputMode | None) -> ModelRequest:
-        """The request for one call, shaped for the output mode of the model asked."""
-        schema = self.agent.output_json_schema
-        messages = list(self.messages)
-        tools = self.index.definitions
-        tool_choice: str | None = None
-        if mode == "tool" and schema is not None:
-            tools = [
-                *tools,
-                ToolDefinition(
-                    name=FINAL_RESULT_TOOL,
-                    description="Give the final answer. Call this once you have the answer.",
-                    input_schema=schema,
-                ),
-            ]
-            tool_choice = "required"
-        elif mode == "prompted" and schema is not None:
-            at = 1 if messages and messages[0].role == "system" else 0
-            messages.insert(at, Message.system(prompted_instructions(schema)))
-        return ModelRequest(
-            messages=messages,
-            tools=tools,
-            tool_choice=tool_choice,
-            output_schema=schema if mode == "native" else None,
-            output_name=self.agent.name,
-            settings=self.settings,
-            allow_lossy_schemas=self.agent.allow_lossy_schemas,
-        )
-
-    def _check_budget(self, model: str, request: ModelRequest) -> list[RunWarning]:
-        if self.max_cost_usd is None:
-            return []
-        spent = spent_usd(self.usage_by_model)
-        estimate = estimate_cost(model, request)
-        if spent is None or estimate is None:
-            return [
-                RunWarning(
-                    kind="other",
-                    feature="max_cost_usd",
-                    message=f"no price is known for {model}; max_cost_usd cannot be enforced",
-                )
-            ]
-        if spent + estimate > self.max_cost_usd:
-            raise self.error(
-                BudgetExceededError,
-                f"the next call to {model} could cost up to ${estimate:.6f}, which with "
-                f"${spent:.6f} spent would pass max_cost_usd=${self.max_cost_usd}",
-            )
-        return []
-
-    async def _call_model(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
-        """One model call: capability checks, budget, retries, then the chain.
-
-        Never retries or falls back once an answer's delta has reached the
-        caller: the user would see the start of one answer and then another.
-        """
-        last_error: AdapterError | None = None
-        for position in range(len(self.chain)):
-            adapter = self.adapter(position)
-            model = f"{adapter.provider}:{adapter.model_id}"
-            if position > 0 and last_error is not None:
-                for event in self.warn(
-                    RunWarning(
-                        kind="fallback",
-                        provider=adapter.provider,
-                        message=f"fell back to {model} after: {last_error}",
-                    )
-                ):
-                    yield event
-            mode = plan_output_mode(self.agent, adapter)
-            try:
-                request, warnings = check_capabilities(self._request(mode), adapter)
-            except AdapterError as exc:
-                last_error = exc
-                continue
-            for warning in warnings + self._check_budget(model, request):
-                for event in self.warn(warning):
-                    yield event
-            started = time.monotonic()
-            attempt = 0
-            while True:
-                attempt += 1
-                delivered = False
-                try:
-                    async for event in self._attempt(adapter, request, stream):
-                        delivered = True
-                        yield event
-                except AdapterError as exc:
-                    if delivered:
-                        raise self.error(ModelCallError, str(exc), exc) from exc
-                    delay = self.retry.delay(attempt, exc, time.monotonic() - started)
-                    if delay is None:
-                        last_error = exc
-                        break
-                    await anyio.sleep(delay)
-                    continue
-                self.answered_by, self.mode = model, mode
-                return
-            if not should_fall_back(last_error):
-                break
-        assert last_error is not None
-        raise self.error(ModelCallError, str(last_error), last_error) from last_error
-
-    async def _attempt(
-        self, adapter: ModelAdapter, request: ModelRequest, stream: bool
-    ) -> AsyncGenerator[RunEvent, None]:
-        if not stream:
-            response = await adapter.generate(request)
-            if self.deltas:
-                for event in response_events(response):
-                    yield event
-            else:
-                yield ResponseEndEvent(response=response)
-            return
-        # The start event is held back until the first delta, so that an
-        # attempt failing before any content can be retried invisibly.
-        held: ResponseStartEvent | None = None
-        async with aclosing(adapter.stream(request)) as events:  # type: ignore[type-var]
-            async for event in events:
-                if isinstance(event, ResponseStartEvent):
-                    held = event
-                    continue
-                if held is not None:
-                    yield held
-                    held = None
-                yield event
-
-    async def _loop(self, stream: bool) -> AsyncGenerator[RunEvent, None]:
+    async def _loop(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
         agent = self.agent
-        primary = self.adapter(0)
+        fold = self.fold
+        primary = self.adapters[0]
         while True:
-            if self.turns >= agent.max_turns:
+            if fold.turns >= agent.max_turns:
                 raise self.error(
                     MaxTurnsError,
                     f"the run reached max_turns={agent.max_turns} without a final answer",
                 )
-            self.turns += 1
-            yield TurnStartEvent(turn=self.turns, model=f"{primary.provider}:{primary.model_id}")
+            model = f"{primary.provider}:{primary.model_id}"
+            yield TurnStartEvent(turn=fold.turns + 1, model=model)
             response: ModelResponse | None = None
-            async with aclosing(self._call_model(stream)) as call:
+            async with aclosing(self._call_model(stream, deltas)) as call:
                 async for event in call:
                     if isinstance(event, ResponseEndEvent):
                         response = event.response
                     yield event
             if response is None:
                 raise self.error(ModelCallError, "the model's stream ended without a response")
-            self.messages.append(response.message)
-            self._add_usage(response)
+            if response.finish_reason == "length":
+                for event in self._truncated(response):
+                    yield event
             for warning in response.warnings:
                 for event in self.warn(warning):
                     yield event
@@ -338,9 +191,9 @@ class _Run:
             if self.mode == "tool":
                 final = next((c for c in calls if c.name == FINAL_RESULT_TOOL), None)
                 if final is not None:
-                    output = self._accept_output(final.arguments, final)
-                    if output is not _RETRY:
-                        yield RunEndEvent(result=self._result(output))
+                    for event in self._accept_output(final.arguments, final):
+                        yield event
+                    if fold.has_output:
                         return
                     continue
             if calls:
@@ -348,23 +201,22 @@ class _Run:
                     yield event
                 continue
             if self.mode == "tool":
-                self._retry_output("answer by calling the final_result tool", None)
+                yield self._retry_output("answer by calling the final_result tool", None)
                 continue
-            output = self._final_output(response)
-            if output is _RETRY:
-                continue
-            yield RunEndEvent(result=self._result(output))
-            return
+            for event in self._final_output(response):
+                yield event
+            if fold.has_output:
+                return
 
     async def _run_tools(self, calls: list[ToolCallPart]) -> AsyncIterator[RunEvent]:
-        results: list[ToolResultPart] = [error_result("not run")] * len(calls)
+        slots: list[ToolResultPart | None] = [None] * len(calls)
         durations = [0.0] * len(calls)
 
         async def one(i: int, call: ToolCallPart) -> None:
             started = time.perf_counter()
             result = await self._execute(call)
             durations[i] = (time.perf_counter() - started) * 1000
-            results[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
+            slots[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
 
         if len(calls) == 1:
             await one(0, calls[0])  # one call needs no task group
@@ -372,7 +224,10 @@ class _Run:
             async with anyio.create_task_group() as group:
                 for i, call in enumerate(calls):
                     group.start_soon(one, i, call)
-        self.messages.append(Message(role="tool", parts=results))
+        # Every call has its result now (a failure is an error result); the
+        # strict zip below would catch one that had not.
+        results = [r for r in slots if r is not None]
+        # One round's results, in the calls' order, fold into one tool message.
         for call, result, duration in zip(calls, results, durations, strict=True):
             yield ToolResultEvent(call=call, result=result, duration_ms=duration)
         # A tool set may have something to tell the user (an MCP server died):
@@ -395,14 +250,16 @@ class _Run:
         if route is None:
             names = ", ".join(self.index.routes) or "none"
             return error_result(f"There is no tool named {call.name!r}. Available tools: {names}.")
-        toolset, direct, original = route
-        if direct is not None:
-            return await direct.run(call.arguments, timeout=self.agent.tool_timeout)
+        tool = route.tool
+        if route.direct and tool is not None:
+            return await tool.run(call.arguments, timeout=self.agent.tool_timeout)
+        limit = tool.timeout if tool is not None and tool.timeout is not None else None
+        limit = self.agent.tool_timeout if limit is None else limit
         try:
-            with anyio.fail_after(self.agent.tool_timeout):
-                return await toolset.call_tool(original, call.arguments)
+            with anyio.fail_after(limit):
+                return await route.toolset.call_tool(route.name, call.arguments)
         except TimeoutError:
-            return error_result(f"Tool {call.name} timed out after {self.agent.tool_timeout} s")
+            return error_result(f"Tool {call.name} timed out after {limit} s")
         except Exception as exc:
             return error_result(f"Tool {call.name} failed: {type(exc).__name__}: {exc}")
 
@@ -412,19 +269,24 @@ class _Run:
                 continue
             failures = self.tool_failures.get(call.name, 0) + 1
             self.tool_failures[call.name] = failures
-            if failures > self.agent.tool_retries:
+            # A tool's own retries (@tool(retries=...)) win over the agent's default.
+            route = self.index.routes.get(call.name)
+            own = route.tool.retries if route is not None and route.tool is not None else None
+            budget = self.agent.tool_retries if own is None else own
+            if failures > budget:
                 raise self.error(
                     ToolRetriesError,
-                    f"tool {call.name} failed {failures} times (budget {self.agent.tool_retries});"
+                    f"tool {call.name} failed {failures} times (budget {budget});"
                     f" last error: {result.text}",
                 )
 
-    def _final_output(self, response: ModelResponse) -> Any:
+    def _final_output(self, response: ModelResponse) -> list[RunEvent]:
+        """The events that accept the answer of ``response`` or ask for another."""
         text = response.message.text
         if self.mode is None:
             if response.refusal and not text:
-                return response.refusal
-            return text
+                return [OutputEvent(output=response.refusal, model=self.answered_by)]
+            return [OutputEvent(output=text, model=self.answered_by)]
         if response.refusal:
             raise self.error(
                 OutputValidationError, f"the model refused to answer: {response.refusal}"
@@ -432,28 +294,23 @@ class _Run:
         try:
             data = parse_json_answer(text)
         except ValueError as exc:
-            self._retry_output(f"your answer was not valid JSON ({exc})", None)
-            return _RETRY
+            return [self._retry_output(f"your answer was not valid JSON ({exc})", None)]
         return self._accept_output(data, None)
 
-    def _accept_output(self, data: Any, call: ToolCallPart | None) -> Any:
+    def _accept_output(self, data: Any, call: ToolCallPart | None) -> list[RunEvent]:
         try:
             output = self.agent.parse_output(data)
         except ValueError as exc:
-            self._retry_output(f"your answer did not match the output schema: {exc}", call)
-            return _RETRY
+            return [self._retry_output(f"your answer did not match the output schema: {exc}", call)]
+        events: list[RunEvent] = []
         if call is not None:
             # Answer the final_result call so the history stays valid for a next run.
-            self._answer_call(call, "accepted", is_error=False)
-        return output
+            result = _answer(call, "accepted", is_error=False)
+            events.append(ToolResultEvent(call=call, result=result, duration_ms=0.0))
+        events.append(OutputEvent(output=output, model=self.answered_by))
+        return events
 
-    def _answer_call(self, call: ToolCallPart, text: str, *, is_error: bool) -> None:
-        part = ToolResultPart(
-            call_id=call.id, name=call.name, content=[TextPart(text=text)], is_error=is_error
-        )
-        self.messages.append(Message(role="tool", parts=[part]))
-
-    def _retry_output(self, problem: str, call: ToolCallPart | None) -> None:
+    def _retry_output(self, problem: str, call: ToolCallPart | None) -> RunEvent:
         self.output_failures += 1
         if self.output_failures > self.agent.output_retries:
             raise self.error(
@@ -462,41 +319,41 @@ class _Run:
                 f"{self.output_failures} tries: {problem}",
             )
         note = f"Please try again: {problem}."
-        if call is not None:
-            self._answer_call(call, note, is_error=True)
-        else:
-            self.messages.append(Message.user(note))
-
-    def _result(self, output: Any) -> RunResult:
-        return RunResult(
-            output=output,
-            messages=self.messages,
-            usage=self.usage or Usage(requests=0),
-            usage_by_model=self.usage_by_model,
-            turns=self.turns,
-            model=self.answered_by,
-            warnings=self.warnings,
+        message = (
+            Message(role="tool", parts=[_answer(call, note, is_error=True)])
+            if call is not None
+            else Message.user(note)
         )
+        return OutputRetryEvent(problem=problem, attempt=self.output_failures, message=message)
+
+
+def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:
+    return ToolResultPart(
+        call_id=call.id, name=call.name, content=[TextPart(text=text)], is_error=is_error
+    )
 
 
 def _prepare(
     agent: Agent,
     input: Input,
+    *,
     model: Model | None,
     history: Sequence[Message] | None,
     settings: ModelSettings | None,
     retry: RetryPolicy | None,
     max_cost_usd: float | None,
     model_options: Mapping[str, Any] | None,
+    on_truncation: OnTruncation,
 ) -> _Run:
     return _Run(
         agent,
         _model_chain(model, agent),
         _input_messages(agent, input, history),
         agent.settings.merged(settings),
-        retry or RetryPolicy(),
+        retry or _DEFAULT_RETRY,
         max_cost_usd if max_cost_usd is not None else agent.max_cost_usd,
         model_options,
+        on_truncation,
     )
 
 
@@ -511,12 +368,14 @@ async def run_stream(
     retry: RetryPolicy | None = None,
     max_cost_usd: float | None = None,
     model_options: Mapping[str, Any] | None = None,
+    on_truncation: OnTruncation = "warn",
 ) -> AsyncIterator[RunEvent]:
     """Run ``agent`` on ``input``, yielding events as they happen.
 
-    The last event is a ``RunEndEvent`` holding the ``RunResult``. To stop
-    early, close the iterator (``async with contextlib.aclosing(...)``) so the
-    run's connections close in the task that opened them.
+    The last event is a ``RunEndEvent`` holding the ``RunResult``, which is
+    the fold of the events before it (``fold_events``). To stop early, close
+    the iterator (``async with contextlib.aclosing(...)``) so the run's
+    connections close in the task that opened them.
 
     Args:
         agent: The agent to run.
@@ -533,12 +392,25 @@ async def run_stream(
         model_options: Options for the adapter factories of model strings
             (``base_url``, ``api_key``, ``headers``, ``http_client``, or a
             factory's own); they win over environment variables.
+        on_truncation: What an answer cut off at ``max_tokens`` does:
+            ``"warn"`` (a ``truncated`` warning, the run goes on) or
+            ``"error"`` (``TruncatedError``).
 
     Raises:
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd, model_options)
+    state = _prepare(
+        agent,
+        input,
+        model=model,
+        history=history,
+        settings=settings,
+        retry=retry,
+        max_cost_usd=max_cost_usd,
+        model_options=model_options,
+        on_truncation=on_truncation,
+    )
     async with aclosing(state.events(stream)) as events:
         async for event in events:
             yield event
@@ -554,8 +426,12 @@ async def run(
     retry: RetryPolicy | None = None,
     max_cost_usd: float | None = None,
     model_options: Mapping[str, Any] | None = None,
+    on_truncation: OnTruncation = "warn",
 ) -> RunResult:
     """Run ``agent`` on ``input`` to a final answer.
+
+    The run is ``run_stream``'s, folded the same way; only the deltas of
+    whole answers, which the fold does not read, are not built.
 
     Args:
         agent: The agent to run.
@@ -568,17 +444,29 @@ async def run(
         model_options: Options for the adapter factories of model strings
             (``base_url``, ``api_key``, ``headers``, ``http_client``, or a
             factory's own); they win over environment variables.
+        on_truncation: ``"warn"`` (default) or ``"error"`` (``TruncatedError``)
+            when an answer is cut off at ``max_tokens``.
 
     Returns:
-        The result: output, messages, usage, cost, turns and warnings.
+        The result: output, messages, usage, cost, turns, warnings, retries
+        and the last finish reason.
 
     Raises:
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    state = _prepare(agent, input, model, history, settings, retry, max_cost_usd, model_options)
-    state.deltas = False
-    async with aclosing(state.events(stream=False)) as events:
+    state = _prepare(
+        agent,
+        input,
+        model=model,
+        history=history,
+        settings=settings,
+        retry=retry,
+        max_cost_usd=max_cost_usd,
+        model_options=model_options,
+        on_truncation=on_truncation,
+    )
+    async with aclosing(state.events(stream=False, deltas=False)) as events:
         async for event in events:
             if isinstance(event, RunEndEvent):
                 return event.result
@@ -595,6 +483,7 @@ def run_sync(
     retry: RetryPolicy | None = None,
     max_cost_usd: float | None = None,
     model_options: Mapping[str, Any] | None = None,
+    on_truncation: OnTruncation = "warn",
 ) -> RunResult:
     """``run`` for code without an event loop; see ``run`` for the arguments."""
 
@@ -608,6 +497,7 @@ def run_sync(
             retry=retry,
             max_cost_usd=max_cost_usd,
             model_options=model_options,
+            on_truncation=on_truncation,
         )
 
     return anyio.run(main)

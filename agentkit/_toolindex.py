@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ._model import RunWarning, ToolDefinition
-from ._tools import Tool, Toolset
+from ._tools import FunctionToolset, Tool, Toolset
 from .exceptions import UserError
 
-__all__ = ["ToolIndex"]
+__all__ = ["Route", "ToolIndex"]
+
+
+class Route:
+    """Where one tool name goes.
+
+    Attributes:
+        toolset: The tool set that serves the tool.
+        name: The tool's name in its tool set (the model may see a prefixed one).
+        tool: The ``@tool`` behind the name, when the tool set is a
+            ``FunctionToolset``: its own ``retries`` and ``timeout`` count.
+        direct: Call ``tool.run`` without going through ``call_tool``. Only
+            for a ``FunctionToolset`` whose class keeps the stock
+            ``call_tool``, which does exactly that; a subclass that overrides
+            it (to log, check or rewrite calls) is always called.
+    """
+
+    __slots__ = ("direct", "name", "tool", "toolset")
+
+    def __init__(self, toolset: Toolset, name: str, tool: Tool | None, direct: bool) -> None:
+        self.toolset = toolset
+        self.name = name
+        self.tool = tool
+        self.direct = direct
+
+    def __iter__(self) -> Iterator[Any]:
+        # ``toolset, direct_tool_or_None, name = route``: the shape the MCP
+        # server (agentkit/mcp/_server.py) unpacks; it honours ``direct`` too.
+        return iter((self.toolset, self.tool if self.direct else None, self.name))
+
+
+def _function_tool(toolset: Toolset, name: str) -> tuple[Tool | None, bool]:
+    if not isinstance(toolset, FunctionToolset):
+        return None, False
+    found = toolset.tools.get(name)
+    stock = type(toolset).call_tool is FunctionToolset.call_tool
+    return found, found is not None and stock
 
 
 class ToolIndex:
@@ -21,14 +58,13 @@ class ToolIndex:
 
     def __init__(self) -> None:
         self.definitions: list[ToolDefinition] = []
-        self.routes: dict[str, tuple[Toolset, Tool | None, str]] = {}
+        self.routes: dict[str, Route] = {}
         self.warnings: list[RunWarning] = []
 
     @classmethod
     async def build(cls, toolsets: Sequence[Toolset]) -> ToolIndex:
         index = cls()
         for toolset in toolsets:
-            direct = getattr(toolset, "tools", None)
             for definition in await toolset.list_tools():
                 original = definition.name
                 if original in index.routes:
@@ -48,11 +84,7 @@ class ToolIndex:
                             f"as {renamed!r}: another tool set already has that name",
                         )
                     )
-                found = direct.get(original) if isinstance(direct, dict) else None
-                index.routes[definition.name] = (
-                    toolset,
-                    found if isinstance(found, Tool) else None,
-                    original,
-                )
+                found, direct = _function_tool(toolset, original)
+                index.routes[definition.name] = Route(toolset, original, found, direct)
                 index.definitions.append(definition)
         return index

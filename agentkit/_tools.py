@@ -143,6 +143,8 @@ class Tool:
         blocking: bool | None = None,
         localns: dict[str, Any] | None = None,
     ) -> None:
+        if retries is not None and retries < 0:
+            raise UserError(f"tool {function.__name__}: retries must be 0 or more")
         self.function = function
         self.timeout = timeout
         self.retries = retries
@@ -335,7 +337,9 @@ def tool(
         title: Human-readable title (MCP ``title``).
         description: Defaults to the docstring's summary.
         timeout: Seconds one call may take.
-        retries: Failed calls allowed per run before the run stops.
+        retries: Failed calls (errors, invalid arguments) allowed per run
+            before the run stops with ``ToolRetriesError``; defaults to the
+            agent's ``tool_retries``.
         annotations: MCP tool annotations, like ``{"readOnlyHint": True}``.
         blocking: For a sync function: False runs it inline on the event loop
             (for quick pure functions); by default it runs in a worker thread.
@@ -365,7 +369,12 @@ def tool(
 
 
 class FunctionToolset:
-    """A tool set of ``@tool`` functions (plain functions are wrapped)."""
+    """A tool set of ``@tool`` functions (plain functions are wrapped).
+
+    A subclass may override ``call_tool`` (to log, authorise or rewrite
+    calls): the runner then calls it for every call. Without an override it
+    runs the tool directly and saves the hop.
+    """
 
     def __init__(self, tools: Sequence[Tool | Callable[..., Any]] = ()) -> None:
         self.tools: dict[str, Tool] = {}

@@ -20,11 +20,13 @@ AgentkitError
 ├── ToolError                    a tool failed; the model is told and the run goes on
 ├── HarnessError                 the conformance kit's harness, or the factory it called, crashed
 └── RunError                     a run failed: .messages keeps the conversation so far
-    ├── ModelCallError           the model call failed: .cause is the AdapterError
+    ├── ModelCallError           the model call failed: .cause, .failures (one per model)
+    │   └── UnsupportedSchemaError  no model of the chain takes the schemas unchanged
     ├── MaxTurnsError            the run hit max_turns before a final answer
     ├── OutputValidationError    the final answer never matched the output schema
     ├── ToolRetriesError         a tool kept failing past its retry budget
-    └── BudgetExceededError      the next call would pass max_cost_usd
+    ├── BudgetExceededError      the next call would pass max_cost_usd
+    └── TruncatedError           an answer was cut off at max_tokens (on_truncation="error")
 ```
 
 Vendor and transport errors are translated at one seam in each adapter and
@@ -64,8 +66,10 @@ __all__ = [
     "SpecValidationError",
     "ToolError",
     "ToolRetriesError",
+    "TruncatedError",
     "UnexpectedResponseError",
     "UnsupportedFeatureError",
+    "UnsupportedSchemaError",
     "UserError",
 ]
 
@@ -246,7 +250,23 @@ class ModelCallError(RunError):
 
     The provider, status and retry hint are copied from the cause so that a
     caller can act on them without unwrapping.
+
+    Attributes:
+        failures: ``(provider:model, error)`` for each model of the chain
+            that was tried, in order; ``cause`` is the last one's error.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        messages: Sequence[Message] = (),
+        usage: Usage | None = None,
+        cause: AgentkitError | None = None,
+        failures: Sequence[tuple[str, AgentkitError]] = (),
+    ) -> None:
+        self.failures = list(failures)
+        super().__init__(message, messages=messages, usage=usage, cause=cause)
 
     @property
     def provider(self) -> str | None:
@@ -257,6 +277,15 @@ class ModelCallError(RunError):
     def status_code(self) -> int | None:
         """HTTP status of the failing call, when it was an HTTP error."""
         return self.cause.status_code if isinstance(self.cause, ProviderHTTPError) else None
+
+
+class UnsupportedSchemaError(ModelCallError):
+    """No model of the chain could take the agent's tool or output schemas unchanged.
+
+    ``cause`` is the last model's ``SchemaCompileError`` (with its
+    ``changes``); ``failures`` has every model's. Simplify the schema, pick
+    another model, or set ``allow_lossy_schemas``.
+    """
 
 
 class MaxTurnsError(RunError):
@@ -273,3 +302,11 @@ class ToolRetriesError(RunError):
 
 class BudgetExceededError(RunError):
     """The next model call would take the run past its ``max_cost_usd``."""
+
+
+class TruncatedError(RunError):
+    """An answer was cut off at ``max_tokens`` and the run was asked to fail on that.
+
+    Raised only with ``on_truncation="error"`` (CLI: ``--fail-on-truncation``);
+    ``messages`` ends with the cut-off answer.
+    """

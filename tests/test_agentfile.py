@@ -154,3 +154,39 @@ def test_profiles_override_model_settings_and_budget(
 def test_model_chain_in_model_key(tmp_path: Path) -> None:
     agent = load_agent(write(tmp_path, "name: a\nmodel: 'ollama:x, openai:y'\n"))
     assert agent.default_model == "ollama:x, openai:y"
+
+
+def test_an_agent_file_that_is_not_utf8_is_a_user_error(tmp_path: Path) -> None:
+    path = tmp_path / "agent.yaml"
+    path.write_bytes(b"name: caf\xe9\ninstructions: hi\n")  # Latin-1, not UTF-8
+    with pytest.raises(UserError) as info:
+        load_agent(path)
+    assert type(info.value) is UserError
+    assert str(info.value) == (
+        f"agent file {path} is not UTF-8 text: byte 0xe9 at offset 9 cannot be decoded; "
+        "save it as UTF-8"
+    )
+    # A UTF-8 byte-order mark is not an error.
+    path.write_bytes("\ufeffname: cafe\n".encode())
+    assert load_agent(path).name == "cafe"
+
+
+def test_a_tool_module_that_fails_to_import_is_a_user_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On sys.path already, so that load_agent adds nothing that outlives the test.
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "agentkit_test_syntax_tools.py").write_text("def f(:\n", encoding="utf-8")
+    (tmp_path / "agentkit_test_raising_tools.py").write_text(
+        "raise RuntimeError('needs a config file')\n", encoding="utf-8"
+    )
+    for module, expected in [
+        ("agentkit_test_syntax_tools", "SyntaxError: "),
+        ("agentkit_test_raising_tools", "RuntimeError: needs a config file"),
+    ]:
+        path = write(tmp_path, f"name: x\ntools: ['{module}:f']\n")
+        with pytest.raises(UserError) as info:
+            load_agent(path)
+        message = str(info.value)
+        assert message.startswith(f"{path}: importing {module!r} for tool '{module}:f' failed: ")
+        assert expected in message

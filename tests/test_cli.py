@@ -95,11 +95,53 @@ def test_json_mode_prints_every_event(emulator: str) -> None:
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
     kinds = [e["type"] for e in events]
-    assert kinds[0] == "turn_start"
-    assert kinds[-1] == "run_end"
+    assert events[0] == {
+        "type": "model_choice",
+        "model": "openai:gpt-4.1-mini",
+        "reason": "given with --model",
+    }
+    assert kinds[1:3] == ["run_start", "turn_start"]
+    assert kinds[-2:] == ["output", "run_end"]
     assert "tool_result" in kinds
-    assert events[-1]["result"]["output"] == expected_answer("Oslo")
-    assert events[-1]["result"]["turns"] == 2
+    result = events[-1]["result"]
+    assert result["output"] == expected_answer("Oslo")
+    assert result["turns"] == 2
+    # gpt-4.1-mini has a known price: the result carries it, per model and in total.
+    cost = result["usage_by_model"]["openai:gpt-4.1-mini"]["cost_usd"]
+    assert result["cost_usd"] == cost > 0
+
+
+def test_json_mode_ends_a_failure_with_an_error_line(emulator: str) -> None:
+    out = agentkit(
+        "run",
+        str(EXAMPLE),
+        "-m",
+        "openai:gpt-4.1-mini",
+        "--json",
+        "-i",
+        "hi",
+        env={"OPENAI_BASE_URL": emulator, "OPENAI_API_KEY": "sk-wrong"},
+    )
+    assert out.returncode == 3, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines[0]["type"] == "model_choice"
+    error = lines[-1]
+    assert error["type"] == "error"
+    assert (error["error"], error["cause"], error["exit_code"]) == (
+        "ModelCallError",
+        "AuthenticationError",
+        3,
+    )
+    assert "401" in error["message"]
+    # Errors before the run (here: no input) end the same way.
+    empty = agentkit("run", str(EXAMPLE), "--json", "-i", "")
+    assert empty.returncode == 2
+    assert json.loads(empty.stdout.splitlines()[-1]) == {
+        "type": "error",
+        "error": "UserError",
+        "message": "no input: --input was empty",
+        "exit_code": 2,
+    }
 
 
 def test_same_agent_file_runs_through_function_adapter() -> None:
@@ -157,6 +199,42 @@ def test_rate_limit_exit_code(tmp_path: Path) -> None:
         )
     assert out.returncode == 4, out.stderr
     assert "RateLimitError" in out.stderr
+    # Two retries were made and shown before the run gave up.
+    retries = [line for line in out.stderr.splitlines() if line.startswith("retry: ")]
+    assert retries == [
+        f"retry: openai:gpt-4.1-mini attempt {n} failed (RateLimitError: openai: 429 rate "
+        "limited or out of quota: Rate limit reached; retry after 0 s); retrying in 0.0 s"
+        for n in (1, 2)
+    ]
+
+
+def test_a_run_that_survives_rate_limits_says_so() -> None:
+    failures = 2
+
+    def twice_429(request: Any) -> Any:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise openai_error(429, "Rate limit reached", headers={"retry-after": "0"})
+        return weather_script(request)
+
+    with serve_asgi(OpenAIChatEmulator(twice_429)) as url:
+        out = agentkit(
+            "run",
+            str(EXAMPLE),
+            "-m",
+            "openai:gpt-4.1-mini",
+            "-i",
+            "Weather in Paris?",
+            env={"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "k"},
+        )
+    assert out.returncode == 0, out.stderr
+    assert expected_answer("Paris") in out.stdout.splitlines()
+    retries = [line for line in out.stderr.splitlines() if line.startswith("retry: ")]
+    assert [line.split(" failed")[0] for line in retries] == [
+        "retry: openai:gpt-4.1-mini attempt 1",
+        "retry: openai:gpt-4.1-mini attempt 2",
+    ]
 
 
 def test_validate_schema_and_help() -> None:
@@ -172,3 +250,92 @@ def test_validate_schema_and_help() -> None:
     assert helped.returncode == 0
     assert "run an agent file" in helped.stdout
     assert "validate" in helped.stdout
+
+
+@pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
+def test_a_cut_off_answer_warns_or_fails_on_request(stream: str) -> None:
+    from agentkit import Message, ModelResponse
+
+    def cut_off(request: Any) -> Any:
+        return ModelResponse(
+            message=Message.assistant("It is 21"),
+            finish_reason="length",
+            provider="openai",
+            model_id="gpt-4.1-mini",
+        )
+
+    with serve_asgi(OpenAIChatEmulator(cut_off)) as url:
+        env = {"OPENAI_BASE_URL": f"{url}/v1", "OPENAI_API_KEY": "k"}
+        base = ["run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", "-i", "hi", stream]
+        warned = agentkit(*base, env=env)
+        failed = agentkit(*base, "--fail-on-truncation", env=env)
+    assert warned.returncode == 0, warned.stderr
+    assert "It is 21" in warned.stdout
+    assert "warning: turn 1: the answer of openai:gpt-4.1-mini was cut off" in warned.stderr
+    assert failed.returncode == 12, failed.stderr
+    assert "error: TruncatedError: turn 1: the answer of openai:gpt-4.1-mini" in failed.stderr
+
+
+def test_empty_input_is_refused_from_the_option_and_from_stdin() -> None:
+    for out in [
+        agentkit("run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", "--input", ""),
+        agentkit("run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", "--input", "  \n"),
+        agentkit("run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", stdin=""),
+    ]:
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.startswith("error: UserError: no input: ")
+        assert out.stdout == ""
+
+
+def test_budget_exceeded_has_its_own_exit_code(tmp_path: Path) -> None:
+    agent = tmp_path / "agent.yaml"
+    agent.write_text(
+        "name: pricey\nmax_cost_usd: 0.000001\nsettings: {max_tokens: 1000}\n", encoding="utf-8"
+    )
+    # The budget stops the run before any request: the URL is never reached.
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "k"}
+    out = agentkit("run", str(agent), "-m", "openai:gpt-4.1-mini", "-i", "hi", env=env)
+    assert out.returncode == 11, out.stderr
+    assert "error: BudgetExceededError: " in out.stderr
+    assert "max_cost_usd=$1e-06" in out.stderr
+
+
+def test_run_help_lists_the_exit_codes() -> None:
+    from agentkit._cli import EXIT_TABLE
+
+    out = agentkit("run", "--help")
+    assert out.returncode == 0
+    assert "exit codes:" in out.stdout
+    listed = {line.split()[0] for line in out.stdout.split("exit codes:")[1].splitlines()[1:15]}
+    assert listed == {str(code) for code, _, _ in EXIT_TABLE}
+    assert "11   BudgetExceededError: " in out.stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, name, _ in EXIT_TABLE:
+        assert f"| {code} | `{name}` |" in readme if name else f"| {code} | |" in readme
+
+
+def test_bytes_that_are_not_utf8_are_user_errors(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+
+    def raw(*args: str, stdin: bytes) -> Any:
+        return subprocess.run(
+            [*CLI, *args], capture_output=True, input=stdin, env=env, cwd=ROOT, timeout=120
+        )
+
+    piped = raw("run", str(EXAMPLE), "-m", "openai:gpt-4.1-mini", stdin=b"Weather in K\xf6ln?")
+    assert piped.returncode == 2
+    assert piped.stderr.decode() == (
+        "error: UserError: stdin is not UTF-8 text: byte 0xf6 at offset 12 cannot be decoded\n"
+    )
+    bad = tmp_path / "agent.yaml"
+    bad.write_bytes(b"name: x\ninstructions: \xff\n")
+    for command in ("validate", "run"):
+        out = raw(command, str(bad), stdin=b"hi")
+        assert out.returncode == 2
+        assert out.stderr.decode() == (
+            f"error: UserError: agent file {bad} is not UTF-8 text: byte 0xff at offset 22 "
+            "cannot be decoded; save it as UTF-8\n"
+        )
+    argv = raw("run", str(EXAMPLE), "-i", os.fsdecode(b"K\xf6ln"), stdin=b"")
+    assert argv.returncode == 2
+    assert b"--input is not UTF-8 text" in argv.stderr

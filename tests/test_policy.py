@@ -32,11 +32,18 @@ from agentkit.exceptions import (
     ModelCallError,
     ProviderConnectionError,
     RateLimitError,
+    SchemaCompileError,
     ServerError,
+    UserError,
 )
 from agentkit.testing import FunctionAdapter
 
-FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, max_elapsed=5)
+from .fake_time import FakeTime
+
+
+def fast() -> RetryPolicy:
+    """Retries on a fake clock: the backoff is real, the waiting is not."""
+    return FakeTime().policy()
 
 
 def flaky(errors: list[Exception], answer: str = "ok") -> FunctionAdapter:
@@ -62,16 +69,60 @@ async def test_retryable_errors_are_retried() -> None:
         ProviderConnectionError("reset", provider="p"),
     ]
     model = flaky(errors)
-    result = await run(Agent(name="a"), "hi", model=model, retry=RetryPolicy(max_attempts=4))
+    time = FakeTime()
+    result = await run(Agent(name="a"), "hi", model=model, retry=time.policy(max_attempts=4))
     assert result.output == "ok"
     assert len(model.calls) == 4
+    # Retry-After first, then the backoff doubling from initial_delay.
+    assert time.sleeps == [0.01, 1.0, 2.0]
+
+
+@pytest.mark.anyio
+async def test_retries_are_events_on_the_result_and_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model = flaky([rate_limited(2), rate_limited(3)])
+    time = FakeTime()
+    events: list[Any] = []
+    with caplog.at_level("INFO", logger="agentkit"):
+        async for event in run_stream(Agent(name="a"), "hi", model=model, retry=time.policy()):
+            events.append(event)
+    retries = [e for e in events if e.type == "retry"]
+    assert [(r.attempt, r.error, r.status_code, r.wait_seconds) for r in retries] == [
+        (1, "RateLimitError", 429, 2.0),
+        (2, "RateLimitError", 429, 3.0),
+    ]
+    assert retries[0].model == "function:function"
+    assert retries[0].message == "p: 429 slow down"
+    # Each retry event is out before the wait it announces.
+    assert time.sleeps == [2.0, 3.0]
+    assert events[-1].result.retries == retries
+    assert [r.getMessage() for r in caplog.records] == [
+        "function:function: attempt 1 failed (RateLimitError: p: 429 slow down); "
+        "retrying in 2.00 s",
+        "function:function: attempt 2 failed (RateLimitError: p: 429 slow down); "
+        "retrying in 3.00 s",
+    ]
+    assert (await run(Agent(name="a"), "hi", model=flaky([]))).retries == []
+
+
+@pytest.mark.anyio
+async def test_the_time_budget_bounds_the_waits() -> None:
+    model = flaky([ServerError("boom", provider="p", status_code=500) for _ in range(9)])
+    time = FakeTime()
+    policy = time.policy(max_attempts=9, initial_delay=1, max_elapsed=6)
+    with pytest.raises(ModelCallError):
+        await run(Agent(name="a"), "hi", model=model, retry=policy)
+    # 1 + 2 = 3 s spent; the next wait of 4 s would pass 6 s, so it stops.
+    assert time.sleeps == [1.0, 2.0]
+    assert len(model.calls) == 3
 
 
 @pytest.mark.anyio
 async def test_attempts_are_bounded() -> None:
     model = flaky([ServerError("boom", provider="p", status_code=500) for _ in range(5)])
     with pytest.raises(ModelCallError) as info:
-        await run(Agent(name="a"), "hi", model=model, retry=FAST)
+        await run(Agent(name="a"), "hi", model=model, retry=fast())
     assert isinstance(info.value.cause, ServerError)
     assert len(model.calls) == 3
 
@@ -80,7 +131,7 @@ async def test_attempts_are_bounded() -> None:
 async def test_auth_errors_are_not_retried() -> None:
     model = flaky([AuthenticationError("bad key", provider="p", status_code=401)])
     with pytest.raises(ModelCallError):
-        await run(Agent(name="a"), "hi", model=model, retry=FAST)
+        await run(Agent(name="a"), "hi", model=model, retry=fast())
     assert len(model.calls) == 1
 
 
@@ -102,7 +153,7 @@ def test_retry_after_longer_than_the_time_left_gives_up_at_once() -> None:
 async def test_chain_falls_back_on_retryable_failure_with_a_warning() -> None:
     first = flaky([ServerError("down", provider="p", status_code=503) for _ in range(3)])
     second = FunctionAdapter(lambda r: "from second", model_id="second")
-    result = await run(Agent(name="a"), "hi", model=[first, second], retry=FAST)
+    result = await run(Agent(name="a"), "hi", model=[first, second], retry=fast())
     assert result.output == "from second"
     assert result.model == "function:second"
     [warning] = result.warnings
@@ -115,7 +166,7 @@ async def test_chain_does_not_fall_back_on_auth_errors() -> None:
     first = flaky([AuthenticationError("bad key", provider="p", status_code=401)])
     second = FunctionAdapter(lambda r: "never")
     with pytest.raises(ModelCallError, match="bad key"):
-        await run(Agent(name="a"), "hi", model=[first, second], retry=FAST)
+        await run(Agent(name="a"), "hi", model=[first, second], retry=fast())
     assert second.calls == []
 
 
@@ -175,14 +226,14 @@ async def test_no_retry_or_fallback_after_the_first_streamed_token() -> None:
     seen: list[str] = []
 
     async def consume() -> None:
-        async for event in run_stream(Agent(name="a"), "hi", model=[broken, backup], retry=FAST):
+        async for event in run_stream(Agent(name="a"), "hi", model=[broken, backup], retry=fast()):
             seen.append(event.type)
 
     with pytest.raises(ModelCallError, match="connection reset mid-answer"):
         await consume()
     assert broken.attempts == 1
     assert backup.calls == []
-    assert seen == ["turn_start", "response_start", "text_delta"]
+    assert seen == ["run_start", "turn_start", "response_start", "text_delta"]
 
 
 def test_unsupported_settings_are_removed_with_warnings() -> None:
@@ -253,3 +304,88 @@ def test_exhausted_quota_is_not_retried_but_falls_back() -> None:
     assert not is_retryable(quota)
     assert is_retryable(rate_limited())
     assert should_fall_back(quota)
+
+
+@pytest.mark.anyio
+async def test_every_model_of_a_chain_resolves_before_any_work() -> None:
+    first = FunctionAdapter(lambda r: "never asked")
+    with pytest.raises(UserError, match="no adapter for provider 'opeani'"):
+        await run(Agent(name="a"), "hi", model=[first, "opeani:gpt-4.1-mini"])
+    with pytest.raises(UserError, match="no adapter for provider 'opeani'"):
+        await run(Agent(name="a"), "hi", model="ollama:llama3.2, opeani:gpt-4.1-mini")
+    assert first.calls == []
+    with pytest.raises(UserError, match="no model given"):
+        await run(Agent(name="a"), "hi", model=" , ")
+
+
+@pytest.mark.anyio
+async def test_a_failed_chain_names_each_models_failure_in_order() -> None:
+    first = flaky([ServerError("down", provider="p", status_code=503)], answer="x")
+    second = FunctionAdapter(_raise(rate_limited()), model_id="second")
+    third = FunctionAdapter(
+        _raise(AuthenticationError("bad key", provider="q", status_code=401)), model_id="third"
+    )
+    fourth = FunctionAdapter(lambda r: "never", model_id="fourth")
+    policy = FakeTime().policy(max_attempts=1)
+    with pytest.raises(ModelCallError) as info:
+        await run(Agent(name="a"), "hi", model=[first, second, third, fourth], retry=policy)
+    assert str(info.value) == (
+        "3 of 4 models of the chain failed: 1) function:function: p: 503 down; "
+        "2) function:second: p: 429 slow down; 3) function:third: q: 401 bad key "
+        "(the last error is not one another model could avoid, so the rest was not tried)"
+    )
+    assert [(m, type(e).__name__) for m, e in info.value.failures] == [
+        ("function:function", "ServerError"),
+        ("function:second", "RateLimitError"),
+        ("function:third", "AuthenticationError"),
+    ]
+    assert isinstance(info.value.cause, AuthenticationError)
+    assert fourth.calls == []
+    with pytest.raises(ModelCallError, match=r"^2 of 2 models of the chain failed: 1\) "):
+        await run(Agent(name="a"), "hi", model=[second, second], retry=policy)
+
+
+def _raise(error: Exception) -> Any:
+    def model(request: ModelRequest) -> Any:
+        raise error
+
+    return model
+
+
+def _schema_error(request: ModelRequest) -> Any:
+    # What an adapter raises when it compiles a schema it cannot send unchanged.
+    raise SchemaCompileError("'patternProperties' would be dropped", tool="lookup", target="gemini")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_schema_a_model_cannot_take_moves_on_to_the_next(stream: bool) -> None:
+    picky = FunctionAdapter(_schema_error, model_id="picky")
+    able = FunctionAdapter(lambda r: "from able", model_id="able")
+    events = [
+        e async for e in run_stream(Agent(name="a"), "hi", model=[picky, able], stream=stream)
+    ]
+    result = events[-1].result
+    assert result.output == "from able"
+    assert result.model == "function:able"
+    assert [w.kind for w in result.warnings] == ["fallback"]
+    assert "'patternProperties' would be dropped" in result.warnings[0].message
+    assert [e.type for e in events].count("retry") == 0  # not retried on the same model
+
+
+@pytest.mark.anyio
+async def test_a_schema_no_model_can_take_is_a_run_error_with_the_conversation() -> None:
+    from agentkit.exceptions import RunError, UnsupportedSchemaError
+
+    picky = FunctionAdapter(_schema_error, model_id="picky")
+    with pytest.raises(UnsupportedSchemaError) as info:
+        await run(Agent(name="a", instructions="sys"), "hi", model=[picky, picky])
+    err = info.value
+    assert isinstance(err, RunError)
+    assert isinstance(err, ModelCallError)
+    assert [m.role for m in err.messages] == ["system", "user"]
+    assert isinstance(err.cause, SchemaCompileError)
+    assert len(err.failures) == 2
+    assert str(err).startswith("2 of 2 models of the chain failed: 1) function:picky: ")
+    with pytest.raises(UnsupportedSchemaError, match=r"^schema of 'lookup' for gemini"):
+        await run(Agent(name="a"), "hi", model=picky)

@@ -22,6 +22,8 @@ EXPECTED = {
     "ModelRequest",
     "ModelResponse",
     "ModelSettings",
+    "OutputEvent",
+    "OutputRetryEvent",
     "Part",
     "ReasoningDeltaEvent",
     "ReasoningPart",
@@ -29,10 +31,12 @@ EXPECTED = {
     "ResourcePart",
     "ResponseEndEvent",
     "ResponseStartEvent",
+    "RetryEvent",
     "RetryPolicy",
     "RunEndEvent",
     "RunEvent",
     "RunResult",
+    "RunStartEvent",
     "RunWarning",
     "StreamAccumulator",
     "StreamEvent",
@@ -52,6 +56,7 @@ EXPECTED = {
     "WarningEvent",
     "__version__",
     "choose_model",
+    "fold_events",
     "load_agent",
     "parse_tool_arguments",
     "resolve_model",
@@ -175,10 +180,26 @@ def test_exception_tree() -> None:
         assert issubclass(cls, e.ProviderHTTPError)
     for cls in (e.ProviderHTTPError, e.UnsupportedFeatureError, e.UnexpectedResponseError):
         assert issubclass(cls, e.AdapterError)
-    for cls in (e.ModelCallError, e.MaxTurnsError, e.OutputValidationError, e.ToolRetriesError):
+    for cls in (
+        e.ModelCallError,
+        e.MaxTurnsError,
+        e.OutputValidationError,
+        e.ToolRetriesError,
+        e.BudgetExceededError,
+        e.TruncatedError,
+    ):
         assert issubclass(cls, e.RunError)
+    assert issubclass(e.UnsupportedSchemaError, e.ModelCallError)
     for cls in (e.UserError, e.AdapterError, e.ToolError, e.RunError):
         assert issubclass(cls, e.AgentkitError)
+
+
+def test_the_exception_tree_doc_names_every_exception() -> None:
+    from agentkit import exceptions as e
+
+    tree = (e.__doc__ or "").split("```")[1]
+    drawn = {line.split("── ")[-1].split()[0] for line in tree.splitlines() if "── " in line}
+    assert drawn | {"AgentkitError"} == set(e.__all__)
 
 
 def test_import_agentkit_loads_no_heavy_modules() -> None:

@@ -87,8 +87,8 @@ async def test_stream_events_are_well_ordered(stream: bool) -> None:
         )
     ]
     kinds = [e.type for e in events]
-    assert kinds[0] == "turn_start"
-    assert kinds[-1] == "run_end"
+    assert kinds[:2] == ["run_start", "turn_start"]
+    assert kinds[-2:] == ["output", "run_end"]
     assert kinds.count("response_start") == kinds.count("response_end") == 2
     assert kinds.index("tool_call_start") < kinds.index("tool_call_delta")
     assert kinds.index("tool_call_delta") < kinds.index("tool_call_end")
@@ -450,3 +450,178 @@ async def test_tool_sets_can_hand_warnings_to_the_result() -> None:
 
     result = await run(Agent(name="n", tools=[ts]), "go", model=FunctionAdapter(model))
     assert [(w.feature, w.message) for w in result.warnings] == [("noisy", "server went away")]
+
+
+async def _events(agent: Agent, model: Any, *, stream: bool = True) -> list[Any]:
+    return [e async for e in run_stream(agent, "Weather in Paris?", model=model, stream=stream)]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream", [True, False])
+async def test_the_result_is_the_fold_of_the_events(stream: bool) -> None:
+    from agentkit._result import fold_events
+
+    events = await _events(AGENT, FunctionAdapter(weather_model), stream=stream)
+    final = events[-1]
+    assert isinstance(final, RunEndEvent)
+    # The events alone (no runner state) give the run's result, deltas or not.
+    assert fold_events(events[:-1]) == final.result
+    whole = [e for e in events if not e.type.endswith("_delta")]
+    assert fold_events(whole) == final.result
+    # run() folds the same events on the same path.
+    assert await run(AGENT, "Weather in Paris?", model=FunctionAdapter(weather_model)) == (
+        final.result
+    )
+    start = events[0]
+    assert start.type == "run_start"
+    assert [m.role for m in start.messages] == ["system", "user"]
+    assert start.models == ["function:function"]
+
+
+@pytest.mark.anyio
+async def test_output_retries_and_the_final_result_call_are_events() -> None:
+    from agentkit._result import fold_events
+
+    caps = Capabilities(structured_output=frozenset({"tool"}))
+    agent = Agent(name="city", output_type=City)
+    events = [
+        e
+        async for e in run_stream(
+            agent, "Biggest?", model=FunctionAdapter(structured_model, capabilities=caps)
+        )
+    ]
+    kinds = [e.type for e in events]
+    assert kinds.count("output_retry") == 1
+    retry = next(e for e in events if e.type == "output_retry")
+    assert retry.attempt == 1
+    assert retry.message.role == "tool"
+    assert "population_millions" in retry.problem
+    accepted = [e for e in events if e.type == "tool_result"]
+    assert [(e.call.name, e.result.text) for e in accepted] == [("final_result", "accepted")]
+    result = fold_events(events)
+    assert result == events[-1].result
+    assert result.output == City(name="Paris", population_millions=2.1)
+    assert [m.role for m in result.messages] == ["user", "assistant", "tool", "assistant", "tool"]
+
+
+def test_an_unfinished_run_does_not_fold_to_a_result() -> None:
+    from agentkit._result import RunStartEvent, fold_events
+
+    with pytest.raises(ValueError, match="no output event"):
+        fold_events([RunStartEvent(messages=[Message.user("hi")], models=["a:b"])])
+
+
+def _cut_off(request: ModelRequest) -> ModelResponse:
+    return ModelResponse(
+        message=Message.assistant("The answer is forty"),
+        finish_reason="length",
+        provider="function",
+        model_id="m",
+    )
+
+
+@pytest.mark.anyio
+async def test_an_answer_cut_off_at_max_tokens_is_reported() -> None:
+    agent = Agent(name="t", settings=ModelSettings(max_tokens=5))
+    result = await run(agent, "x", model=FunctionAdapter(_cut_off))
+    assert result.output == "The answer is forty"
+    assert result.finish_reason == "length"
+    [warning] = result.warnings
+    assert warning.kind == "truncated"
+    assert warning.message.startswith(
+        "turn 1: the answer of function:m was cut off at max_tokens=5 (finish reason: length)"
+    )
+    ok = await run(Agent(name="t"), "x", model=FunctionAdapter(lambda r: "whole"))
+    assert ok.finish_reason == "stop"
+    assert ok.warnings == []
+
+
+def test_run_sync_reports_truncation_too() -> None:
+    result = run_sync(Agent(name="t"), "x", model=FunctionAdapter(_cut_off))
+    assert result.finish_reason == "length"
+    assert [w.kind for w in result.warnings] == ["truncated"]
+    assert "cut off at the model's output limit" in result.warnings[0].message
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("streamed", [True, False])
+async def test_truncation_can_be_an_error_that_keeps_the_conversation(streamed: bool) -> None:
+    from agentkit.exceptions import RunError, TruncatedError
+
+    agent = Agent(name="t", instructions="sys")
+
+    async def go() -> None:
+        model = FunctionAdapter(_cut_off)
+        if not streamed:
+            await run(agent, "x", model=model, on_truncation="error")
+            return
+        async for _ in run_stream(agent, "x", model=model, on_truncation="error"):
+            pass
+
+    with pytest.raises(TruncatedError) as info:
+        await go()
+    assert isinstance(info.value, RunError)
+    assert [m.role for m in info.value.messages] == ["system", "user", "assistant"]
+    assert info.value.messages[-1].text == "The answer is forty"
+    assert "cut off" in str(info.value)
+    with pytest.raises(UserError, match="on_truncation"):
+        await run(agent, "x", model=FunctionAdapter(_cut_off), on_truncation="ignore")  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_a_toolset_that_overrides_call_tool_is_called() -> None:
+    from agentkit import FunctionToolset, ToolResultPart
+    from agentkit._toolindex import ToolIndex
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    class Audited(FunctionToolset):
+        async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
+            seen.append((name, arguments))
+            result = await super().call_tool(name, arguments)
+            return result.model_copy(update={"content": [TextPart(text=f"audited {result.text}")]})
+
+    result = await run(
+        Agent(name="a", tools=[Audited([get_weather])]), "hi", model=FunctionAdapter(weather_model)
+    )
+    assert seen == [("get_weather", {"city": "Paris"})]
+    assert result.output == "It is audited Paris: 21C, sunny"
+    # A plain FunctionToolset keeps its fast path; the subclass does not.
+    plain = (await ToolIndex.build([FunctionToolset([get_weather])])).routes["get_weather"]
+    audited = (await ToolIndex.build([Audited([get_weather])])).routes["get_weather"]
+    assert (plain.direct, audited.direct) == (True, False)
+    assert plain.tool is audited.tool is get_weather
+
+
+def _always_fails(tool_name: str) -> FunctionAdapter:
+    def model(request: ModelRequest) -> Any:
+        return [call(tool_name, f"c{len(request.messages)}")]
+
+    return FunctionAdapter(model)
+
+
+@pytest.mark.anyio
+async def test_a_tools_own_retries_win_over_the_agents_default() -> None:
+    @tool(retries=0)
+    def fragile() -> str:
+        """Fails."""
+        raise RuntimeError("broken")
+
+    @tool(retries=4)
+    def patient() -> str:
+        """Fails too."""
+        raise RuntimeError("broken")
+
+    @tool
+    def ordinary() -> str:
+        """Fails as well."""
+        raise RuntimeError("broken")
+
+    agent = Agent(name="r", tools=[fragile, patient, ordinary], tool_retries=2)
+    expectations = [("fragile", 1, 0), ("patient", 5, 4), ("ordinary", 3, 2)]
+    for name, failures, budget in expectations:
+        with pytest.raises(ToolRetriesError) as info:
+            await run(agent, "hi", model=_always_fails(name))
+        assert f"tool {name} failed {failures} times (budget {budget})" in str(info.value)
+    with pytest.raises(UserError, match="retries must be 0 or more"):
+        tool(retries=-1)(get_weather.function)

@@ -181,25 +181,26 @@ async def test_timeout_for_async_and_sync_tools() -> None:
 
 
 @pytest.mark.anyio
-async def test_sync_tools_run_off_the_event_loop() -> None:
-    ticks = 0
+@pytest.mark.parametrize(("blocking", "expected"), [(None, "loop ran"), (False, "loop blocked")])
+async def test_sync_tools_run_off_the_event_loop(blocking: bool | None, expected: str) -> None:
+    import threading
 
-    @tool
+    loop_ran = threading.Event()
+
+    # The tool blocks until a task on the event loop has run. That task can only
+    # run while the tool blocks if the tool is off the loop, in a worker thread;
+    # inline (blocking=False, the control case) the wait times out.
+    @tool(blocking=blocking)
     def block() -> str:
-        time.sleep(0.2)
-        return "done"
+        return "loop ran" if loop_ran.wait(timeout=0.5) else "loop blocked"
 
-    async def ticker() -> None:
-        nonlocal ticks
-        for _ in range(10):
-            await anyio.sleep(0.01)
-            ticks += 1
+    async def mark() -> None:
+        loop_ran.set()
 
     async with anyio.create_task_group() as group:
-        group.start_soon(ticker)
+        group.start_soon(mark)
         result = await block.run({})
-    assert result.text == "done"
-    assert ticks == 10  # the loop kept running while the tool blocked
+    assert result.text == expected
 
 
 @pytest.mark.anyio

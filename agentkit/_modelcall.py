@@ -1,0 +1,278 @@
+"""One model call of a run: the request, capability checks, budget, retries, the chain.
+
+The half of a run that talks to models, apart from the loop that decides
+what to ask (``_runner.py``). Like the loop it changes nothing itself: it
+yields events (a retry, a warning, the answer) and reads the run's fold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, Literal
+
+from ._messages import Message
+from ._model import (
+    ModelAdapter,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    ResponseEndEvent,
+    ResponseStartEvent,
+    RunWarning,
+    ToolDefinition,
+)
+from ._output import FINAL_RESULT_TOOL, OutputMode, plan_output_mode, prompted_instructions
+from ._policy import RetryPolicy, check_capabilities, estimate_cost, should_fall_back, spent_usd
+from ._result import RetryEvent, RunEvent, RunFold, WarningEvent
+from ._stream import response_events
+from .exceptions import (
+    AdapterError,
+    AgentkitError,
+    BudgetExceededError,
+    ModelCallError,
+    RunError,
+    SchemaCompileError,
+    TruncatedError,
+    UnsupportedSchemaError,
+)
+
+if TYPE_CHECKING:
+    from ._agent import Agent
+    from ._toolindex import ToolIndex
+
+__all__ = ["ModelCalls", "OnTruncation"]
+
+OnTruncation = Literal["warn", "error"]
+
+#: Retries are logged here as well as reported as events and on the result.
+_log = logging.getLogger("agentkit")
+
+
+class ModelCalls:
+    """The model-call half of a run, mixed into the runner's ``_Run``.
+
+    It reads the run's configuration and fold, set by ``_Run.__init__``.
+    """
+
+    agent: Agent
+    adapters: list[ModelAdapter]
+    fold: RunFold
+    index: ToolIndex
+    settings: ModelSettings
+    retry: RetryPolicy
+    max_cost_usd: float | None
+    on_truncation: OnTruncation
+    answered_by: str
+    mode: OutputMode | None
+
+    def error(self, cls: type[RunError], message: str, cause: Any = None) -> RunError:
+        return cls(message, messages=self.fold.messages, usage=self.fold.usage, cause=cause)
+
+    def warn(self, warning: RunWarning) -> list[RunEvent]:
+        # Events are folded one by one as they are yielded, so the fold
+        # already holds every warning sent before this one.
+        if warning in self.fold.warnings:
+            return []
+        return [WarningEvent(warning=warning)]
+
+    def _request(self, mode: OutputMode | None) -> ModelRequest:
+        """The request for one call, shaped for the output mode of the model asked."""
+        schema = self.agent.output_json_schema
+        messages = list(self.fold.messages)
+        tools = self.index.definitions
+        tool_choice: str | None = None
+        if mode == "tool" and schema is not None:
+            tools = [
+                *tools,
+                ToolDefinition(
+                    name=FINAL_RESULT_TOOL,
+                    description="Give the final answer. Call this once you have the answer.",
+                    input_schema=schema,
+                ),
+            ]
+            tool_choice = "required"
+        elif mode == "prompted" and schema is not None:
+            at = 1 if messages and messages[0].role == "system" else 0
+            messages.insert(at, Message.system(prompted_instructions(schema)))
+        return ModelRequest(
+            messages=messages,
+            tools=tools,
+            tool_choice=tool_choice,
+            output_schema=schema if mode == "native" else None,
+            output_name=self.agent.name,
+            settings=self.settings,
+            allow_lossy_schemas=self.agent.allow_lossy_schemas,
+        )
+
+    def _check_budget(self, model: str, request: ModelRequest) -> list[RunWarning]:
+        if self.max_cost_usd is None:
+            return []
+        spent = spent_usd(self.fold.usage_by_model)
+        estimate = estimate_cost(model, request)
+        if spent is None or estimate is None:
+            return [
+                RunWarning(
+                    kind="other",
+                    feature="max_cost_usd",
+                    message=f"no price is known for {model}; max_cost_usd cannot be enforced",
+                )
+            ]
+        if spent + estimate > self.max_cost_usd:
+            raise self.error(
+                BudgetExceededError,
+                f"the next call to {model} could cost up to ${estimate:.6f}, which with "
+                f"${spent:.6f} spent would pass max_cost_usd=${self.max_cost_usd}",
+            )
+        return []
+
+    async def _call_model(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
+        """One model call: capability checks, budget, retries, then the chain.
+
+        Never retries or falls back once an answer's delta has reached the
+        caller: the user would see the start of one answer and then another.
+        """
+        failures: list[tuple[str, AgentkitError]] = []
+        last_error: AgentkitError | None = None
+        for adapter in self.adapters:
+            model = f"{adapter.provider}:{adapter.model_id}"
+            if last_error is not None:
+                for event in self.warn(
+                    RunWarning(
+                        kind="fallback",
+                        provider=adapter.provider,
+                        message=f"fell back to {model} after: {last_error}",
+                    )
+                ):
+                    yield event
+            mode = plan_output_mode(self.agent, adapter)
+            try:
+                request, warnings = check_capabilities(self._request(mode), adapter)
+            except AdapterError as exc:
+                failures.append((model, exc))
+                last_error = exc
+                continue
+            for warning in warnings + self._check_budget(model, request):
+                for event in self.warn(warning):
+                    yield event
+            clock = self.retry.clock
+            started = clock()
+            attempt = 0
+            while True:
+                attempt += 1
+                delivered = False
+                whole: ModelResponse | None = None
+                try:
+                    if stream:
+                        async for event in self._streamed(adapter, request):
+                            delivered = True
+                            yield event
+                    else:
+                        whole = await adapter.generate(request)
+                except SchemaCompileError as exc:
+                    if delivered:
+                        raise self.error(ModelCallError, str(exc), exc) from exc
+                    # This model cannot take a schema of the agent's unchanged: a
+                    # capability it lacks, like tools or images; the next may.
+                    failures.append((model, exc))
+                    last_error = exc
+                    break
+                except AdapterError as exc:
+                    if delivered:
+                        raise self.error(ModelCallError, str(exc), exc) from exc
+                    delay = self.retry.delay(attempt, exc, clock() - started)
+                    if delay is None:
+                        failures.append((model, exc))
+                        last_error = exc
+                        break
+                    yield _retry_event(model, attempt, exc, delay)
+                    await self.retry.sleep(delay)
+                    continue
+                if whole is not None:
+                    if deltas:
+                        for event in response_events(whole):
+                            yield event
+                    else:
+                        yield ResponseEndEvent(response=whole)
+                self.answered_by, self.mode = model, mode
+                return
+            if isinstance(last_error, AdapterError) and not should_fall_back(last_error):
+                break
+        assert last_error is not None
+        cls = (
+            UnsupportedSchemaError if isinstance(last_error, SchemaCompileError) else ModelCallError
+        )
+        raise cls(
+            _chain_failure(failures, len(self.adapters)),
+            messages=self.fold.messages,
+            usage=self.fold.usage,
+            cause=last_error,
+            failures=failures,
+        ) from last_error
+
+    async def _streamed(
+        self, adapter: ModelAdapter, request: ModelRequest
+    ) -> AsyncGenerator[RunEvent, None]:
+        # The start event is held back until the first delta, so that an
+        # attempt failing before any content can be retried invisibly.
+        held: ResponseStartEvent | None = None
+        async with aclosing(adapter.stream(request)) as events:  # type: ignore[type-var]
+            async for event in events:
+                if isinstance(event, ResponseStartEvent):
+                    held = event
+                    continue
+                if held is not None:
+                    yield held
+                    held = None
+                yield event
+
+    def _truncated(self, response: ModelResponse) -> list[RunEvent]:
+        model = f"{response.provider}:{response.model_id}"
+        limit = self.settings.max_tokens
+        where = f"max_tokens={limit}" if limit is not None else "the model's output limit"
+        text = (
+            f"turn {self.fold.turns}: the answer of {model} was cut off at {where} "
+            "(finish reason: length)"
+        )
+        if self.on_truncation == "error":
+            raise self.error(TruncatedError, text)
+        return self.warn(
+            RunWarning(
+                kind="truncated",
+                feature="max_tokens",
+                provider=response.provider,
+                message=f"{text}; raise max_tokens for the whole answer",
+            )
+        )
+
+
+def _chain_failure(failures: list[tuple[str, AgentkitError]], chain: int) -> str:
+    """What went wrong with each model of the chain, in order."""
+    if len(failures) == 1 and chain == 1:
+        return str(failures[0][1])
+    steps = "; ".join(f"{n}) {model}: {error}" for n, (model, error) in enumerate(failures, 1))
+    text = f"{len(failures)} of {chain} models of the chain failed: {steps}"
+    if len(failures) < chain:
+        text += " (the last error is not one another model could avoid, so the rest was not tried)"
+    return text
+
+
+def _retry_event(model: str, attempt: int, error: AdapterError, wait: float) -> RetryEvent:
+    status = getattr(error, "status_code", None)
+    _log.info(
+        "%s: attempt %d failed (%s: %s); retrying in %.2f s",
+        model,
+        attempt,
+        type(error).__name__,
+        error,
+        wait,
+    )
+    return RetryEvent(
+        model=model,
+        attempt=attempt,
+        error=type(error).__name__,
+        status_code=status,
+        message=str(error),
+        wait_seconds=wait,
+    )
