@@ -9,7 +9,7 @@ from ._model import RunWarning, ToolDefinition
 from ._tools import FunctionToolset, Tool, Toolset
 from .exceptions import UserError
 
-__all__ = ["Route", "ToolIndex"]
+__all__ = ["Route", "ToolIndex", "function_tool"]
 
 
 class Route:
@@ -40,7 +40,8 @@ class Route:
         return iter((self.toolset, self.tool if self.direct else None, self.name))
 
 
-def _function_tool(toolset: Toolset, name: str) -> tuple[Tool | None, bool]:
+def function_tool(toolset: Toolset, name: str) -> tuple[Tool | None, bool]:
+    """``(the @tool behind name, whether tool.run may be called directly)``."""
     if not isinstance(toolset, FunctionToolset):
         return None, False
     found = toolset.tools.get(name)
@@ -84,7 +85,7 @@ class ToolIndex:
                             f"as {renamed!r}: another tool set already has that name",
                         )
                     )
-                found, direct = _function_tool(toolset, original)
+                found, direct = function_tool(toolset, original)
                 index.routes[definition.name] = Route(toolset, original, found, direct)
                 index.definitions.append(definition)
         return index

@@ -39,11 +39,11 @@ CONSUMERS = ("adapters", "tools", "examples")
 #: Our plug-in distributions, whose private modules the runtime must not import.
 PLUGINS = ("agentkit_adapters", "agentkit_tools")
 
-# The conformance kit still reaches agentkit_adapters._http.transport_override
-# and writes os.environ for the factories it builds; another change is removing
-# both right now, and these exclusions go when it lands.
-PLUGIN_IMPORT_EXEMPT = ("agentkit/conformance/",)
-ENVIRON_WRITE_EXEMPT = ("agentkit/conformance/_harness.py",)
+#: Nothing is exempt: the conformance kit configures adapters through their
+#: factories' options now, so no file of the runtime needs a plug-in's private
+#: module or writes the environment.
+PLUGIN_IMPORT_EXEMPT: tuple[str, ...] = ()
+ENVIRON_WRITE_EXEMPT: tuple[str, ...] = ()
 
 
 def _python_files(*trees: str) -> Iterator[Path]:

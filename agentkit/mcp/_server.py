@@ -26,7 +26,7 @@ from mcp.shared.exceptions import MCPError
 
 from .._messages import ToolResultPart
 from .._model import ToolDefinition
-from .._toolindex import ToolIndex
+from .._toolindex import ToolIndex, function_tool
 from .._tools import FunctionToolset, Tool, Toolset, error_result
 from ._context import ProgressChannel, reset_call_context, set_call_context
 from ._convert import to_mcp_result, to_mcp_tool
@@ -134,6 +134,11 @@ class _Tools:
             # Unknown tools are protocol errors in MCP, not tool errors.
             raise MCPError(mt.INVALID_PARAMS, f"Unknown tool: {name}")
         toolset, direct, original = route
+        if direct is None and isinstance(toolset, _Listed):
+            # The index saw the listing wrapper, not the tool set: look through it,
+            # so a stock FunctionToolset's sync tools still go to this server's pool.
+            found, stock = function_tool(toolset.toolset, original)
+            direct = found if stock else None
         if direct is not None:
             return await self.threads.wrap(direct).run(arguments, timeout=self.tool_timeout)
         try:
