@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+
+# Not `from typing import ...`: the main CLI builds these options for --help,
+# which should not pay for typing (see agentkit/_cli.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = [
     "add_export_arguments",
@@ -88,6 +92,8 @@ def _report(warnings: Sequence[Any], strict: bool) -> bool:
 
 
 def _write(text: str, output: str | None, what: str) -> None:
+    from pathlib import Path
+
     from ..exceptions import UserError
 
     if output is None:
@@ -110,6 +116,7 @@ def run_export(args: argparse.Namespace) -> int:
         UserError: the agent file is invalid or unreadable, or pyagentspec is missing.
     """
     import json
+    from pathlib import Path
 
     from ._export import to_agentspec
 

@@ -61,12 +61,15 @@ def _json_path(location: tuple[Any, ...]) -> str:
     return path
 
 
-def deserialize(document: dict[str, Any], source: str) -> Component:
+def deserialize(document: dict[str, Any], source: str) -> tuple[Component, list[ConversionWarning]]:
     """Load an Agent Spec document with pyagentspec's own deserializer.
 
     Args:
         document: The parsed JSON or YAML document.
         source: Where it came from, for error messages.
+
+    Returns:
+        The component, and a warning for each secret the document leaves out.
 
     Raises:
         SpecValidationError: pyagentspec rejects the document; the path names
@@ -79,8 +82,9 @@ def deserialize(document: dict[str, Any], source: str) -> Component:
 
     if not isinstance(document, dict):
         raise SpecValidationError(source, "$", "an Agent Spec document is a JSON/YAML object")
+    registry = {ref: ({} if ref.endswith("headers") else "") for ref in _missing_secrets(document)}
     try:
-        component = AgentSpecDeserializer().from_dict(document)
+        component = AgentSpecDeserializer().from_dict(document, components_registry=registry)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise SpecValidationError(
@@ -90,4 +94,37 @@ def deserialize(document: dict[str, Any], source: str) -> Component:
         raise SpecValidationError(source, "$", f"pyagentspec rejects it: {exc}") from exc
     if isinstance(component, dict):  # only for disaggregated documents, never asked here
         raise SpecValidationError(source, "$", "a document of referenced components only")
-    return component
+    warnings = [
+        ConversionWarning(
+            f"$component_ref {ref}",
+            "a secret Agent Spec left out of the document (a sensitive field): agent files "
+            "hold no secrets either; give it to the provider or server through its variable",
+        )
+        for ref in sorted(registry)
+    ]
+    return component, warnings
+
+
+def _missing_secrets(document: Any) -> set[str]:
+    """References to fields (``component-id.field``) the document does not define.
+
+    pyagentspec writes every sensitive field (API keys, secret headers, key
+    files) as ``{"$component_ref": "<id>.<field>"}`` and wants the values in a
+    registry when reading the document back. An import needs no secret, so
+    each one is given an empty value and reported.
+    """
+    used: set[str] = set()
+    defined: set[str] = set()
+    stack: list[Any] = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            ref = value.get("$component_ref")
+            if isinstance(ref, str):
+                used.add(ref)
+            defined.update(value.get("$referenced_components") or {})
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    # Only field references: a missing component reference is an error pyagentspec reports.
+    return {ref for ref in used - defined if "." in ref}

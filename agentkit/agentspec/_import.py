@@ -283,7 +283,9 @@ def from_agentspec(
     """
     require_pyagentspec()
     document, source = _read(spec)
-    agent, path, warnings = _find_agent(deserialize(document, source), source)
+    component, secrets = deserialize(document, source)
+    agent, path, warnings = _find_agent(component, source)
+    warnings[:0] = secrets
     kept: dict[str, Any] = dict((agent.metadata or {}).get(AGENTKIT_KEY) or {})
 
     result: dict[str, Any] = {"name": _name(agent.name, f"{path}.name", warnings)}

@@ -41,7 +41,8 @@ def test_the_examples_exercise_every_part_of_the_mapping() -> None:
     assert any("settings" in d for d in documents)
     assert any(":" in t for d in documents for t in d.get("tools", []))  # module:function
     assert any(":" not in t for d in documents for t in d.get("tools", []))  # entry point
-    assert any("models" in d for d in documents) and any("model" in d for d in documents)
+    assert any("models" in d for d in documents)
+    assert any("model" in d for d in documents)
     assert any("profiles" in d for d in documents)
 
 
@@ -51,7 +52,8 @@ def test_example_round_trips_field_by_field(path: Path, monkeypatch: pytest.Monk
     spec, export_warnings = to_agentspec(path)
 
     # What was written is an Agent Spec Agent to pyagentspec itself.
-    component = deserialize(spec, str(path))
+    component, secrets = deserialize(spec, str(path))
+    assert secrets == []
     assert type(component).__name__ == "Agent"
     assert component.name == original["name"]
     assert component.system_prompt == original.get("instructions", "")
