@@ -1,7 +1,8 @@
 """Open Agent Specification: agent files to Agent Spec documents and back.
 
 `Agent Spec <https://github.com/oracle/agent-spec>`_ describes agents and flows
-independently of any framework (LangGraph, AutoGen, CrewAI, WayFlow run it).
+independently of any framework (pyagentspec ships adapters that run them on
+LangGraph, AutoGen, OpenAI Agents, Microsoft Agent Framework and WayFlow).
 ``to_agentspec`` writes an agent file as an Agent Spec ``Agent``;
 ``from_agentspec`` reads one back. Both validate with pyagentspec (the
 optional extra ``agentkit-interop[agentspec]``) and return, beside the
