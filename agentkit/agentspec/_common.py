@@ -7,6 +7,7 @@ a missing install is a ``UserError`` that says how to get it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import SpecValidationError, UserError
@@ -14,7 +15,13 @@ from ..exceptions import SpecValidationError, UserError
 if TYPE_CHECKING:
     from pyagentspec import Component
 
-__all__ = ["AGENTKIT_KEY", "ConversionWarning", "deserialize", "require_pyagentspec"]
+__all__ = [
+    "AGENTKIT_KEY",
+    "ConversionWarning",
+    "deserialize",
+    "read_document",
+    "require_pyagentspec",
+]
 
 #: The key under a component's ``metadata`` that holds what only agentkit reads.
 AGENTKIT_KEY = "agentkit"
@@ -52,6 +59,33 @@ def require_pyagentspec() -> None:
         import pyagentspec  # noqa: F401
     except ImportError as exc:
         raise UserError(f"{_INSTALL_HINT} ({exc})") from exc
+
+
+def read_document(file: Path, what: str) -> Any:
+    """A JSON or YAML file, parsed (JSON is YAML, so one parser reads both).
+
+    Raises:
+        UserError: the file cannot be read or is not UTF-8 text.
+        SpecValidationError: it is neither JSON nor YAML.
+    """
+    import yaml
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {file}: {exc.strerror}") from exc
+    try:
+        # utf-8-sig: editors on Windows often start a file with a byte-order mark.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{what} {file} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start} cannot be decoded; save it as UTF-8"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecValidationError(str(file), "$", f"not valid JSON or YAML: {exc}") from exc
 
 
 def _json_path(location: tuple[Any, ...]) -> str:

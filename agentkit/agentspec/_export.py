@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._agentfile import AgentFile, resolve_tools, validate_document
-from ..exceptions import SpecValidationError, UserError
-from ._common import AGENTKIT_KEY, ConversionWarning, deserialize, require_pyagentspec
+from ._common import (
+    AGENTKIT_KEY,
+    ConversionWarning,
+    deserialize,
+    read_document,
+    require_pyagentspec,
+)
 from ._llm import llm_config_for
 from ._schemas import property_schemas
 
@@ -54,18 +59,8 @@ def read_agent_document(agent: str | Path | Mapping[str, Any]) -> tuple[Any, str
     """The parsed agent file, where it came from, and its folder (None for a mapping)."""
     if isinstance(agent, Mapping):
         return dict(agent), "agent document", None
-    import yaml
-
     file = Path(agent)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read agent file {file}: {exc.strerror}") from exc
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecValidationError(str(file), "$", f"not valid YAML: {exc}") from exc
-    return document, str(file), file.resolve().parent
+    return read_document(file, "agent file"), str(file), file.resolve().parent
 
 
 def _definitions(items: list[Any]) -> list[ToolDefinition]:

@@ -13,8 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._agentfile import validate_document
-from ..exceptions import SpecValidationError, UserError
-from ._common import AGENTKIT_KEY, ConversionWarning, deserialize, require_pyagentspec
+from ..exceptions import UserError
+from ._common import (
+    AGENTKIT_KEY,
+    ConversionWarning,
+    deserialize,
+    read_document,
+    require_pyagentspec,
+)
 from ._export import RUNTIME_ONLY
 from ._llm import model_for, settings_for
 from ._schemas import object_schema, property_schemas
@@ -42,19 +48,8 @@ def _read(spec: Any) -> tuple[dict[str, Any], str]:
     if isinstance(spec, Mapping):
         return dict(spec), "Agent Spec document"
     if isinstance(spec, str | Path):
-        import yaml
-
         file = Path(spec)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"cannot read Agent Spec file {file}: {exc.strerror}") from exc
-        try:
-            # JSON is YAML, so one parser reads both forms.
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise SpecValidationError(str(file), "$", f"not valid JSON or YAML: {exc}") from exc
-        return document, str(file)
+        return read_document(file, "Agent Spec file"), str(file)
     from pyagentspec import Component
     from pyagentspec.serialization import AgentSpecSerializer
 

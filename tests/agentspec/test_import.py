@@ -241,3 +241,24 @@ def test_confirmation_and_placeholders_are_reported() -> None:
     )
     _, warnings = from_agentspec(spec, tools={"rm": "tests.agentspec.adder_tools:add"})
     assert _fields(warnings) == ["$.inputs", "$.tools[0].requires_confirmation"]
+
+
+def test_a_file_with_a_byte_order_mark_imports(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    text = AgentSpecSerializer().to_json(Agent(name="bom", system_prompt="x", llm_config=LLM))
+    spec.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    agent_file, _ = from_agentspec(spec)
+    assert agent_file["name"] == "bom"
+
+
+def test_unreadable_files_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="cannot read Agent Spec file"):
+        from_agentspec(tmp_path / "missing.json")
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(UserError, match=r"not UTF-8 text: byte 0xe9 at offset 9"):
+        from_agentspec(latin)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("a: [1,\n", encoding="utf-8")
+    with pytest.raises(SpecValidationError, match="not valid JSON or YAML"):
+        from_agentspec(broken)
