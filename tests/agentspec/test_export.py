@@ -237,3 +237,15 @@ def test_an_invalid_agent_file_names_the_path() -> None:
 def test_a_tool_that_cannot_be_imported_is_a_user_error() -> None:
     with pytest.raises(UserError, match="no_such_module"):
         to_agentspec(_agent(tools=["no_such_module:fn"]))
+
+
+def test_the_default_endpoints_match_the_adapters() -> None:
+    # The runtime cannot import the adapters package, so it keeps its own copy
+    # of their default URLs; this catches the two drifting apart.
+    from agentkit_adapters.ollama import DEFAULT_HOST
+    from agentkit_adapters.openai_compat._presets import PRESETS
+
+    from agentkit.agentspec._llm import OLLAMA_ROOT, OPENAI_COMPATIBLE
+
+    assert {name: PRESETS[name].base_url for name in OPENAI_COMPATIBLE} == OPENAI_COMPATIBLE
+    assert DEFAULT_HOST == OLLAMA_ROOT
