@@ -142,6 +142,16 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print a published JSON Schema")
     schema.add_argument("name", help="message, tool, agent, stream-event, run-event or usage")
 
+    # Light to build (argparse only); the conversion loads pyagentspec when it runs.
+    from .agentspec._command import add_export_arguments, add_import_arguments
+
+    add_export_arguments(
+        sub.add_parser("export", help="write an agent file as an Open Agent Specification document")
+    )
+    add_import_arguments(
+        sub.add_parser("import", help="read an Open Agent Specification document as an agent file")
+    )
+
     conformance = sub.add_parser(
         "conformance", help="check that an adapter behaves: run the conformance scenarios"
     )
@@ -170,6 +180,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "export":
+            from .agentspec._command import run_export
+
+            return run_export(args)
+        if args.command == "import":
+            from .agentspec._command import run_import
+
+            return run_import(args)
         if args.command == "conformance":
             from .conformance._command import run_command
 
