@@ -100,20 +100,28 @@ class AgentkitExecutor(AgentExecutor):
         updater = TaskUpdater(event_queue, task_id, context_id)
         # Two messages of one conversation at once would each miss the other's turn.
         lock = self._locks.setdefault(context_id, asyncio.Lock())
-        async with lock:
-            await updater.start_work()
-            try:
-                result = await self._run(updater, context_id, from_a2a_message(message.parts))
-            except AgentkitError as exc:
-                await updater.failed(updater.new_agent_message([text_part(_describe(exc))]))
-                return
-            self._remember(context_id, list(result.messages))
-            artifacts = self._artifacts(result)
-            for part_list, name in artifacts:
-                await updater.add_artifact(part_list, name=name, last_chunk=True)
-            # The answer's text as the final status message too: clients that
-            # read only the status (and the task's history) see the answer.
-            await updater.complete(updater.new_agent_message(artifacts[-1][0]))
+        try:
+            async with lock:
+                await self._execute(updater, context_id, message.parts)
+        finally:
+            # A conversation that never finished a run keeps no lock behind.
+            if context_id not in self._histories and not lock.locked():
+                self._locks.pop(context_id, None)
+
+    async def _execute(self, updater: TaskUpdater, context_id: str, parts: Any) -> None:
+        await updater.start_work()
+        try:
+            result = await self._run(updater, context_id, from_a2a_message(parts))
+        except AgentkitError as exc:
+            await updater.failed(updater.new_agent_message([text_part(_describe(exc))]))
+            return
+        self._remember(context_id, list(result.messages))
+        artifacts = self._artifacts(result)
+        for part_list, name in artifacts:
+            await updater.add_artifact(part_list, name=name, last_chunk=True)
+        # The answer's text as the final status message too: clients that
+        # read only the status (and the task's history) see the answer.
+        await updater.complete(updater.new_agent_message(artifacts[-1][0]))
 
     async def _run(self, updater: TaskUpdater, context_id: str, message: Message) -> RunResult:
         from .._runner import run_stream
