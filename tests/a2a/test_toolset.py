@@ -206,3 +206,21 @@ def test_agent_file_rejects_a_bad_a2a_entry(tmp_path: Path) -> None:
     path.write_text("name: local\na2a_agents:\n  - url: ftp://x/\n", encoding="utf-8")
     with pytest.raises(UserError, match="a2a_agents"):
         load_agent(path)
+
+
+def test_an_agent_file_without_a2a_agents_does_not_import_the_sdk(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "agent.yaml").write_text("name: local\n", encoding="utf-8")
+    code = (
+        "import sys; from agentkit import load_agent; load_agent(sys.argv[1]); "
+        "print(any(m.split('.')[0] == 'a2a' for m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "agent.yaml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "False"
