@@ -19,6 +19,7 @@ from ._agent import Agent
 from ._model import ModelSettings
 from ._registry import load_toolset_entry_point
 from ._tools import Tool, Toolset
+from .a2a._entry import A2AAgentEntry, a2a_toolsets
 from .exceptions import SpecValidationError, UserError
 
 __all__ = ["AgentFile", "load_agent"]
@@ -96,6 +97,10 @@ class AgentFile(BaseModel):
     )
     mcp_servers: list[MCPServerEntry] = Field(
         default_factory=list, description="MCP servers whose tools the agent may call"
+    )
+    a2a_agents: list[str | A2AAgentEntry] = Field(
+        default_factory=list,
+        description="remote A2A agents (root URLs, or {url, name, token_env}), one tool each",
     )
     mcp_config: str | None = Field(
         default=None,
@@ -241,7 +246,11 @@ def agent_from_document(
         name=spec.name,
         description=spec.description,
         instructions=spec.instructions,
-        tools=[*resolve_tools(spec.tools, source, base), *_mcp_toolsets(spec, source, base)],
+        tools=[
+            *resolve_tools(spec.tools, source, base),
+            *_mcp_toolsets(spec, source, base),
+            *a2a_toolsets(spec.a2a_agents, source),
+        ],
         output_schema=spec.output_schema,
         settings=spec.settings,
         max_turns=spec.max_turns,

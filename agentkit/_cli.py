@@ -138,6 +138,13 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         "0: no limit). A timed-out sync tool keeps running in its worker thread",
     )
     serve.add_argument("--model", "-m", help="provider:model for agent files")
+    serve.add_argument(
+        "--a2a",
+        action="store_true",
+        help="serve one agent file over A2A (JSON-RPC and HTTP+JSON, an Agent Card) "
+        "instead of MCP; the token is --token-env or AGENTKIT_A2A_TOKEN",
+    )
+    serve.add_argument("--public-url", help="with --a2a: the URL the Agent Card names")
 
     schema = sub.add_parser("schema", help="print a published JSON Schema")
     schema.add_argument("name", help="message, tool, agent, stream-event, run-event or usage")
@@ -253,8 +260,20 @@ def _serve(args: argparse.Namespace) -> int:
         token = os.environ.get(args.token_env)
         if not token:
             raise UserError(f"--token-env {args.token_env}: that variable is not set or empty")
-        if args.transport != "http":
-            raise UserError("--token-env only applies to --transport http")
+        if args.transport != "http" and not args.a2a:
+            raise UserError("--token-env only applies to --transport http or --a2a")
+    if args.a2a:
+        from .a2a import serve_a2a_from_args
+
+        serve_a2a_from_args(
+            args.target,
+            host=args.host,
+            port=args.port,
+            token=token,
+            model=args.model,
+            public_url=args.public_url,
+        )
+        return 0
     if args.allow_host and args.transport != "http":
         raise UserError("--allow-host only applies to --transport http")
     if args.tool_timeout < 0:
