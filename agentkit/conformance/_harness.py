@@ -8,9 +8,12 @@ checks can look at both ends of the exchange.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any, Protocol
+
+import anyio
 
 from .._model import ModelAdapter, ModelRequest, ModelResponse
 from ._scenarios import Scenario
@@ -53,6 +56,49 @@ class Harness(Protocol):
     def disconnected(self, timeout: float) -> bool | None:
         """Whether the client hung up mid-stream, waiting up to ``timeout``; None: unknown."""
         ...
+
+    def request_count(self) -> int | None:
+        """HTTP requests the server saw in the current scenario; None when unobservable."""
+        ...
+
+    async def wait_disconnected(self, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """Await the client hanging up, up to ``timeout``, without blocking the loop.
+
+        Returns None when a disconnect cannot be observed.
+        """
+        ...
+
+    def adapter_for(self, base_url: str) -> ModelAdapter | None:
+        """The adapter under test, built the same way but pointed at ``base_url``.
+
+        None when the harness cannot build one (the check is then not observed).
+        """
+        ...
+
+
+async def _poll(flag: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
+    # The emulator sets its flag from its own thread; polling with anyio.sleep
+    # lets the client under test finish closing on this loop meanwhile (a
+    # blocking wait here would stop exactly the close it waits for).
+    deadline = time.monotonic() + timeout
+    while not flag():
+        if time.monotonic() >= deadline:
+            return False
+        await anyio.sleep(0.005)
+    return True
+
+
+class _Counting:
+    """ASGI middleware counting HTTP requests, whatever the emulator answers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            self.count += 1
+        await self.app(scope, receive, send)
 
 
 class _Scripted:
@@ -136,14 +182,16 @@ class EmulatedHarness:
         self._script = _Scripted()
         self.emulator = _emulators()[protocol](self._script)
         self._app = _Truncating(self.emulator)
+        self._counter = _Counting(self._app)
         self._make_adapter = make_adapter
         self._stack = ExitStack()
         self._seen = 0
+        self._counted = 0
 
     def __enter__(self) -> EmulatedHarness:
         from ..testing import serve_asgi
 
-        url = self._stack.enter_context(serve_asgi(self._app))
+        url = self._stack.enter_context(serve_asgi(self._counter))
         self.adapter = self._make_adapter(url)
         return self
 
@@ -158,6 +206,7 @@ class EmulatedHarness:
         cut = scenario.script.get("stream_cut")
         self._app.cut_after = cut.get("after_chunks", 3) if cut else None
         self._seen = len(self.emulator.calls)
+        self._counted = self._counter.count
 
     def received(self) -> ModelRequest | None:
         """The request the emulator read back from the wire in this scenario."""
@@ -172,6 +221,18 @@ class EmulatedHarness:
         """Whether the emulator saw the client hang up mid-stream."""
         return bool(self.emulator.disconnected.wait(timeout))
 
+    def request_count(self) -> int | None:
+        """HTTP requests the emulator received since ``prepare``."""
+        return self._counter.count - self._counted
+
+    async def wait_disconnected(self, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """Await the emulator seeing the client hang up."""
+        return await _poll(self.emulator.disconnected.is_set, timeout)
+
+    def adapter_for(self, base_url: str) -> ModelAdapter | None:
+        """The adapter built by the same factory, pointed at ``base_url``."""
+        return self._make_adapter(base_url)
+
 
 class FunctionHarness:
     """Runs an adapter built around a ``FunctionAdapter`` that plays the script.
@@ -184,6 +245,7 @@ class FunctionHarness:
     """
 
     mode = "emulated"
+    protocol = "function"
 
     def __init__(self, wrap: Callable[[ModelAdapter], ModelAdapter] | None = None) -> None:
         from .._model import Capabilities
@@ -220,6 +282,18 @@ class FunctionHarness:
         """No connection to observe."""
         return None
 
+    def request_count(self) -> int | None:
+        """Calls the function got since ``prepare``."""
+        return len(self.inner.calls) - self._seen
+
+    async def wait_disconnected(self, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """No connection to observe."""
+        return None
+
+    def adapter_for(self, base_url: str) -> ModelAdapter | None:
+        """No wire: nothing to point elsewhere."""
+        return None
+
 
 class LiveHarness:
     """Runs an adapter against whatever model it talks to; nothing is scripted.
@@ -252,6 +326,18 @@ class LiveHarness:
 
     def disconnected(self, timeout: float) -> bool | None:
         """Unobservable."""
+        return None
+
+    def request_count(self) -> int | None:
+        """Unobservable."""
+        return None
+
+    async def wait_disconnected(self, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """Unobservable."""
+        return None
+
+    def adapter_for(self, base_url: str) -> ModelAdapter | None:
+        """A live adapter cannot be rebuilt here."""
         return None
 
 
@@ -396,6 +482,18 @@ class RecordingHarness:
         """As the inner harness saw it."""
         return self.inner.disconnected(timeout)
 
+    def request_count(self) -> int | None:
+        """As the inner harness counted."""
+        return self.inner.request_count()
+
+    async def wait_disconnected(self, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """As the inner harness sees it."""
+        return await self.inner.wait_disconnected(timeout)
+
+    def adapter_for(self, base_url: str) -> ModelAdapter | None:
+        """Not recorded: a refused connection leaves nothing to replay."""
+        return None
+
 
 class ReplayHarness:
     """Plays each scenario's cassette to the adapter: no network, no keys, no emulator.
@@ -477,6 +575,18 @@ class ReplayHarness:
 
     def disconnected(self, timeout: float) -> bool | None:
         """Unobservable in a replay."""
+        return None
+
+    def request_count(self) -> int | None:
+        """Not counted here: the cassette's own matching refuses extra requests."""
+        return None
+
+    async def wait_disconnected(self, timeout: float) -> bool | None:  # noqa: ASYNC109
+        """Unobservable in a replay."""
+        return None
+
+    def adapter_for(self, base_url: str) -> ModelAdapter | None:
+        """A replay cannot point the adapter at a real socket."""
         return None
 
 

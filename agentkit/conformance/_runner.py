@@ -9,9 +9,11 @@ failed, and in emulated mode it is tried anyway, so a pass says the adapter
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,10 +22,10 @@ import anyio
 from .._model import Capabilities, ModelAdapter, ResponseEndEvent
 from .._stream import response_events
 from ..exceptions import UnsupportedFeatureError, UserError
-from ._checks import Outcome, check_outcome
+from ._checks import Outcome, check_outcome, unobserved
 from ._harness import Harness, judged_mode
 from ._scenarios import Scenario
-from ._script import ScriptNotRenderable
+from ._script import ScriptNotRenderable, wire_facts
 
 __all__ = [
     "ScenarioResult",
@@ -50,12 +52,14 @@ class ScenarioResult:
         verdict: See ``Verdict``.
         problems: What was wrong (for fail, xfail and not claimed) or why it did not apply.
         seconds: How long it took.
+        not_observed: Checks this harness could not make (a pass says nothing about them).
     """
 
     scenario: Scenario
     verdict: Verdict
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    not_observed: list[str] = field(default_factory=list)
 
 
 def claims(caps: Capabilities, need: str) -> bool:
@@ -88,22 +92,92 @@ def load_expected_failures(path: str | Path | None) -> dict[str, str]:
     return {str(item["id"]): str(item["reason"]) for item in data}
 
 
-def _tasks() -> set[asyncio.Task[Any]]:
-    return asyncio.all_tasks()
+def _tasks() -> set[asyncio.Task[Any]] | None:
+    try:
+        return asyncio.all_tasks()
+    except RuntimeError:  # not on asyncio (trio): its tasks cannot be listed
+        return None
 
 
-async def _leaked(before: set[asyncio.Task[Any]]) -> int:
-    # Give well-behaved cleanup (httpx closing a stream, a cancelled task
-    # unwinding) a moment before counting what is still alive.
+def _describe(task: asyncio.Task[Any]) -> str:
+    coro = task.get_coro()
+    name = getattr(coro, "__qualname__", type(coro).__name__)
+    return f"task {task.get_name()!r} running {name}"
+
+
+async def _leaked(before: set[asyncio.Task[Any]] | None) -> list[str] | None:
+    # Only tasks born during this scenario count: whatever ran before it (a
+    # library's process-wide worker started by the warm-up, the test's own
+    # tasks) is not this call's doing. Well-behaved cleanup (httpx closing a
+    # stream, a cancelled task unwinding) gets a moment first.
+    if before is None:
+        return None
+    extra: set[asyncio.Task[Any]] = set()
     for _ in range(50):
-        extra = {t for t in _tasks() - before if not t.done()} - {asyncio.current_task()}
+        extra = {t for t in (_tasks() or set()) - before if not t.done()}
+        current = asyncio.current_task()
+        if current is not None:
+            extra.discard(current)
         if not extra:
-            return 0
+            return []
         await asyncio.sleep(0.01)
-    return len(extra)
+    return sorted(_describe(t) for t in extra)
+
+
+@contextmanager
+def _closed_port() -> Iterator[str]:
+    # Bound but never listening: connecting is refused at once, and holding
+    # the socket keeps anyone else from taking the port meanwhile.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+def _warm_up_scenario(caps: Capabilities) -> Scenario:
+    settings = {"max_tokens": 8} if "max_tokens" in caps.settings else {}
+    return Scenario(
+        id="core.warm_up",
+        title="unjudged: lets libraries start their process-wide workers",
+        level="core",
+        request={"messages": [{"role": "user", "parts": [{"type": "text", "text": "Say OK."}]}]}
+        | {"settings": settings},
+        checks={},
+        script={"reply": {"text": "OK"}},
+    )
+
+
+async def _warm_up(harness: Harness) -> None:
+    """One unjudged exchange (and one stream) before the first scenario.
+
+    A library may start a process-wide background task on its first call
+    (a connection-pool reaper, a telemetry flusher). Running one exchange
+    first puts such a task in every scenario's baseline, so it is not
+    reported as the first scenario's leak.
+    """
+    caps = harness.adapter.capabilities
+    for stream in (False, True) if caps.streaming else (False,):
+        scenario = replace(_warm_up_scenario(caps), stream=stream)
+        try:
+            harness.prepare(scenario)
+        except ScriptNotRenderable:
+            return  # a replay has no cassette for it
+        # Unjudged: whatever goes wrong here, the scenarios will say.
+        with anyio.move_on_after(SCENARIO_TIMEOUT), suppress(Exception):
+            await _call(harness.adapter, scenario, Outcome())
 
 
 async def _call(adapter: ModelAdapter, scenario: Scenario, outcome: Outcome) -> None:
+    start = time.perf_counter()
+    try:
+        await _exchange(adapter, scenario, outcome)
+    finally:
+        outcome.seconds = time.perf_counter() - start
+
+
+async def _exchange(adapter: ModelAdapter, scenario: Scenario, outcome: Outcome) -> None:
     request = scenario.model_request()
     if not scenario.stream:
         response = await adapter.generate(request)
@@ -124,25 +198,61 @@ async def _call(adapter: ModelAdapter, scenario: Scenario, outcome: Outcome) -> 
             await stream.aclose()
 
 
+def _adapter_at_closed_port(harness: Harness, url: str) -> ModelAdapter:
+    make = getattr(harness, "adapter_for", None)
+    adapter: ModelAdapter | None = make(url) if make is not None else None
+    if adapter is None:
+        raise ScriptNotRenderable(
+            "not observed: this harness cannot point the adapter at a closed port"
+        )
+    return adapter
+
+
+def _protocol(harness: Harness) -> str | None:
+    # A recording harness speaks its inner harness's protocol.
+    protocol = getattr(harness, "protocol", None) or getattr(
+        getattr(harness, "inner", None), "protocol", None
+    )
+    return str(protocol) if protocol else None
+
+
+def _request_count(harness: Harness) -> int | None:
+    count = getattr(harness, "request_count", None)
+    return count() if count is not None else None
+
+
+async def _disconnected(harness: Harness) -> bool | None:
+    wait = getattr(harness, "wait_disconnected", None)
+    if wait is None:
+        return harness.disconnected(2.0)
+    # Generous: a client may close its socket a few loop ticks after aclose().
+    result: bool | None = await wait(2.0)
+    return result
+
+
 async def _attempt(harness: Harness, scenario: Scenario) -> tuple[list[str], Outcome]:
-    harness.prepare(scenario)
-    outcome = Outcome()
-    before = _tasks()
-    try:
-        # move_on_after, not fail_after: the kit's own deadline must not look
-        # like a TimeoutError escaping from the adapter.
-        with anyio.move_on_after(SCENARIO_TIMEOUT) as deadline:
-            await _call(harness.adapter, scenario, outcome)
-    except Exception as exc:
-        outcome.error = exc
+    with _closed_port() as closed:
+        harness.prepare(scenario)
+        refused = scenario.script.get("connect") == "refused"
+        adapter = _adapter_at_closed_port(harness, closed) if refused else harness.adapter
+        outcome = Outcome()
+        before = _tasks()
+        try:
+            # move_on_after, not fail_after: the kit's own deadline must not look
+            # like a TimeoutError escaping from the adapter.
+            with anyio.move_on_after(SCENARIO_TIMEOUT) as deadline:
+                await _call(adapter, scenario, outcome)
+        except Exception as exc:
+            outcome.error = exc
     outcome.timed_out = deadline.cancelled_caught
     outcome.leaked_tasks = await _leaked(before)
     outcome.received = harness.received()
+    outcome.requests = _request_count(harness)
+    if judged_mode(harness) != "live":
+        outcome.wire = wire_facts(scenario.script, _protocol(harness))
     if scenario.cancel_after_events:
-        outcome.disconnected = harness.disconnected(2.0)
-    problems = check_outcome(
-        scenario, outcome, scenario.model_request(), harness.adapter.capabilities
-    )
+        outcome.disconnected = await _disconnected(harness)
+    problems = check_outcome(scenario, outcome, scenario.model_request(), adapter.capabilities)
     if harness.observes_requests() and outcome.received is None and "received" in scenario.checks:
         problems.append("sent: the model was never called")
     if isinstance(outcome.error, UnsupportedFeatureError):
@@ -179,6 +289,19 @@ async def _judge(harness: Harness, scenario: Scenario, expected: dict[str, str])
         problems, outcome = await _attempt(harness, scenario)
     except ScriptNotRenderable as exc:
         return ScenarioResult(scenario, "n/a", [str(exc)])
+    result = _verdict(scenario, problems, outcome, missing, expected)
+    if result.verdict in ("pass", "could claim", "xpass"):
+        result.not_observed = unobserved(scenario, outcome)
+    return result
+
+
+def _verdict(
+    scenario: Scenario,
+    problems: list[str],
+    outcome: Outcome,
+    missing: list[str],
+    expected: dict[str, str],
+) -> ScenarioResult:
     if missing:
         if problems or _unsent_settings(missing, outcome):
             return ScenarioResult(scenario, "not claimed", [f"not claimed: {', '.join(missing)}"])
@@ -217,6 +340,8 @@ async def run_scenarios(
         One result per scenario.
     """
     results = []
+    if scenarios:
+        await _warm_up(harness)
     for scenario in scenarios:
         start = time.perf_counter()
         result = await _judge(harness, scenario, expected_failures or {})
