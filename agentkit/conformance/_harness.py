@@ -178,11 +178,14 @@ class EmulatedHarness:
     mode = "emulated"
 
     def __init__(self, protocol: str, make_adapter: Callable[[str], ModelAdapter]) -> None:
+        from ..testing._asgi import Stalling
+
         self.protocol = protocol
         self._script = _Scripted()
         self.emulator = _emulators()[protocol](self._script)
         self._app = _Truncating(self.emulator)
-        self._counter = _Counting(self._app)
+        self._stalling = Stalling(self._app)
+        self._counter = _Counting(self._stalling)
         self._make_adapter = make_adapter
         self._stack = ExitStack()
         self._seen = 0
@@ -207,6 +210,7 @@ class EmulatedHarness:
         self._app.cut_after = cut.get("after_chunks", 3) if cut else None
         self._seen = len(self.emulator.calls)
         self._counted = self._counter.count
+        self._stalling.seconds = scenario.script.get("stall")
 
     def received(self) -> ModelRequest | None:
         """The request the emulator read back from the wire in this scenario."""

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-
 from .. import exceptions
 from .._messages import Message, Part, TextPart, ToolCallPart, Usage
 from .._model import FinishReason, ModelRequest, ModelResponse
@@ -147,8 +145,9 @@ def render_script(script: dict[str, Any], protocol: str) -> Any:
         protocol: One of ``PROTOCOLS``.
 
     Returns:
-        A function ``ModelRequest -> ModelResponse`` (or an awaitable of one)
-        that may raise the protocol's scripted errors.
+        A function ``ModelRequest -> ModelResponse`` that may raise the
+        protocol's scripted errors. (A ``stall`` is the harness's to play: the
+        function answers at once and the server holds the answer back.)
 
     Raises:
         ScriptNotRenderable: The protocol cannot express the script.
@@ -170,16 +169,6 @@ def render_script(script: dict[str, Any], protocol: str) -> Any:
 
         return fail
     response = _response(script.get("reply", {"text": "OK"}))
-    if "stall" in script:
-        seconds = float(script["stall"])
-
-        # Runs in the emulator's own event loop: the client waits for headers
-        # that come only after its read timeout should have fired.
-        async def stall(request: ModelRequest) -> ModelResponse:
-            await anyio.sleep(seconds)
-            return response
-
-        return stall
 
     def answer(request: ModelRequest) -> ModelResponse:
         return response

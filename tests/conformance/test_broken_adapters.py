@@ -68,9 +68,11 @@ def _cleanup() -> Iterator[None]:
 async def test_the_unbroken_function_adapter_passes() -> None:
     report = await _report(FunctionHarness())
     assert report.ok, report.summary()
-    # No wire, so only the truncated stream cannot apply.
+    # No wire: no stream to cut, no connection to refuse or to time out.
     assert {r.scenario.id for r in report.results if r.verdict == "n/a"} == {
-        "robustness.truncated_stream"
+        "robustness.truncated_stream",
+        "errors.connection_refused",
+        "errors.read_timeout",
     }
 
 
