@@ -50,7 +50,78 @@ CASES: dict[str, tuple[Callable[[ModelAdapter], ModelAdapter], str, str]] = {
         "tools.forced_required",
         "sent: tool_choice None reached the model, expected 'required'",
     ),
+    "drops_cached_tokens": (
+        broken.DropsCachedTokens,
+        "core.usage_cached",
+        "usage: cache_read_input_tokens is 0, but the wire said 1024 (dropped)",
+    ),
+    "drops_reasoning_tokens": (
+        broken.DropsReasoningTokens,
+        "core.usage_reasoning",
+        "usage: reasoning_output_tokens is 0, but the wire said 256 (dropped)",
+    ),
+    "counts_streamed_usage_twice": (
+        broken.CountsStreamedUsageTwice,
+        "streaming.usage_exact",
+        "usage: input_tokens is 28, but the wire said 14 (counted twice?",
+    ),
+    "invents_usage": (
+        broken.InventsUsage,
+        "streaming.usage_absent",
+        "usage: the provider reported no usage, yet the adapter says input_tokens=0",
+    ),
+    "renumbers_tool_call_ids": (
+        broken.RenumbersToolCallIds,
+        "tools.call_ids",
+        "tool_calls: ids ['toolu_00', 'toolu_01'] are not the wire's "
+        "['call_Zx81aQ', 'call_Qm07bR']",
+    ),
+    "changes_id_between_start_and_end": (
+        broken.ChangesIdBetweenStartAndEnd,
+        "streaming.tool_call_ids",
+        "stream: tool call 0 started with id 'pending_0' but ended with id 'call_Vy33kP'",
+    ),
+    "leaks_task_per_call": (
+        broken.LeaksTaskPerCall,
+        "core.plain_answer",
+        "task 'acme-keepalive' running _keep_alive",
+    ),
 }
+
+#: Broken adapters that need a wire to be caught: wrapped around our OpenAI
+#: Chat adapter talking to the emulator. -> (wrapper, level, scenario, words)
+WIRE_CASES: dict[str, tuple[Callable[[ModelAdapter], ModelAdapter], str, str, str]] = {
+    "retries_internally": (
+        broken.RetriesInternally,
+        "errors",
+        "errors.rate_limit",
+        "requests: sent 4 requests for a one-exchange scenario: adapters must not retry; "
+        "the runner does",
+    ),
+    "retries_refused_connection": (
+        broken.RetriesRefusedConnection,
+        "errors",
+        "errors.connection_refused",
+        "raises: the error came after",
+    ),
+    "ignores_timeout": (
+        broken.IgnoresTimeout,
+        "errors",
+        "errors.read_timeout",
+        "raises: expected ProviderConnectionError, but the call succeeded",
+    ),
+}
+
+
+def _on_the_wire(wrap: Callable[[ModelAdapter], ModelAdapter]) -> EmulatedHarness:
+    from agentkit_adapters.openai import OpenAIChatAdapter
+
+    def make(url: str) -> ModelAdapter:
+        return wrap(
+            OpenAIChatAdapter("gpt-4.1-mini", api_key="sk-test-planted", base_url=f"{url}/v1")
+        )
+
+    return EmulatedHarness("openai-chat", make)
 
 
 async def _report(harness: Harness) -> ConformanceReport:
@@ -107,3 +178,45 @@ async def test_a_stream_left_open_on_cancel_is_caught_on_the_wire() -> None:
     [cancel] = [r for r in report.results if r.scenario.id == "streaming.cancel"]
     assert cancel.verdict == "fail"
     assert "cleanup: the connection stayed open after the stream was abandoned" in cancel.problems
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", sorted(WIRE_CASES))
+async def test_a_broken_adapter_on_the_wire_fails_on_the_right_scenario(name: str) -> None:
+    wrap, level, scenario_id, words = WIRE_CASES[name]
+    harness = _on_the_wire(wrap)
+    with harness:
+        report = await run_harness(harness, levels=[level])
+    verdicts = {r.scenario.id: r for r in report.results}
+    caught = verdicts[scenario_id]
+    assert caught.verdict == "fail", (name, caught)
+    assert any(words in problem for problem in caught.problems), caught.problems
+
+
+@pytest.mark.anyio
+async def test_the_unbroken_adapter_on_the_wire_passes_the_same_levels() -> None:
+    harness = _on_the_wire(lambda adapter: adapter)
+    with harness:
+        report = await run_harness(harness, levels=["errors"])
+    assert report.ok, report.summary()
+    assert {r.verdict for r in report.results} == {"pass"}
+
+
+@pytest.mark.anyio
+async def test_a_stream_closed_a_tick_after_aclose_counts_as_closed() -> None:
+    # The kit once waited for the disconnect with a blocking wait on the very
+    # loop the adapter needed to close its connection: this correct adapter failed.
+    harness = _on_the_wire(broken.ClosesOneTickLate)
+    with harness:
+        report = await run_harness(harness, levels=["streaming"])
+    [cancel] = [r for r in report.results if r.scenario.id == "streaming.cancel"]
+    assert cancel.verdict == "pass", cancel.problems
+
+
+@pytest.mark.anyio
+async def test_a_process_wide_worker_started_on_the_first_call_is_no_leak() -> None:
+    report = await _report(FunctionHarness(broken.StartsProcessWorker))
+    worker = broken.StartsProcessWorker.worker
+    assert worker is not None  # it did start...
+    assert not worker.done()  # ...and still runs
+    assert report.ok, {r.scenario.id: r.problems for r in report.results if r.verdict == "fail"}
