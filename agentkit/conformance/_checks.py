@@ -317,20 +317,20 @@ def unobserved(scenario: Scenario, outcome: Outcome) -> list[str]:
         outcome: What was observed.
 
     Returns:
-        One line per check that was not observed.
+        One short name per check that was not observed.
     """
     missed = []
     if outcome.requests is None and "connect" not in scenario.script:
-        missed.append("request count (retries) not observed")
+        missed.append("request count (retries)")
     if outcome.leaked_tasks is None:
-        missed.append("leaked tasks not observed (only asyncio's tasks can be listed; not trio)")
+        missed.append("leaked tasks (only asyncio's tasks can be listed; trio is not supported)")
     if scenario.checks.get("disconnected") and outcome.disconnected is None:
-        missed.append("disconnect on cancel not observed")
+        missed.append("disconnect on cancel")
     response = outcome.response
     if response is not None and outcome.wire is None:
-        missed.append("usage values not compared with the wire's (unknown here)")
+        missed.append("usage values against the wire's (unknown here)")
         if response.message.tool_calls:
-            missed.append("tool-call ids not compared with the wire's (unknown here)")
+            missed.append("tool-call ids against the wire's (unknown here)")
     return missed
 
 

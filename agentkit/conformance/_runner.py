@@ -230,7 +230,19 @@ async def _disconnected(harness: Harness) -> bool | None:
     return result
 
 
+def _check_recordable(harness: Harness, scenario: Scenario) -> None:
+    from ._harness import RecordingHarness, ReplayHarness
+
+    # A refused connection or a server that never answers leaves no exchange
+    # in a cassette, so neither a recording nor its replay can judge it.
+    if isinstance(harness, RecordingHarness | ReplayHarness) and (
+        "connect" in scenario.script or "stall" in scenario.script
+    ):
+        raise ScriptNotRenderable("not observed: a cassette holds no exchange for this scenario")
+
+
 async def _attempt(harness: Harness, scenario: Scenario) -> tuple[list[str], Outcome]:
+    _check_recordable(harness, scenario)
     with _closed_port() as closed:
         harness.prepare(scenario)
         refused = scenario.script.get("connect") == "refused"
