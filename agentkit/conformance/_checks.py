@@ -334,7 +334,9 @@ def unobserved(scenario: Scenario, outcome: Outcome) -> list[str]:
     return missed
 
 
-def _check_received(expected: dict[str, Any], got: ModelRequest) -> list[str]:
+def _check_received(
+    expected: dict[str, Any], got: ModelRequest, wire: WireFacts | None
+) -> list[str]:
     problems: list[str] = []
     texts = [p.text for m in got.messages for p in m.parts if isinstance(p, TextPart)]
     texts += [p.text for m in got.messages for p in m.parts if isinstance(p, ToolResultPart)]
@@ -372,6 +374,14 @@ def _check_received(expected: dict[str, Any], got: ModelRequest) -> list[str]:
     results = [p for p in parts if isinstance(p, ToolResultPart)]
     if "tool_results" in expected and len(results) != expected["tool_results"]:
         problems.append(f"sent: {len(results)} tool results, expected {expected['tool_results']}")
+    # Only where the wire carries ids: Gemini 2.x matches results to calls by name.
+    if "tool_result_ids" in expected and wire is not None and wire.tool_call_ids is not None:
+        sent = [p.call_id for p in results]
+        if sent != expected["tool_result_ids"]:
+            problems.append(
+                f"sent: tool results answer call ids {sent}, expected "
+                f"{expected['tool_result_ids']}: the provider matches results to its calls by id"
+            )
     return problems
 
 
@@ -497,7 +507,7 @@ def check_outcome(
     elif not cancelled:
         problems.append("no response and no error")
     if outcome.received is not None and "received" in checks:
-        problems += _check_received(checks["received"], outcome.received)
+        problems += _check_received(checks["received"], outcome.received, outcome.wire)
     if checks.get("disconnected") and outcome.disconnected is False:
         problems.append("cleanup: the connection stayed open after the stream was abandoned")
     return problems

@@ -22,6 +22,7 @@ from agentkit import (
     ToolCallEndEvent,
     ToolCallPart,
     ToolCallStartEvent,
+    ToolResultPart,
     Usage,
 )
 from agentkit.exceptions import ProviderConnectionError, RateLimitError, ServerError
@@ -291,6 +292,31 @@ class ChangesIdBetweenStartAndEnd(_Wrapper):
             if isinstance(event, ToolCallStartEvent):
                 event = event.model_copy(update={"id": f"pending_{event.index}"})
             yield event
+
+
+class RenumbersSentIds(_Wrapper):
+    """Sends the history's tool calls and results under ids of its own making."""
+
+    def fix_request(self, request: ModelRequest) -> ModelRequest:
+        from dataclasses import replace
+
+        renamed: dict[str, str] = {}
+
+        def new_id(old: str) -> str:
+            return renamed.setdefault(old, f"toolu_{len(renamed):02d}")
+
+        messages = []
+        for message in request.messages:
+            parts = [
+                p.model_copy(update={"id": new_id(p.id)})
+                if isinstance(p, ToolCallPart)
+                else p.model_copy(update={"call_id": new_id(p.call_id)})
+                if isinstance(p, ToolResultPart)
+                else p
+                for p in message.parts
+            ]
+            messages.append(message.model_copy(update={"parts": parts}))
+        return replace(request, messages=messages)
 
 
 async def _keep_alive() -> None:

@@ -81,6 +81,11 @@ CASES: dict[str, tuple[Callable[[ModelAdapter], ModelAdapter], str, str]] = {
         "streaming.tool_call_ids",
         "stream: tool call 0 started with id 'pending_0' but ended with id 'call_Vy33kP'",
     ),
+    "renumbers_sent_ids": (
+        broken.RenumbersSentIds,
+        "tools.result_ids",
+        "sent: tool results answer call ids ['toolu_00'], expected ['call_Rt55xW']",
+    ),
     "leaks_task_per_call": (
         broken.LeaksTaskPerCall,
         "core.plain_answer",
