@@ -34,6 +34,8 @@ __all__ = ["Outcome", "check_outcome", "unobserved"]
 _FINISH_REASONS = set(get_args(FinishReason))
 #: Settings that never travel on the wire, so cannot be seen arriving.
 _LOCAL_SETTINGS = {"timeout", "extra"}
+#: Seconds the event loop may stand still during a call before the adapter is blamed.
+LOOP_BLOCK_LIMIT = 1.0
 #: The usage fields compared with what the wire said.
 _USAGE_FIELDS = (
     "input_tokens",
@@ -60,6 +62,7 @@ class Outcome:
         wire: What the scripted wire said (usage, tool-call ids); None when
             unknown (live) or when the script gives no answer.
         seconds: How long the call took, until it answered or raised.
+        loop_blocked: The longest the event loop stood still during the call, in seconds.
     """
 
     events: list[StreamEvent] = field(default_factory=list)
@@ -72,6 +75,7 @@ class Outcome:
     requests: int | None = None
     wire: WireFacts | None = None
     seconds: float = 0.0
+    loop_blocked: float = 0.0
 
 
 def _check_events(outcome: Outcome, request: ModelRequest, cancelled: bool) -> list[str]:
@@ -290,6 +294,11 @@ def _invariants(
         problems.append(
             f"cleanup: {len(outcome.leaked_tasks)} asyncio task(s) left running after the call: "
             + "; ".join(outcome.leaked_tasks)
+        )
+    if outcome.loop_blocked > LOOP_BLOCK_LIMIT:
+        problems.append(
+            f"event loop: blocked for {outcome.loop_blocked:.1f} s during the call; a "
+            "synchronous wait (blocking I/O, time.sleep, a sync SDK) stops every other task"
         )
     problems += _check_requests(scenario, outcome)
     return problems

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
+import anyio.abc
 
 from .._model import Capabilities, ModelAdapter, ResponseEndEvent
 from .._stream import response_events
@@ -41,6 +42,8 @@ Verdict = Literal["pass", "fail", "not claimed", "could claim", "n/a", "xfail", 
 
 #: Seconds one scenario may take before it counts as hung.
 SCENARIO_TIMEOUT = 20.0
+#: How often the loop watch ticks, in seconds.
+_TICK = 0.01
 
 
 @dataclass
@@ -122,6 +125,30 @@ async def _leaked(before: set[asyncio.Task[Any]] | None) -> list[str] | None:
             return []
         await asyncio.sleep(0.01)
     return sorted(_describe(t) for t in extra)
+
+
+class _LoopWatch:
+    """Ticks on the event loop during a call and keeps the longest stall between ticks.
+
+    An adapter that makes a synchronous call (a blocking socket, ``time.sleep``,
+    a sync SDK) stops every other task on the loop; the ticks show it.
+    """
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        start = time.perf_counter()
+        task_status.started()  # the clock runs before the call starts
+        while True:
+            try:
+                await anyio.sleep(_TICK)
+            finally:
+                # Also when cancelled: a block just before the call ended counts too.
+                self.worst = max(self.worst, time.perf_counter() - start - _TICK)
+            start = time.perf_counter()
 
 
 @contextmanager
@@ -248,14 +275,19 @@ async def _attempt(harness: Harness, scenario: Scenario) -> tuple[list[str], Out
         refused = scenario.script.get("connect") == "refused"
         adapter = _adapter_at_closed_port(harness, closed) if refused else harness.adapter
         outcome = Outcome()
-        before = _tasks()
-        try:
-            # move_on_after, not fail_after: the kit's own deadline must not look
-            # like a TimeoutError escaping from the adapter.
-            with anyio.move_on_after(SCENARIO_TIMEOUT) as deadline:
-                await _call(adapter, scenario, outcome)
-        except Exception as exc:
-            outcome.error = exc
+        watch = _LoopWatch()
+        async with anyio.create_task_group() as group:
+            await group.start(watch.run)
+            before = _tasks()
+            try:
+                # move_on_after, not fail_after: the kit's own deadline must not look
+                # like a TimeoutError escaping from the adapter.
+                with anyio.move_on_after(SCENARIO_TIMEOUT) as deadline:
+                    await _call(adapter, scenario, outcome)
+            except Exception as exc:
+                outcome.error = exc
+            group.cancel_scope.cancel()
+        outcome.loop_blocked = watch.worst
     outcome.timed_out = deadline.cancelled_caught
     outcome.leaked_tasks = await _leaked(before)
     outcome.received = harness.received()

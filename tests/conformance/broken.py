@@ -7,6 +7,7 @@ a message that says what is wrong (see test_broken_adapters.py).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
 
@@ -330,6 +331,18 @@ class LeaksTaskPerCall(_Wrapper):
         loop = asyncio.get_running_loop()
         _leaked.add(loop.create_task(_keep_alive(), name="acme-keepalive"))
         return await super().generate(request)
+
+
+class BlocksLoopOnCancel(_Wrapper):
+    """Closes an abandoned stream with a synchronous wait, freezing the event loop."""
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        try:
+            async for event in self.inner.stream(request):
+                yield event
+        except GeneratorExit:
+            time.sleep(1.5)  # noqa: ASYNC251 - the defect: as a sync socket shutdown would
+            raise
 
 
 # -- unusual but correct: the kit must pass these ------------------------------------------

@@ -86,6 +86,11 @@ CASES: dict[str, tuple[Callable[[ModelAdapter], ModelAdapter], str, str]] = {
         "tools.result_ids",
         "sent: tool results answer call ids ['toolu_00'], expected ['call_Rt55xW']",
     ),
+    "blocks_loop_on_cancel": (
+        broken.BlocksLoopOnCancel,
+        "streaming.cancel",
+        "event loop: blocked for 1.5 s during the call",
+    ),
     "leaks_task_per_call": (
         broken.LeaksTaskPerCall,
         "core.plain_answer",
