@@ -176,7 +176,31 @@ def _warm_up_scenario(caps: Capabilities) -> Scenario:
     )
 
 
-async def _warm_up(harness: Harness) -> None:
+def _warm_up_stand_in(scenarios: list[Scenario], stream: bool) -> Scenario | None:
+    # A replay has no cassette for the made-up exchange: replay a plain
+    # scenario's instead (a replay is deterministic, so running it twice is harmless).
+    plain = [
+        s
+        for s in scenarios
+        if s.stream == stream
+        and not s.cancel_after_events
+        and "reply" in s.script
+        and not {"stall", "connect", "stream_cut", "error"} & s.script.keys()
+    ]
+    return plain[0] if plain else None
+
+
+def _prepared(harness: Harness, scenario: Scenario | None) -> Scenario | None:
+    if scenario is None:
+        return None
+    try:
+        harness.prepare(scenario)
+    except ScriptNotRenderable:
+        return None
+    return scenario
+
+
+async def _warm_up(harness: Harness, scenarios: list[Scenario]) -> None:
     """One unjudged exchange (and one stream) before the first scenario.
 
     A library may start a process-wide background task on its first call
@@ -186,11 +210,12 @@ async def _warm_up(harness: Harness) -> None:
     """
     caps = harness.adapter.capabilities
     for stream in (False, True) if caps.streaming else (False,):
-        scenario = replace(_warm_up_scenario(caps), stream=stream)
-        try:
-            harness.prepare(scenario)
-        except ScriptNotRenderable:
-            return  # a replay has no cassette for it
+        made_up = replace(_warm_up_scenario(caps), stream=stream)
+        scenario = _prepared(harness, made_up) or _prepared(
+            harness, _warm_up_stand_in(scenarios, stream)
+        )
+        if scenario is None:
+            continue
         # Unjudged: whatever goes wrong here, the scenarios will say.
         with anyio.move_on_after(SCENARIO_TIMEOUT), suppress(Exception):
             await _call(harness.adapter, scenario, Outcome())
@@ -385,7 +410,7 @@ async def run_scenarios(
     """
     results = []
     if scenarios:
-        await _warm_up(harness)
+        await _warm_up(harness, scenarios)
     for scenario in scenarios:
         start = time.perf_counter()
         result = await _judge(harness, scenario, expected_failures or {})

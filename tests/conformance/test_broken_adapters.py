@@ -230,3 +230,19 @@ async def test_a_process_wide_worker_started_on_the_first_call_is_no_leak() -> N
     assert worker is not None  # it did start...
     assert not worker.done()  # ...and still runs
     assert report.ok, {r.scenario.id: r.problems for r in report.results if r.verdict == "fail"}
+
+
+@pytest.mark.anyio
+async def test_a_process_wide_worker_is_no_leak_in_a_replay_either() -> None:
+    # A replay has no cassette for the kit's own warm-up: it replays a plain scenario first.
+    from pathlib import Path
+
+    from agentkit.conformance import check_adapter
+    from agentkit.conformance._harness import replay_adapter_factory
+
+    adapter = broken.StartsProcessWorker(replay_adapter_factory("openai:gpt-4.1-mini")())
+    cassettes = Path(__file__).parent / "cassettes"
+    report = await check_adapter(adapter, mode="replay", cassettes=cassettes, levels=["core"])
+    assert broken.StartsProcessWorker.worker is not None
+    assert report.ok, {r.scenario.id: r.problems for r in report.results if r.verdict == "fail"}
+    assert "pass" in {r.verdict for r in report.results}
