@@ -119,6 +119,7 @@ class ConformanceReport:
                     "title": r.scenario.title,
                     "verdict": r.verdict,
                     "problems": r.problems,
+                    "not_observed": r.not_observed,
                     "seconds": round(r.seconds, 4),
                 }
                 for r in self.results
@@ -145,7 +146,8 @@ class ConformanceReport:
             lines.append(f"| {level} | " + " | ".join(str(row[v]) for v in VERDICTS) + " |")
         lines += ["", "| scenario | verdict | notes |", "|---|---|---|"]
         for r in self.results:
-            notes = "; ".join(r.problems).replace("|", "\\|").replace("\n", " ")
+            unseen = [f"not observed: {', '.join(r.not_observed)}"] if r.not_observed else []
+            notes = "; ".join(r.problems + unseen).replace("|", "\\|").replace("\n", " ")
             lines.append(f"| `{r.scenario.id}` | {marks[r.verdict]} | {notes} |")
         return "\n".join(lines) + "\n"
 
