@@ -152,7 +152,10 @@ class ConformanceReport:
         return "\n".join(lines) + "\n"
 
     def to_junit(self) -> str:
-        """JUnit XML: one testcase per scenario, one testsuite per level."""
+        """JUnit XML: one testcase per scenario, one testsuite per level.
+
+        A case whose pass leaves checks unmade lists them in a ``not_observed`` property.
+        """
         root = ElementTree.Element(
             "testsuites", name=xml_text(f"agentkit conformance {self.target}")
         )
@@ -176,6 +179,15 @@ class ConformanceReport:
                     name=xml_text(r.scenario.id),
                     time=f"{r.seconds:.4f}",
                 )
+                if r.not_observed:
+                    # As pytest's record_property writes it: a property list first.
+                    properties = ElementTree.SubElement(case, "properties")
+                    ElementTree.SubElement(
+                        properties,
+                        "property",
+                        name="not_observed",
+                        value=xml_text("; ".join(r.not_observed)),
+                    )
                 message = xml_text("; ".join(r.problems))
                 if r.verdict in ("fail", "xpass"):
                     ElementTree.SubElement(case, "failure", message=message).text = message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from xml.etree import ElementTree
 
 import pytest
 
@@ -110,3 +111,14 @@ async def test_what_a_live_run_cannot_see_is_reported_as_not_observed() -> None:
     [row] = [r for r in data["results"] if r["id"] == "core.plain_answer"]
     assert row["not_observed"] == plain.not_observed
     assert "not observed: request count (retries)" in report.render("md")
+    junit = ElementTree.fromstring(report.render("junit"))
+    [case] = [c for c in junit.iter("testcase") if c.get("name") == "core.plain_answer"]
+    [prop] = case.iter("property")
+    assert prop.get("name") == "not_observed"
+    assert prop.get("value") == "; ".join(plain.not_observed)
+    # A pass that saw everything carries no such property.
+    assert all(
+        not list(c.iter("property"))
+        for c in junit.iter("testcase")
+        if not by_id[str(c.get("name"))].not_observed
+    )
