@@ -206,6 +206,20 @@ async def test_a_broken_adapter_on_the_wire_fails_on_the_right_scenario(name: st
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("name", sorted(CASES))
+async def test_a_broken_adapter_is_caught_on_the_wire_too(name: str) -> None:
+    # The same defect wrapped around our OpenAI Chat adapter, on the emulator's
+    # HTTP: what a user's run in emulated mode sees.
+    wrap, scenario_id, words = CASES[name]
+    harness = _on_the_wire(wrap)
+    with harness:
+        report = await run_harness(harness, scenarios=[scenario_id])
+    [caught] = report.results
+    assert caught.verdict == "fail", (name, caught)
+    assert any(words in problem for problem in caught.problems), caught.problems
+
+
+@pytest.mark.anyio
 async def test_the_unbroken_adapter_on_the_wire_passes_the_same_levels() -> None:
     harness = _on_the_wire(lambda adapter: adapter)
     with harness:
