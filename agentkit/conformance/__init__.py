@@ -44,6 +44,7 @@ from ._runner import (
     claims,
     load_expected_failures,
     run_scenarios,
+    warm_up,
 )
 from ._scenarios import LEVELS, Scenario, load_scenarios, scenario_schema, scenarios_dir
 from ._select import select_scenarios
@@ -131,11 +132,18 @@ async def run_harness(
     chosen = select_scenarios(levels, scenarios, expected_failures)
     adapter = harness.adapter
     results: list[ScenarioResult] = []
+    if chosen:
+        # Once for the run; a replay's stand-in may be any shipped scenario's cassette.
+        await warm_up(harness, chosen + load_scenarios())
     for scenario in chosen:
         # One at a time, so a crash can name the scenario it happened in.
         try:
             results += await run_scenarios(
-                harness, [scenario], expected_failures=expected_failures, on_result=on_result
+                harness,
+                [scenario],
+                expected_failures=expected_failures,
+                on_result=on_result,
+                warm=False,
             )
         except AgentkitError:
             raise

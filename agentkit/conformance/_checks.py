@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from .. import exceptions
-from .._messages import ImagePart, TextPart, ToolResultPart
+from .._messages import ImagePart, TextPart, ToolCallPart, ToolResultPart, Usage
 from .._model import (
     Capabilities,
     FinishReason,
@@ -27,12 +27,22 @@ from .._model import (
     ToolCallStartEvent,
 )
 from ._scenarios import Scenario
+from ._script import WireFacts
 
-__all__ = ["Outcome", "check_outcome"]
+__all__ = ["Outcome", "check_outcome", "unobserved"]
 
 _FINISH_REASONS = set(get_args(FinishReason))
 #: Settings that never travel on the wire, so cannot be seen arriving.
 _LOCAL_SETTINGS = {"timeout", "extra"}
+#: Seconds the event loop may stand still during a call before the adapter is blamed.
+LOOP_BLOCK_LIMIT = 1.0
+#: The usage fields compared with what the wire said.
+_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "reasoning_output_tokens",
+)
 
 
 @dataclass
@@ -44,18 +54,28 @@ class Outcome:
         response: The final response, when there was one.
         error: The exception that escaped, if any.
         received: What the model was sent (emulated mode), or None when unobservable.
-        leaked_tasks: asyncio tasks still running after the call that were not before.
+        leaked_tasks: asyncio tasks still running after the call that were not
+            before (name and coroutine of each); None when unobservable (not asyncio).
         disconnected: Whether the emulator saw the client hang up; None when unobservable.
         timed_out: The call did not finish within the kit's per-scenario deadline.
+        requests: HTTP requests the server saw; None when unobservable.
+        wire: What the scripted wire said (usage, tool-call ids); None when
+            unknown (live) or when the script gives no answer.
+        seconds: How long the call took, until it answered or raised.
+        loop_blocked: The longest the event loop stood still during the call, in seconds.
     """
 
     events: list[StreamEvent] = field(default_factory=list)
     response: ModelResponse | None = None
     error: BaseException | None = None
     received: ModelRequest | None = None
-    leaked_tasks: int = 0
+    leaked_tasks: list[str] | None = field(default_factory=list)
     disconnected: bool | None = None
     timed_out: bool = False
+    requests: int | None = None
+    wire: WireFacts | None = None
+    seconds: float = 0.0
+    loop_blocked: float = 0.0
 
 
 def _check_events(outcome: Outcome, request: ModelRequest, cancelled: bool) -> list[str]:
@@ -73,21 +93,27 @@ def _check_events(outcome: Outcome, request: ModelRequest, cancelled: bool) -> l
         elif events[-1] is not ends[0]:
             problems.append("stream: events after response_end")
     schemas = {t.name: t.input_schema for t in request.tools}
-    open_calls: dict[int, str] = {}
+    open_calls: dict[int, ToolCallStartEvent] = {}
     deltas: dict[int, list[str]] = {}
     for event in events:
         if isinstance(event, ToolCallStartEvent):
             if event.index in open_calls:
                 problems.append(f"stream: tool call {event.index} started twice")
-            open_calls[event.index] = event.name
+            open_calls[event.index] = event
             deltas[event.index] = []
         elif isinstance(event, ToolCallDeltaEvent):
             if event.index not in open_calls:
                 problems.append(f"stream: arguments for tool call {event.index}, which is not open")
             deltas.setdefault(event.index, []).append(event.arguments_delta)
         elif isinstance(event, ToolCallEndEvent):
-            if open_calls.pop(event.index, None) is None:
+            start = open_calls.pop(event.index, None)
+            if start is None:
                 problems.append(f"stream: tool call {event.index} ended but never started")
+            elif start.id != event.call.id:
+                problems.append(
+                    f"stream: tool call {event.index} started with id {start.id!r} but ended "
+                    f"with id {event.call.id!r}: one call keeps one id on every event"
+                )
             problems += _check_call_arguments(event, deltas.get(event.index, []), schemas)
     if open_calls and not cancelled and outcome.error is None:
         problems.append(f"stream: tool calls {sorted(open_calls)} started but never ended")
@@ -100,10 +126,27 @@ def _check_events(outcome: Outcome, request: ModelRequest, cancelled: bool) -> l
                 f"{final.message.text!r}"
             )
         ended = [e.call for e in events if isinstance(e, ToolCallEndEvent)]
-        if ended != final.message.tool_calls:
+        problems += _compare_ended(ended, final.message.tool_calls)
+    return problems
+
+
+def _compare_ended(ended: list[ToolCallPart], final: list[ToolCallPart]) -> list[str]:
+    if len(ended) != len(final):
+        return [
+            f"stream: {len(ended)} tool_call_end events but the final message has "
+            f"{len(final)} tool calls"
+        ]
+    problems = []
+    for n, (streamed, kept) in enumerate(zip(ended, final, strict=True)):
+        if streamed.id != kept.id:
             problems.append(
-                f"stream: {len(ended)} tool_call_end events but the final message has "
-                f"{len(final.message.tool_calls)} tool calls (or they differ)"
+                f"stream: tool call {n} ended with id {streamed.id!r} but the final message "
+                f"gives it id {kept.id!r}"
+            )
+        elif streamed != kept:
+            problems.append(
+                f"stream: tool call {n} ({streamed.name}) differs between its tool_call_end "
+                "event and the final message"
             )
     return problems
 
@@ -145,8 +188,21 @@ def _check_call_arguments(
     return problems
 
 
-def _check_usage(response: ModelResponse, scenario: Scenario, caps: Capabilities) -> list[str]:
+def _usage_text(usage: Usage) -> str:
+    return ", ".join(f"{name}={getattr(usage, name)}" for name in _USAGE_FIELDS)
+
+
+def _check_usage(
+    response: ModelResponse, scenario: Scenario, caps: Capabilities, wire: WireFacts | None
+) -> list[str]:
     usage = response.usage
+    if wire is not None and wire.usage is None:
+        if usage is None:
+            return []
+        return [
+            f"usage: the provider reported no usage, yet the adapter says {_usage_text(usage)}; "
+            "usage must be None when the wire carries none (zero is a count, not a gap)"
+        ]
     if usage is None:
         if scenario.stream and not caps.usage_in_stream:
             return []  # declared: this adapter does not report usage when streaming
@@ -158,7 +214,41 @@ def _check_usage(response: ModelResponse, scenario: Scenario, caps: Capabilities
         problems.append("usage: reasoning_output_tokens exceeds output_tokens")
     if usage.requests != 1:
         problems.append(f"usage: requests is {usage.requests} for one model call")
+    if wire is not None and wire.usage is not None:
+        problems += _compare_usage(usage, wire.usage)
     return problems
+
+
+def _compare_usage(got: Usage, wire: Usage) -> list[str]:
+    problems = []
+    for name in _USAGE_FIELDS:
+        have, want = getattr(got, name), getattr(wire, name)
+        if have == want:
+            continue
+        hint = ""
+        if want and have == 2 * want:
+            hint = " (counted twice? streamed usage is cumulative or final, not per chunk)"
+        elif want and not have:
+            hint = " (dropped)"
+        problems.append(f"usage: {name} is {have}, but the wire said {want}{hint}")
+    return problems
+
+
+def _check_call_ids(response: ModelResponse, wire: WireFacts | None) -> list[str]:
+    calls = response.message.tool_calls
+    ids = [c.id for c in calls]
+    if any(not i for i in ids):
+        return [f"tool_calls: empty call id in {ids}; every call needs an id its result can name"]
+    if len(set(ids)) != len(ids):
+        return [f"tool_calls: call ids {ids} are not unique"]
+    if wire is None or wire.tool_call_ids is None or len(wire.tool_call_ids) != len(ids):
+        return []
+    if ids != wire.tool_call_ids:
+        return [
+            f"tool_calls: ids {ids} are not the wire's {wire.tool_call_ids}: keep the "
+            "provider's ids, its tool results are matched to calls by them"
+        ]
+    return []
 
 
 def _check_settings(
@@ -196,15 +286,66 @@ def _invariants(
     if response is not None:
         if response.finish_reason not in _FINISH_REASONS:
             problems.append(f"finish_reason {response.finish_reason!r} is not normalised")
-        problems += _check_usage(response, scenario, caps)
+        problems += _check_usage(response, scenario, caps, outcome.wire)
+        problems += _check_call_ids(response, outcome.wire)
     if error is None:
         problems += _check_settings(response, outcome, request, caps)
     if outcome.leaked_tasks:
-        problems.append(f"cleanup: {outcome.leaked_tasks} asyncio task(s) left running")
+        problems.append(
+            f"cleanup: {len(outcome.leaked_tasks)} asyncio task(s) left running after the call: "
+            + "; ".join(outcome.leaked_tasks)
+        )
+    if outcome.loop_blocked > LOOP_BLOCK_LIMIT:
+        problems.append(
+            f"event loop: blocked for {outcome.loop_blocked:.1f} s during the call; a "
+            "synchronous wait (blocking I/O, time.sleep, a sync SDK) stops every other task"
+        )
+    problems += _check_requests(scenario, outcome)
     return problems
 
 
-def _check_received(expected: dict[str, Any], got: ModelRequest) -> list[str]:
+def _check_requests(scenario: Scenario, outcome: Outcome) -> list[str]:
+    count = outcome.requests
+    if count is None or "connect" in scenario.script:
+        return []
+    if count > 1:
+        return [
+            f"requests: sent {count} requests for a one-exchange scenario: adapters must "
+            "not retry; the runner does"
+        ]
+    if count == 0 and outcome.response is not None:
+        return ["requests: the server saw no request, yet the adapter answered"]
+    return []
+
+
+def unobserved(scenario: Scenario, outcome: Outcome) -> list[str]:
+    """The checks this run could not make, so that they are not mistaken for passes.
+
+    Args:
+        scenario: The scenario that ran.
+        outcome: What was observed.
+
+    Returns:
+        One short name per check that was not observed.
+    """
+    missed = []
+    if outcome.requests is None and "connect" not in scenario.script:
+        missed.append("request count (retries)")
+    if outcome.leaked_tasks is None:
+        missed.append("leaked tasks (only asyncio's tasks can be listed; trio is not supported)")
+    if scenario.checks.get("disconnected") and outcome.disconnected is None:
+        missed.append("disconnect on cancel")
+    response = outcome.response
+    if response is not None and outcome.wire is None:
+        missed.append("usage values against the wire's (unknown here)")
+        if response.message.tool_calls:
+            missed.append("tool-call ids against the wire's (unknown here)")
+    return missed
+
+
+def _check_received(
+    expected: dict[str, Any], got: ModelRequest, wire: WireFacts | None
+) -> list[str]:
     problems: list[str] = []
     texts = [p.text for m in got.messages for p in m.parts if isinstance(p, TextPart)]
     texts += [p.text for m in got.messages for p in m.parts if isinstance(p, ToolResultPart)]
@@ -242,6 +383,14 @@ def _check_received(expected: dict[str, Any], got: ModelRequest) -> list[str]:
     results = [p for p in parts if isinstance(p, ToolResultPart)]
     if "tool_results" in expected and len(results) != expected["tool_results"]:
         problems.append(f"sent: {len(results)} tool results, expected {expected['tool_results']}")
+    # Only where the wire carries ids: Gemini 2.x matches results to calls by name.
+    if "tool_result_ids" in expected and wire is not None and wire.tool_call_ids is not None:
+        sent = [p.call_id for p in results]
+        if sent != expected["tool_result_ids"]:
+            problems.append(
+                f"sent: tool results answer call ids {sent}, expected "
+                f"{expected['tool_result_ids']}: the provider matches results to its calls by id"
+            )
     return problems
 
 
@@ -257,6 +406,9 @@ def _check_error(checks: dict[str, Any], error: BaseException | None) -> list[st
     if "retry_after" in checks and getattr(error, "retry_after", None) != checks["retry_after"]:
         got = getattr(error, "retry_after", None)
         return [f"raises: retry_after is {got!r}, expected {checks['retry_after']!r}"]
+    words = checks.get("error_mentions", [])
+    if words and not any(w.lower() in str(error).lower() for w in words):
+        return [f"raises: the message {str(error)!r} says none of {words}"]
     return []
 
 
@@ -294,8 +446,6 @@ def _check_response(
                         f"tool_calls: got {call.name}({call.arguments}), expected "
                         f"{spec['name']}({spec.get('arguments', '...')})"
                     )
-            if len({c.id for c in got}) != len(got):
-                problems.append("tool_calls: call ids are not unique")
     if "finish_reason" in checks and response.finish_reason != checks["finish_reason"]:
         problems.append(
             f"finish_reason: got {response.finish_reason!r} (raw {response.raw_finish_reason!r}), "
@@ -351,6 +501,12 @@ def check_outcome(
     accepted = getattr(exceptions, checks.get("or_raises", ""), None)
     if "raises" in checks:
         problems += _check_error(checks, outcome.error)
+        limit = checks.get("within_seconds")
+        if limit is not None and outcome.seconds > limit:
+            problems.append(
+                f"raises: the error came after {outcome.seconds:.1f} s, expected within "
+                f"{limit:g} s (retrying, or ignoring settings.timeout?)"
+            )
     elif accepted is not None and isinstance(outcome.error, accepted):
         pass  # the scenario allows this error in place of an answer
     elif outcome.error is not None:
@@ -360,7 +516,7 @@ def check_outcome(
     elif not cancelled:
         problems.append("no response and no error")
     if outcome.received is not None and "received" in checks:
-        problems += _check_received(checks["received"], outcome.received)
+        problems += _check_received(checks["received"], outcome.received, outcome.wire)
     if checks.get("disconnected") and outcome.disconnected is False:
         problems.append("cleanup: the connection stayed open after the stream was abandoned")
     return problems

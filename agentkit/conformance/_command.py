@@ -28,6 +28,8 @@ def _progress(result: ScenarioResult) -> None:
     line = f"{_MARKS[result.verdict]:<5} {result.scenario.id:<42} {result.seconds:6.2f}s"
     if result.verdict in ("fail", "xpass") and result.problems:
         line += "\n        " + "\n        ".join(result.problems)
+    elif result.verdict == "n/a" and result.problems:
+        line += f"  {result.problems[0]}"  # why, on the same line
     print(line, file=sys.stderr, flush=True)
 
 

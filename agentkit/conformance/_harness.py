@@ -19,6 +19,8 @@ from typing import Any, Protocol
 import anyio
 
 from .._model import ModelAdapter, ModelRequest, ModelResponse
+from ..testing._asgi import Stalling
+from ._loopback import Counting, Truncating
 from ._scenarios import Scenario
 from ._script import render_script
 
@@ -34,7 +36,13 @@ __all__ = [
 
 
 class Harness(Protocol):
-    """What the runner needs from a harness."""
+    """What the runner needs from a harness.
+
+    A harness whose adapter talks to a server of its own also has
+    ``make_adapter(root)``: another adapter from the same factory, pointed at
+    the server at ``root`` (the kit points one at a closed port to see a
+    refused connection). Without it, that scenario is n/a.
+    """
 
     mode: str
     adapter: ModelAdapter
@@ -107,54 +115,6 @@ def _emulators() -> dict[str, Any]:
     }
 
 
-class _Truncating:
-    """ASGI middleware that can end a 200 stream early, as a dropped connection would.
-
-    The body ends cleanly after ``cut_after`` chunks, with no finish chunk and
-    no terminator, so every streaming protocol gets the same kind of
-    truncation without the emulators knowing about it.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.cut_after: int | None = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        limit = self.cut_after
-        if limit is None or scope.get("type") != "http":
-            await self.app(scope, receive, send)
-            return
-        sent = 0
-
-        async def cutting_send(message: Any) -> None:
-            nonlocal sent
-            if message["type"] != "http.response.body":
-                await send(message)
-                return
-            if sent > limit:
-                return  # already ended: swallow the rest
-            sent += 1
-            if sent > limit:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return
-            await send(message)
-
-        await self.app(scope, receive, cutting_send)
-
-
-class _Counting:
-    """ASGI middleware counting the HTTP requests that reach the app."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.count = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http":
-            self.count += 1
-        await self.app(scope, receive, send)
-
-
 class EmulatedHarness:
     """Runs an adapter against a loopback emulator of its wire protocol.
 
@@ -173,8 +133,10 @@ class EmulatedHarness:
         self.protocol = protocol
         self._script = _Scripted()
         self.emulator = _emulators()[protocol](self._script)
-        self._truncating = _Truncating(self.emulator)
-        self._app = _Counting(self._truncating)
+        self._truncating = Truncating(self.emulator)
+        self._stalling = Stalling(self._truncating)
+        # Outermost, so every request counts, whatever the emulator answers (a 429, a 500).
+        self._app = Counting(self._stalling)
         self._make_adapter = make_adapter
         self._stack = ExitStack()
         self._seen = 0
@@ -213,6 +175,7 @@ class EmulatedHarness:
         self.emulator.disconnected.clear()
         cut = scenario.script.get("stream_cut")
         self._truncating.cut_after = cut.get("after_chunks", 3) if cut else None
+        self._stalling.seconds = scenario.script.get("stall")
         self._seen = len(self.emulator.calls)
         self._counted = self._app.count
 
@@ -249,6 +212,7 @@ class FunctionHarness:
     """
 
     mode = "emulated"
+    protocol = "function"
 
     def __init__(self, wrap: Callable[[ModelAdapter], ModelAdapter] | None = None) -> None:
         from .._model import Capabilities

@@ -1,10 +1,13 @@
-"""The loopback servers behind record and replay: a recording proxy and a cassette server.
+"""The kit's loopback plumbing: a recording proxy, a cassette server, and emulator middleware.
 
-Both are plain ASGI apps served by ``agentkit.testing.serve_asgi`` on a free
-127.0.0.1 port; the adapter under test is pointed at them through its
-factory's ``base_url``, so they see its traffic whatever HTTP stack it uses.
-They run in the server's own thread, so what the kit reads from them
-between scenarios is guarded by a lock.
+The recording proxy (record) and the cassette server (replay) are plain ASGI
+apps served by ``agentkit.testing.serve_asgi`` on a free 127.0.0.1 port; the
+adapter under test is pointed at them through its factory's ``base_url``, so
+they see its traffic whatever HTTP stack it uses. They run in the server's
+own thread, so what the kit reads from them between scenarios is guarded by
+a lock. Both count every request they get before answering it, as
+``Counting`` does for an emulator: a retry shows as a second request,
+whatever the first one was answered with.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from ._cassette import (
     secrets_of,
 )
 
-__all__ = ["CassetteServer", "RecordingProxy"]
+__all__ = ["CassetteServer", "Counting", "RecordingProxy", "Truncating"]
 
 #: Request headers not forwarded: the proxy's client sets its own.
 _HOP_HEADERS = frozenset(
@@ -234,3 +237,56 @@ class CassetteServer:
             await send({"type": "http.response.body", "body": b""})
         except OSError:
             return  # the client hung up; nothing left to tell it
+
+
+class Truncating:
+    """ASGI middleware that can end a 200 stream early, as a dropped connection would.
+
+    The body ends cleanly after ``cut_after`` chunks, with no finish chunk and
+    no terminator, so every streaming protocol gets the same kind of
+    truncation without the emulators knowing about it.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.cut_after: int | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The ASGI entry point."""
+        limit = self.cut_after
+        if limit is None or scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = 0
+
+        async def cutting_send(message: Any) -> None:
+            nonlocal sent
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            if sent > limit:
+                return  # already ended: swallow the rest
+            sent += 1
+            if sent > limit:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app(scope, receive, cutting_send)
+
+
+class Counting:
+    """ASGI middleware counting the HTTP requests that reach the app, however they are answered.
+
+    Read ``count`` from another thread between scenarios: it only grows.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The ASGI entry point."""
+        if scope.get("type") == "http":
+            self.count += 1
+        await self.app(scope, receive, send)

@@ -20,8 +20,31 @@ from ..exceptions import UserError
 from ._harness import EmulatedHarness, request_parsers, wait_for_event
 from ._loopback import CassetteServer, RecordingProxy
 from ._scenarios import Scenario
+from ._script import render_script
 
-__all__ = ["RecordingHarness", "ReplayHarness", "wire_base_path"]
+__all__ = ["RecordingHarness", "ReplayHarness", "refuse_unrecordable", "wire_base_path"]
+
+
+def refuse_unrecordable(scenario: Scenario) -> None:
+    """Make ``scenario`` n/a, saying why, when a cassette could not hold its exchange.
+
+    A refused connection has no exchange at all, and a server that stalls
+    until the client gives up leaves one without an answer that the cassette
+    server would play at once: both are judged in emulated mode only.
+
+    Raises:
+        ScriptNotRenderable: the scenario's script refuses the connection or stalls.
+    """
+    from ._script import ScriptNotRenderable
+
+    if "connect" in scenario.script:
+        raise ScriptNotRenderable(
+            "a refused connection leaves no exchange for a cassette: checked in emulated mode only"
+        )
+    if "stall" in scenario.script:
+        raise ScriptNotRenderable(
+            "a cassette cannot replay a server that never answers: checked in emulated mode only"
+        )
 
 
 def wire_base_path(protocol: str | None) -> str:
@@ -98,8 +121,13 @@ class RecordingHarness:
         return self.proxy
 
     def prepare(self, scenario: Scenario) -> None:
-        """Script the emulator (when there is one) and start a fresh recording."""
+        """Script the emulator (when there is one) and start a fresh recording.
+
+        Raises:
+            ScriptNotRenderable: the scenario leaves nothing a cassette can hold.
+        """
         self._current = None
+        refuse_unrecordable(scenario)
         self._proxy().reset()
         if self.inner is not None:
             self.inner.prepare(scenario)
@@ -208,8 +236,12 @@ class ReplayHarness:
         from ._cassette import load_cassette
         from ._script import ScriptNotRenderable
 
+        refuse_unrecordable(scenario)
         path = self.folder / f"{scenario.id}.json"
         if not path.exists():
+            if self.judged_as == "emulated" and self.protocol is not None:
+                # Not recorded because the emulated wire could not carry it: say so.
+                render_script(scenario.script, self.protocol)
             raise ScriptNotRenderable(f"no cassette recorded ({path.name})")
         self.server.load(load_cassette(path)["interactions"])
 

@@ -119,6 +119,7 @@ class ConformanceReport:
                     "title": r.scenario.title,
                     "verdict": r.verdict,
                     "problems": r.problems,
+                    "not_observed": r.not_observed,
                     "seconds": round(r.seconds, 4),
                 }
                 for r in self.results
@@ -145,12 +146,16 @@ class ConformanceReport:
             lines.append(f"| {level} | " + " | ".join(str(row[v]) for v in VERDICTS) + " |")
         lines += ["", "| scenario | verdict | notes |", "|---|---|---|"]
         for r in self.results:
-            notes = "; ".join(r.problems).replace("|", "\\|").replace("\n", " ")
+            unseen = [f"not observed: {', '.join(r.not_observed)}"] if r.not_observed else []
+            notes = "; ".join(r.problems + unseen).replace("|", "\\|").replace("\n", " ")
             lines.append(f"| `{r.scenario.id}` | {marks[r.verdict]} | {notes} |")
         return "\n".join(lines) + "\n"
 
     def to_junit(self) -> str:
-        """JUnit XML: one testcase per scenario, one testsuite per level."""
+        """JUnit XML: one testcase per scenario, one testsuite per level.
+
+        A case whose pass leaves checks unmade lists them in a ``not_observed`` property.
+        """
         root = ElementTree.Element(
             "testsuites", name=xml_text(f"agentkit conformance {self.target}")
         )
@@ -174,6 +179,15 @@ class ConformanceReport:
                     name=xml_text(r.scenario.id),
                     time=f"{r.seconds:.4f}",
                 )
+                if r.not_observed:
+                    # As pytest's record_property writes it: a property list first.
+                    properties = ElementTree.SubElement(case, "properties")
+                    ElementTree.SubElement(
+                        properties,
+                        "property",
+                        name="not_observed",
+                        value=xml_text("; ".join(r.not_observed)),
+                    )
                 message = xml_text("; ".join(r.problems))
                 if r.verdict in ("fail", "xpass"):
                     ElementTree.SubElement(case, "failure", message=message).text = message

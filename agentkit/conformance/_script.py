@@ -7,16 +7,47 @@ error or a broken stream is raised, so that is the one thing chosen here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .. import exceptions
 from .._messages import Message, Part, TextPart, ToolCallPart, Usage
 from .._model import FinishReason, ModelRequest, ModelResponse
 
-__all__ = ["PROTOCOLS", "ScriptNotRenderable", "render_script"]
+__all__ = ["PROTOCOLS", "ScriptNotRenderable", "WireFacts", "render_script", "wire_facts"]
 
 #: Wire protocols the kit can emulate, plus ``function`` (no wire: a FunctionAdapter).
 PROTOCOLS = ("openai-chat", "openai-responses", "gemini", "ollama", "function")
+
+#: Protocols whose emulated wire carries tool-call ids. Gemini 2.x and Ollama
+#: before 0.12 send none: the adapter makes its own, so only their uniqueness
+#: and stability can be checked.
+_WIRE_IDS = {"openai-chat", "openai-responses", "function"}
+
+#: Usage when a script says nothing about it.
+_DEFAULT_USAGE = {"input_tokens": 10, "output_tokens": 5}
+
+
+@dataclass(frozen=True)
+class WireFacts:
+    """What the scripted wire said, to compare the adapter's reading with.
+
+    Attributes:
+        usage: The usage the wire carried, in neutral terms; None: it carried none.
+        tool_call_ids: The tool-call ids on the wire, in order; None: the
+            protocol carries no ids (the adapter must make unique ones).
+    """
+
+    usage: Usage | None
+    tool_call_ids: list[str] | None
+
+
+def _calls(reply: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(reply.get("tool_calls", []))
+
+
+def _call_id(call: dict[str, Any], n: int) -> str:
+    return str(call.get("id") or f"call_{n}")
 
 
 class ScriptNotRenderable(Exception):
@@ -27,16 +58,16 @@ def _response(reply: dict[str, Any]) -> ModelResponse:
     parts: list[Part] = []
     if reply.get("text"):
         parts.append(TextPart(text=reply["text"]))
-    for n, call in enumerate(reply.get("tool_calls", []), start=1):
-        parts.append(
-            ToolCallPart(id=f"call_{n}", name=call["name"], arguments=call.get("arguments", {}))
-        )
+    for n, call in enumerate(_calls(reply), start=1):
+        arguments = call.get("arguments", {})
+        parts.append(ToolCallPart(id=_call_id(call, n), name=call["name"], arguments=arguments))
     default: FinishReason = "tool_calls" if reply.get("tool_calls") else "stop"
-    usage = reply.get("usage", {"input_tokens": 10, "output_tokens": 5})
+    usage = reply.get("usage", _DEFAULT_USAGE)
     return ModelResponse(
         message=Message(role="assistant", parts=parts),
         finish_reason=reply.get("finish_reason", default),
-        usage=Usage(**usage),
+        # ``usage: null`` scripts a wire that carries no usage at all.
+        usage=Usage(**usage) if usage is not None else None,
         provider="emulated",
         model_id="emulated",
     )
@@ -74,6 +105,38 @@ def _error(protocol: str, error: dict[str, Any]) -> Exception:
     )
 
 
+def _check_renderable(script: dict[str, Any], protocol: str) -> None:
+    usage = script.get("reply", {}).get("usage") or {}
+    if protocol == "ollama" and (
+        usage.get("cache_read_input_tokens") or usage.get("reasoning_output_tokens")
+    ):
+        # Ollama reports prompt_eval_count and eval_count only: no cache, no thinking count.
+        raise ScriptNotRenderable("Ollama's wire has no cached or reasoning token counts")
+    if "stall" in script and protocol == "function":
+        raise ScriptNotRenderable("a function adapter has no connection to time out")
+
+
+def wire_facts(script: dict[str, Any], protocol: str | None) -> WireFacts | None:
+    """What the wire will say when ``protocol`` plays ``script``.
+
+    Args:
+        script: The scenario's ``script`` mapping.
+        protocol: One of ``PROTOCOLS``; None when unknown (ids are then not compared).
+
+    Returns:
+        The facts; None when the script answers with no response (an error,
+        a cut stream, a refused connection).
+    """
+    if "error" in script or "stream_cut" in script or "connect" in script or "stall" in script:
+        return None
+    reply = script.get("reply", {"text": "OK"})
+    usage = reply.get("usage", _DEFAULT_USAGE)
+    ids = None
+    if protocol in _WIRE_IDS:
+        ids = [_call_id(call, n) for n, call in enumerate(_calls(reply), start=1)]
+    return WireFacts(usage=Usage(**usage) if usage is not None else None, tool_call_ids=ids)
+
+
 def render_script(script: dict[str, Any], protocol: str) -> Any:
     """A model function playing ``script`` in ``protocol``.
 
@@ -83,11 +146,13 @@ def render_script(script: dict[str, Any], protocol: str) -> Any:
 
     Returns:
         A function ``ModelRequest -> ModelResponse`` that may raise the
-        protocol's scripted errors.
+        protocol's scripted errors. (A ``stall`` is the harness's to play: the
+        function answers at once and the server holds the answer back.)
 
     Raises:
         ScriptNotRenderable: The protocol cannot express the script.
     """
+    _check_renderable(script, protocol)
     if "stream_cut" in script:
         if protocol == "function":
             raise ScriptNotRenderable("a function adapter has no stream to cut")

@@ -181,7 +181,8 @@ class ScenarioItem(pytest.Item):
         if result.verdict in ("fail", "xpass"):
             raise ScenarioFailure(result)
         if result.verdict in ("not claimed", "n/a"):
-            pytest.skip(f"{result.verdict}: {notes}")
+            # Named, since pytest shows where the skip was raised (here), not the item.
+            pytest.skip(f"{self.name}: {result.verdict}: {notes}")
         if result.verdict == "xfail":
             pytest.xfail(notes)
 

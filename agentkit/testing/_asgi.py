@@ -21,6 +21,7 @@ __all__ = [
     "Receive",
     "Scope",
     "Send",
+    "Stalling",
     "read_body",
     "respond",
     "send_json",
@@ -108,6 +109,49 @@ async def stream_body(
         group.cancel_scope.cancel()
     if not gone:
         await send({"type": "http.response.body", "body": final})
+
+
+class Stalling:
+    """ASGI middleware that holds back a response, as a server too slow to answer does.
+
+    With ``seconds`` set, the app's response waits that long before its first
+    byte; a client that hangs up meanwhile (its read timeout fired) gets
+    nothing, and the app's response is dropped. Every emulator gets the same
+    stall without knowing about it.
+
+    Args:
+        app: The ASGI app to wrap.
+
+    Attributes:
+        seconds: How long to hold each response; None: no stall.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seconds: float | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point."""
+        seconds = self.seconds
+        if seconds is None or scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        gone = False
+        held = True
+
+        async def stalling_send(message: MutableMapping[str, Any]) -> None:
+            nonlocal gone, held
+            if held:
+                held = False
+                # The body has been read, so the next message is the client leaving.
+                with anyio.move_on_after(seconds):
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    gone = True
+            if not gone:
+                await send(message)
+
+        await self.app(scope, receive, stalling_send)
 
 
 @contextmanager

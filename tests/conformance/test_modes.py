@@ -178,6 +178,13 @@ async def test_a_recording_that_records_nothing_is_an_error(tmp_path: Path) -> N
         )
 
 
+def _plain_answer_messages() -> object:
+    from agentkit.conformance import load_scenarios
+
+    [scenario] = [s for s in load_scenarios() if s.id == "core.plain_answer"]
+    return scenario.model_request().messages
+
+
 @pytest.mark.anyio
 async def test_a_live_recording_goes_through_a_loopback_proxy_to_the_upstream(
     tmp_path: Path,
@@ -198,8 +205,12 @@ async def test_a_live_recording_goes_through_a_loopback_proxy_to_the_upstream(
             scenarios=["core.plain_answer"],
         )
     assert report.ok, report.summary()
-    assert len(upstream.calls) == 1
+    # The kit's unjudged warm-up (one exchange, one stream) went first; only the
+    # scenario's own exchange is in its cassette.
+    assert len(upstream.calls) == 3
+    assert upstream.calls[-1].messages == _plain_answer_messages()
     saved = json.loads((tmp_path / "foreign" / "core.plain_answer.json").read_text())
+    assert len(saved["interactions"]) == 1
     assert saved["recorded_mode"] == "live"
     assert saved["base_path"] == "/v1"
     assert saved["interactions"][0]["request"]["url"] == "/v1/chat/completions"

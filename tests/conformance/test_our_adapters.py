@@ -32,9 +32,10 @@ async def test_our_adapter_passes_in_emulated_mode(name: str) -> None:
     assert report.ok, failures
     verdicts = {r.verdict for r in report.results}
     assert "pass" in verdicts
-    # What needs no capability applies to every adapter: none of it is skipped.
+    # What needs no capability applies to every adapter: none of it is skipped,
+    # unless the protocol's wire cannot carry it (Ollama has no cached-token count).
     assert all(
-        r.verdict in ("pass", "xfail")
+        r.verdict in ("pass", "xfail") or (r.verdict == "n/a" and "wire has no" in r.problems[0])
         for r in report.results
         if not r.scenario.needs and r.scenario.level != "robustness"
     ), report.summary()

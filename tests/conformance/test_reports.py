@@ -79,10 +79,14 @@ async def test_reports_render_in_every_format() -> None:
     assert data["ok"]
     assert data["agentkit_version"]
     assert data["scenario_version"] == "1"
-    assert data["summary"]["core"]["pass"] == 9
-    assert {r["verdict"] for r in data["results"]} == {"pass"}
+    assert data["summary"]["core"]["pass"] == 12
+    # No wire under a function: no connection to refuse or to time out.
+    assert {r["id"] for r in data["results"] if r["verdict"] != "pass"} == {
+        "errors.connection_refused",
+        "errors.read_timeout",
+    }
     markdown = report.render("md")
-    assert "| core | 9 | 0 |" in markdown
+    assert "| core | 12 | 0 |" in markdown
     assert "`errors.rate_limit`" in markdown
     root = ElementTree.fromstring(report.render("junit"))
     assert [s.get("name") for s in root] == ["core", "errors"]

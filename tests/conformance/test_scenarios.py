@@ -48,6 +48,18 @@ REQUIRED = {
     "server error": "errors.server_error",
     "cancellation mid-stream": "streaming.cancel",
     "truncated stream": "robustness.truncated_stream",
+    "cached tokens (not streamed)": "core.usage_cached",
+    "cached tokens (streamed)": "streaming.usage_cached",
+    "reasoning tokens (not streamed)": "core.usage_reasoning",
+    "reasoning tokens (streamed)": "streaming.usage_reasoning",
+    "no usage on the wire (not streamed)": "core.usage_absent",
+    "no usage on the wire (streamed)": "streaming.usage_absent",
+    "streamed usage counted once": "streaming.usage_exact",
+    "refused connection": "errors.connection_refused",
+    "read timeout": "errors.read_timeout",
+    "tool-call ids from the wire": "tools.call_ids",
+    "tool-call ids on stream events": "streaming.tool_call_ids",
+    "tool results under the wire's ids": "tools.result_ids",
 }
 
 
@@ -97,3 +109,12 @@ def test_an_invalid_scenario_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpecValidationError) as info:
         load_scenarios(tmp_path)
     assert "bad.yaml" in str(info.value)
+
+
+def test_scripted_tool_call_ids_are_unique_within_an_answer() -> None:
+    # The ids are what the emulators put on the wire: duplicates would make
+    # the id checks compare nonsense.
+    for scenario in load_scenarios():
+        calls = scenario.script.get("reply", {}).get("tool_calls", [])
+        ids = [c["id"] for c in calls if "id" in c]
+        assert len(ids) == len(set(ids)), scenario.id

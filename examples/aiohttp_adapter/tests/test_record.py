@@ -36,13 +36,20 @@ def _requests(path: Path) -> list[tuple[str, str, object]]:
     ]
 
 
+#: Scenarios a cassette cannot hold (a refused connection, a server that never
+#: answers): n/a in record and replay, checked in emulated mode only.
+UNRECORDABLE = {"errors.connection_refused", "errors.read_timeout"}
+
+
 def test_recording_through_the_plugin_writes_cassettes_that_replay(
     pytester: pytest.Pytester,
 ) -> None:
-    ids = [s.id for s in load_scenarios()]
+    ids = [s.id for s in load_scenarios() if s.id not in UNRECORDABLE]
     pytester.makefile(".yaml", agentkit_conformance=RECORD)
-    recorded = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    recorded.assert_outcomes(passed=len(ids))
+    recorded = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    recorded.assert_outcomes(passed=len(ids), skipped=len(UNRECORDABLE))
+    for scenario_id in UNRECORDABLE:
+        recorded.stdout.fnmatch_lines([f"SKIPPED*{scenario_id}: n/a: *emulated mode only*"])
 
     folder = pytester.path / "cassettes" / "relay"
     assert sorted(p.stem for p in folder.glob("*.json")) == sorted(ids)
@@ -56,4 +63,4 @@ def test_recording_through_the_plugin_writes_cassettes_that_replay(
     (pytester.path / "agentkit_conformance.yaml").unlink()
     pytester.makefile(".yaml", agentkit_conformance_replay=REPLAY)
     replayed = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    replayed.assert_outcomes(passed=len(ids))
+    replayed.assert_outcomes(passed=len(ids), skipped=len(UNRECORDABLE))
