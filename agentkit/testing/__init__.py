@@ -28,6 +28,7 @@ from ._responses_emulator import (
     ScriptedResponseFailure,
     parse_responses_request,
 )
+from ._vertex_emulator import VertexEmulator
 
 __all__ = [
     "AnthropicEmulator",
@@ -40,6 +41,7 @@ __all__ = [
     "ScriptedHTTPError",
     "ScriptedResponseFailure",
     "ScriptedStreamError",
+    "VertexEmulator",
     "anthropic_error",
     "gemini_error",
     "ollama_error",
