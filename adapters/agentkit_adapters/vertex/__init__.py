@@ -8,7 +8,7 @@ Credentials as per-call bearer headers (``GoogleAuth``, through google-auth:
 """
 
 from ._adapter import VertexAdapter, VertexClaudeAdapter, VertexGeminiAdapter
-from ._auth import CLOUD_PLATFORM_SCOPE, GoogleAuth, HTTPXRequest
+from ._auth import CLOUD_PLATFORM_SCOPE, GoogleAuth
 from ._endpoint import (
     CLAUDE_API_VERSION,
     GEMINI_API_VERSION,
@@ -24,7 +24,6 @@ __all__ = [
     "GEMINI_API_VERSION",
     "SERVICE_TIER_HEADER",
     "GoogleAuth",
-    "HTTPXRequest",
     "VertexAdapter",
     "VertexClaudeAdapter",
     "VertexGeminiAdapter",

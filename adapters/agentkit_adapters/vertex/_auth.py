@@ -11,27 +11,26 @@ is no longer valid, which is a few minutes *before* it expires.
 google-auth's loading and refreshing are blocking I/O (a token endpoint, the
 metadata server), so they run in a worker thread (``anyio.to_thread``), never
 on the event loop; a ``threading.Lock`` makes concurrent calls refresh once,
-whichever event loop they run on. google-auth talks HTTP through a
-``google.auth.transport.Request``; ``HTTPXRequest`` is one over ``httpx2``, so
-no second HTTP stack is needed. google-auth is an optional dependency
-(``agentkit-interop-adapters[vertex]``), imported on first use.
+whichever event loop they run on. google-auth talks HTTP through its own
+``google.auth.transport.requests.Request`` (its metadata-server lookup needs
+that transport anyway). google-auth is an optional dependency
+(``agentkit-interop-adapters[vertex]``, which brings ``requests``), imported
+when a ``GoogleAuth`` is made.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
-import httpx2
 
 from agentkit.exceptions import AuthenticationError, ProviderConnectionError, UserError
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
-__all__ = ["CLOUD_PLATFORM_SCOPE", "GoogleAuth", "HTTPXRequest"]
+__all__ = ["CLOUD_PLATFORM_SCOPE", "GoogleAuth"]
 
 #: The OAuth scope Vertex AI asks for (the one google-genai and the Vertex SDKs use).
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -43,66 +42,13 @@ def _google_auth() -> Any:
     try:
         import google.auth
         import google.auth.exceptions
-        import google.auth.transport
+        import google.auth.transport.requests
     except ImportError as exc:
         raise UserError(
             "Vertex AI with Google credentials needs the google-auth library: "
             f"{_INSTALL} (or pass api_key= for a Vertex express-mode key)"
         ) from exc
     return google.auth
-
-
-class _Response:
-    """A ``google.auth.transport.Response``: status, headers and body of one answer."""
-
-    __slots__ = ("data", "headers", "status")
-
-    def __init__(self, response: httpx2.Response) -> None:
-        self.status = response.status_code
-        self.headers = dict(response.headers)
-        self.data = response.content
-
-
-class HTTPXRequest:
-    """A ``google.auth.transport.Request`` over a synchronous ``httpx2.Client``.
-
-    google-auth calls it for token endpoints and the metadata server, from a
-    worker thread. A transport failure is raised as google-auth's own
-    ``TransportError``, which its metadata-server probe expects.
-
-    Args:
-        client: The client to use; None makes one (closed with ``close``).
-    """
-
-    def __init__(self, client: httpx2.Client | None = None) -> None:
-        self._client = client or httpx2.Client()
-
-    def __call__(
-        self,
-        url: str,
-        method: str = "GET",
-        body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        **kwargs: Any,
-    ) -> _Response:
-        """Make one request, the way google-auth asks it."""
-        exceptions = _google_auth().exceptions
-        try:
-            response = self._client.request(
-                method,
-                url,
-                content=body,
-                headers=dict(headers or {}),
-                timeout=timeout if timeout is not None else 120.0,
-            )
-        except httpx2.TransportError as exc:
-            raise exceptions.TransportError(f"{method} {url}: {exc}") from exc
-        return _Response(response)
-
-    def close(self) -> None:
-        """Close the client."""
-        self._client.close()
 
 
 class GoogleAuth:
@@ -113,7 +59,8 @@ class GoogleAuth:
             (a service account loaded from a dict, impersonated credentials...);
             None finds Application Default Credentials on first use.
         scopes: OAuth scopes asked for the default credentials.
-        request: The transport google-auth uses; None is an ``HTTPXRequest``.
+        request: The ``google.auth.transport.Request`` google-auth uses; None
+            is its ``requests`` one.
         provider: Provider name, in errors.
         model_id: The model, in errors.
     """
@@ -164,7 +111,7 @@ class GoogleAuth:
 
     def _transport(self) -> Any:
         if self._request is None:
-            self._request = HTTPXRequest()
+            self._request = _google_auth().transport.requests.Request()
         return self._request
 
     def _load(self) -> None:
