@@ -96,18 +96,6 @@ def rsa_key() -> tuple[bytes, bytes]:
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No Google variable from the machine, and an empty gcloud config folder."""
-    for name in list(os.environ):
-        if name.startswith(("GOOGLE_", "GCE_", "CLOUDSDK_", "GEMINI_")):
-            monkeypatch.delenv(name)
-    gcloud = tmp_path / "gcloud"
-    gcloud.mkdir()
-    monkeypatch.setenv("CLOUDSDK_CONFIG", str(gcloud))
-    return gcloud
-
-
-@pytest.fixture
 def servers(rsa_key: tuple[bytes, bytes]) -> Iterator[tuple[TokenEndpoint, VertexEmulator, str]]:
     endpoint = TokenEndpoint(rsa_key[1])
     emulator = VertexEmulator(lambda request: "hello", project="key-project")
