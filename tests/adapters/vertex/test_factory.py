@@ -17,7 +17,8 @@ from agentkit_adapters.vertex import (
 )
 from google.oauth2.credentials import Credentials
 
-from agentkit import Message, ModelRequest
+from agentkit import Message, ModelRequest, Usage
+from agentkit._cost import price_usage
 from agentkit._registry import resolve_model, wire_protocol
 from agentkit.exceptions import ContentFilterError, UserError
 
@@ -226,3 +227,21 @@ async def test_a_blocked_answer_is_a_content_filter_error(reason: str) -> None:
         await adapter.generate(HI)
     assert caught.value.code == reason
     assert f"finishReason {reason}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "vertex:gemini-2.5-flash",
+        "vertex:claude-sonnet-4-5@20250929",
+        "vertex:claude-3-7-sonnet@20250219",
+    ],
+)
+def test_vertex_models_are_priced_from_genai_prices_google_table(model: str) -> None:
+    usage = price_usage(model, Usage(input_tokens=1000, output_tokens=100))
+    assert usage.cost_usd is not None
+    assert usage.cost_usd > 0
+
+
+def test_an_unknown_vertex_model_keeps_an_unknown_price() -> None:
+    assert price_usage("vertex:no-such-model-planted", Usage(input_tokens=1000)).cost_usd is None
