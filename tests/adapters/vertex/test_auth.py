@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import anyio
 import pytest
 from agentkit_adapters.vertex import create_vertex_adapter
 from cryptography.hazmat.primitives import serialization
@@ -312,3 +313,29 @@ def test_the_metadata_server_gives_the_token_and_the_project(clean_env: Path) ->
     assert emulator.paths == [
         "/v1beta1/projects/meta-project/locations/global/publishers/google/models/gemini-2.5-flash:generateContent"
     ]
+
+
+async def test_concurrent_first_calls_refresh_once(
+    tmp_path: Path,
+    rsa_key: tuple[bytes, bytes],
+    servers: tuple[TokenEndpoint, VertexEmulator, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    endpoint, emulator, url = servers
+    key = _key_file(tmp_path, rsa_key[0], endpoint.url)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    adapter = create_vertex_adapter("gemini-2.5-flash", base_url=url)
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(adapter.generate, REQUEST)
+    assert len(endpoint.grants) == 1
+    assert [h["authorization"] for h in emulator.headers] == ["Bearer tok-1"] * 5
+
+
+def test_without_google_auth_credentials_are_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if the [vertex] extra were not installed: importing google.auth fails.
+    monkeypatch.setitem(sys.modules, "google.auth", None)
+    with pytest.raises(UserError, match=r"agentkit-interop-adapters\[vertex\]"):
+        create_vertex_adapter("gemini-2.5-flash", project="p")
+    # An express-mode key needs no google-auth.
+    assert create_vertex_adapter("gemini-2.5-flash", api_key="AQ.k").auth is None
