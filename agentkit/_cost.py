@@ -27,6 +27,8 @@ __all__ = ["price_usage"]
 #: Our provider names that ``genai-prices`` spells differently.
 _PROVIDER_IDS = {
     "gemini": "google",
+    # genai-prices files Vertex AI's Gemini and Claude prices under "google".
+    "vertex": "google",
     "openai-responses": "openai",
     "xai": "x-ai",
     "meta-llama": "meta",

@@ -3,8 +3,9 @@
 ``FunctionAdapter`` lets a Python function play the model. The emulators are
 ASGI apps that speak a provider's wire protocol on a loopback port, so an
 adapter's real HTTP path can be exercised without a key or a network:
-``OpenAIChatEmulator`` speaks Chat Completions, and ``serve_asgi`` runs any
-ASGI app on a free 127.0.0.1 port.
+``OpenAIChatEmulator`` speaks Chat Completions, ``VertexEmulator`` puts
+Vertex AI's URLs and auth in front of the Gemini and Anthropic emulators, and
+``serve_asgi`` runs any ASGI app on a free 127.0.0.1 port.
 """
 
 from ._anthropic_emulator import AnthropicEmulator, anthropic_error, parse_anthropic_request
@@ -28,6 +29,7 @@ from ._responses_emulator import (
     ScriptedResponseFailure,
     parse_responses_request,
 )
+from ._vertex_emulator import VertexEmulator
 
 __all__ = [
     "AnthropicEmulator",
@@ -40,6 +42,7 @@ __all__ = [
     "ScriptedHTTPError",
     "ScriptedResponseFailure",
     "ScriptedStreamError",
+    "VertexEmulator",
     "anthropic_error",
     "gemini_error",
     "ollama_error",
