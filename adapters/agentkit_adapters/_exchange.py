@@ -23,10 +23,11 @@ quirk fixed here is fixed for every provider.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+import anyio
 import httpx2
 
 from agentkit.adapter import (
@@ -37,12 +38,28 @@ from agentkit.adapter import (
     map_error_body,
     map_http_error,
     response_events,
+    scrub_error,
 )
-from agentkit.exceptions import AdapterError, UnexpectedResponseError
+from agentkit.exceptions import (
+    AdapterError,
+    ProviderConnectionError,
+    ProviderTimeoutError,
+    UnexpectedResponseError,
+)
 
 from ._http import TransportErrors, shared_client
 
-__all__ = ["ErrorMapper", "Frame", "Framing", "HTTPExchange", "StreamPlan"]
+__all__ = [
+    "ERROR_BODY_LIMIT",
+    "ErrorMapper",
+    "Frame",
+    "Framing",
+    "HTTPExchange",
+    "StreamPlan",
+    "secrets_in",
+]
+
+_T = TypeVar("_T")
 
 #: How a streamed body is cut into frames.
 Framing = Literal["sse", "ndjson"]
@@ -52,6 +69,9 @@ ErrorMapper = Callable[[int, Mapping[str, str], Any], AdapterError]
 
 #: A stream that has shown no frame yet is kept up to this size, for the error.
 _HEAD_LIMIT = 1 << 16
+#: An error body is read up to this size (1 MiB): enough for any real error
+#: object whole, and a bound on what a broken or hostile host makes us hold.
+ERROR_BODY_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +117,15 @@ class HTTPExchange:
             running loop's shared pool (``shared_client``).
         key_variable: The key's environment variable, named in auth errors.
         map_error: The adapter's error translation; None is ``map_http_error``.
+        secrets: Credentials to scrub from every error besides those found
+            in ``headers`` (``authorization``, ``x-api-key``,
+            ``x-goog-api-key``, ``api-key``), which are always scrubbed.
     """
 
     __slots__ = (
         "_client",
         "_map_error",
+        "_secrets",
         "_transport_errors",
         "base_url",
         "headers",
@@ -120,6 +144,7 @@ class HTTPExchange:
         client: httpx2.AsyncClient | None = None,
         key_variable: str | None = None,
         map_error: ErrorMapper | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.provider = provider
         self.model_id = model_id
@@ -129,6 +154,7 @@ class HTTPExchange:
         self._client = client
         self._map_error = map_error
         self._transport_errors = TransportErrors(provider, model_id, base_url)
+        self._secrets = (*secrets_in(self.headers), *secrets)
 
     @property
     def client(self) -> httpx2.AsyncClient:
@@ -147,11 +173,18 @@ class HTTPExchange:
             body,
             key_variable=self.key_variable,
             base_url=self.base_url,
+            secrets=self._secrets,
         )
 
     def in_band_error(self, body: Mapping[str, object]) -> AdapterError:
         """The exception for an error object that came inside a 200 answer."""
-        return map_error_body(self.provider, self.model_id, body, key_variable=self.key_variable)
+        return map_error_body(
+            self.provider,
+            self.model_id,
+            body,
+            key_variable=self.key_variable,
+            secrets=self._secrets,
+        )
 
     def unexpected(self, message: str) -> UnexpectedResponseError:
         """An ``UnexpectedResponseError`` naming this provider and model."""
@@ -186,20 +219,57 @@ class HTTPExchange:
     ) -> httpx2.Response:
         """POST ``body`` as JSON and return the (read) answer, which has a 2xx status.
 
+        Args:
+            url: Where to post.
+            body: The request body.
+            http_timeout: The call's deadline in seconds (``ModelSettings.timeout``):
+                connecting, sending and reading the whole answer end within
+                it. None: no deadline, only the client's per-operation limits
+                (``DEFAULT_TIMEOUT``: 120 s without a byte).
+
         Raises:
             ProviderHTTPError: an error status (through the adapter's mapper).
+            ProviderTimeoutError: the deadline or a per-operation limit was hit.
             ProviderConnectionError: the host could not be reached.
         """
-        with self._transport_errors:
-            response = await self.client.post(
-                url,
-                content=json.dumps(body).encode(),
-                headers=self.headers,
-                timeout=http_timeout or httpx2.USE_CLIENT_DEFAULT,
-            )
-        if not 200 <= response.status_code < 300:
-            raise self.error(response.status_code, response.headers, response.content)
+        failure: AdapterError | None = None
+        try:
+            with anyio.move_on_after(http_timeout):
+                return await self._post(url, body, http_timeout)
+            failure = self._past_deadline(http_timeout)
+        except httpx2.TransportError as exc:
+            failure = self._transport_error(exc)
+        except AdapterError as exc:
+            self._scrub(exc)
+            raise
+        # Raised here, outside the handler: the transport error holds the request,
+        # headers and key included, and must not ride along as __context__.
+        raise failure
+
+    async def _post(
+        self, url: str, body: Mapping[str, object], seconds: float | None
+    ) -> httpx2.Response:
+        response = await self.client.send(self._request(url, body, seconds), stream=True)
+        try:
+            if not 200 <= response.status_code < 300:
+                raise self.error(response.status_code, response.headers, await _head(response))
+            await response.aread()
+        finally:
+            await response.aclose()
         return response
+
+    def _request(
+        self, url: str, body: Mapping[str, object], timeout: float | None
+    ) -> httpx2.Request:
+        # With a deadline, no single operation may wait longer than the deadline
+        # itself (a slow first token included); without one, the client's limits.
+        return self.client.build_request(
+            "POST",
+            url,
+            content=json.dumps(body).encode(),
+            headers=self.headers,
+            timeout=httpx2.Timeout(timeout) if timeout else httpx2.USE_CLIENT_DEFAULT,
+        )
 
     async def post_json(
         self, url: str, body: Mapping[str, object], *, http_timeout: float | None = None
@@ -208,6 +278,7 @@ class HTTPExchange:
 
         Raises:
             ProviderHTTPError: an error status.
+            ProviderTimeoutError: the deadline (``http_timeout``) or a limit was hit.
             ProviderConnectionError: the host could not be reached.
             UnexpectedResponseError: the answer is not JSON.
         """
@@ -235,43 +306,48 @@ class HTTPExchange:
             plan: Builds the body (asking for a stream in the vendor's way)
                 and the reader that turns the answer into events.
             framing: ``"sse"`` or ``"ndjson"``.
-            http_timeout: The httpx2 timeout for this call (seconds per network
-                operation); None is the client's default.
+            http_timeout: The call's deadline in seconds (``ModelSettings.timeout``),
+                from connecting to the last byte: a stream that trickles
+                keep-alives still ends. None: no deadline, only the client's
+                per-operation limits.
 
         Yields:
             The stream's events, ending with the reader's ``finish``.
 
         Raises:
             ProviderHTTPError: an error status, or an error object in place of a stream.
+            ProviderTimeoutError: the deadline or a per-operation limit was hit.
             ProviderConnectionError: the host could not be reached or the
                 connection broke.
-            UnexpectedResponseError: a frame is not a JSON object, or the body
-                is not the framing asked for.
+            UnexpectedResponseError: a frame is not a JSON object or not UTF-8,
+                or the body is not the framing asked for.
         """
         planned = plan()
         body, feed, ended = planned.body, planned.feed, planned.ended
+        deadline = None if not http_timeout else anyio.current_time() + http_timeout
         done = False
-        with self._transport_errors:
-            async with self.client.stream(
-                "POST",
-                url,
-                content=json.dumps(body).encode(),
-                headers=self.headers,
-                timeout=http_timeout or httpx2.USE_CLIENT_DEFAULT,
-            ) as response:
+        failure: AdapterError | None = None
+        try:
+            request = self._request(url, body, http_timeout)
+            sent = self.client.send(request, stream=True)
+            response = await self._within(deadline, http_timeout, sent)
+            try:
                 if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self.error(response.status_code, response.headers, response.content)
+                    text = await self._within(deadline, http_timeout, _head(response))
+                    raise self.error(response.status_code, response.headers, text)
                 if response.headers.get("content-type", "").startswith("application/json"):
-                    await response.aread()
+                    await self._within(deadline, http_timeout, response.aread())
                     for item in response_events(planned.whole(self.decode(response.content))):
                         yield item
                     return
+                chunks: AsyncIterator[bytes] = response.aiter_bytes()
+                if deadline is not None:
+                    chunks = self._until(deadline, http_timeout, chunks)
                 # The decoders are driven inline rather than through a generator of
                 # frames: one async generator less per chunk.
                 if framing == "ndjson":
                     lines = NDJSONDecoder()
-                    async for data in response.aiter_bytes():
+                    async for data in chunks:
                         for line in lines.feed(data):
                             for item in feed(Frame("", self.decode_object(line, "a stream line"))):
                                 yield item
@@ -282,7 +358,7 @@ class HTTPExchange:
                     decoder = SSEDecoder()
                     head = bytearray()  # the body, until it proves to be SSE
                     seen = False
-                    async for data in response.aiter_bytes():
+                    async for data in chunks:
                         if done:
                             continue  # read to the end, so the connection can be reused
                         events = decoder.feed(data)
@@ -307,8 +383,68 @@ class HTTPExchange:
                                 yield item
                     if not seen and head.strip():
                         self._unframed(bytes(head))
+            finally:
+                await response.aclose()
+        except httpx2.TransportError as exc:
+            failure = self._transport_error(exc)
+        except UnicodeDecodeError as exc:
+            failure = self.unexpected(
+                f"a stream line is not valid UTF-8 ({exc.reason} at byte {exc.start}: "
+                f"{exc.object[max(0, exc.start - 20) : exc.end + 20]!r})"
+            )
+        except AdapterError as exc:
+            self._scrub(exc)
+            raise
+        if failure is not None:
+            raise failure
         for item in planned.finish(done or (ended is not None and ended())):
             yield item
+
+    async def _within(
+        self, deadline: float | None, seconds: float | None, step: Awaitable[_T]
+    ) -> _T:
+        """``await step``, unless the call's deadline passes first."""
+        if deadline is None:
+            return await step
+        with anyio.CancelScope(deadline=deadline):
+            return await step
+        raise self._past_deadline(seconds)
+
+    async def _until(
+        self, deadline: float, seconds: float | None, chunks: AsyncIterator[bytes]
+    ) -> AsyncGenerator[bytes]:
+        # Each wait for a chunk is bounded by the deadline, not the stream as a
+        # whole: a cancel scope must not stay open across a yield to the consumer.
+        while True:
+            data: bytes | None = None
+            with anyio.CancelScope(deadline=deadline) as scope:
+                data = await anext(chunks, None)
+            if scope.cancelled_caught:
+                raise self._past_deadline(seconds)
+            if data is None:
+                return
+            yield data
+
+    def _past_deadline(self, timeout: float | None) -> ProviderTimeoutError:
+        return ProviderTimeoutError(
+            f"timed out: no complete answer from {self.base_url} within the call's "
+            f"deadline of {timeout:g} s (ModelSettings.timeout, connect to last byte)",
+            provider=self.provider,
+            model_id=self.model_id,
+            limit="deadline",
+            seconds=timeout or 0.0,
+        )
+
+    def _transport_error(self, exc: httpx2.TransportError) -> ProviderConnectionError:
+        error = self._transport_errors.translate(exc)
+        self._scrub(error)
+        return error
+
+    def _scrub(self, error: AdapterError) -> None:
+        # The last line of defence: whatever a mapper or a reader built from the
+        # provider's answer, the key the request carried does not leave.
+        if self._secrets:
+            scrub_error(error, self._secrets)
 
     def _unframed(self, head: bytes) -> None:
         # No "data:" line at all: a plain JSON body inside a 200, as Gemini's stream
@@ -318,5 +454,36 @@ class HTTPExchange:
             raise self.in_band_error(body)
         raise self.unexpected(f"the stream is not server-sent events: {head[:200]!r}")
 
+
+async def _head(response: httpx2.Response) -> bytes:
+    """Up to ``ERROR_BODY_LIMIT`` bytes of an error body; the rest is never read.
+
+    A 50 MB error page is not worth 50 MB of memory; the mapper counts what
+    was left out from ``Content-Length``.
+    """
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= ERROR_BODY_LIMIT:
+            break
+    return bytes(data[:ERROR_BODY_LIMIT])
+
+
+def secrets_in(headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The credentials among ``headers``: whole values, and the token after ``Bearer``."""
+    found: list[str] = []
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS and value:
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token.strip() and scheme.lower() in ("bearer", "basic", "token"):
+                found.append(token.strip())
+    return tuple(found)
+
+
+#: Headers whose values are credentials, scrubbed from every error.
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key"}
+)
 
 _EVENT = "a stream event"
