@@ -50,6 +50,7 @@ WIRES: tuple[Wire, ...] = ("openai-chat", "openai-responses", "gemini", "ollama"
 
 FaultKind = Literal[
     "status",
+    "error_event",
     "huge_error",
     "echo_key",
     "error_in_200",
@@ -81,6 +82,7 @@ class Fault:
         retry_after: ``Retry-After`` seconds sent with it, if any.
         seconds: How long a stall lasts, or the gap between keep-alives.
         size: Bytes of a huge body or error message.
+        body: The error body to send instead of the wire's usual one.
     """
 
     kind: FaultKind
@@ -88,11 +90,19 @@ class Fault:
     retry_after: float | None = None
     seconds: float = 60.0
     size: int = 0
+    body: Any = None
 
     @classmethod
-    def error_status(cls, status: int, *, retry_after: float | None = None) -> Fault:
-        """An error status in the wire's shape (429, 500, 502, 503, ...)."""
-        return cls("status", status=status, retry_after=retry_after)
+    def error_status(
+        cls, status: int, *, retry_after: float | None = None, body: Any = None
+    ) -> Fault:
+        """An error status in the wire's shape (429, 500, 502, 503, ...), or with ``body``."""
+        return cls("status", status=status, retry_after=retry_after, body=body)
+
+    @classmethod
+    def error_event(cls, body: Any) -> Fault:
+        """A 200 SSE stream that is one ``event: error`` carrying ``body`` (Groq's way)."""
+        return cls("error_event", status=200, body=body)
 
     @classmethod
     def huge_error(cls, size: int = 20_000_000, *, status: int = 400) -> Fault:
@@ -254,6 +264,10 @@ class FaultServer:
             finally:
                 _current.reset(token)
             return
+        if fault.kind == "error_event":
+            frame = b"event: error\ndata: " + json.dumps(fault.body).encode() + b"\n\n"
+            await _respond(send, 200, frame, "text/event-stream")
+            return
         if fault.kind in ("status", "huge_error", "echo_key", "error_in_200"):
             await self._error(scope, body, fault, send)
             return
@@ -288,7 +302,8 @@ class FaultServer:
             message = f"Incorrect API key provided: {_key_of(scope)}. Check your key."
         else:
             message = f"planned fault: HTTP {fault.status}"
-        payload = json.dumps(self._error_body(fault.status, message)).encode()
+        error = self._error_body(fault.status, message) if fault.body is None else fault.body
+        payload = json.dumps(error).encode()
         await _respond(send, fault.status, payload, "application/json", headers)
 
     def _error_body(self, status: int, message: str) -> Any:

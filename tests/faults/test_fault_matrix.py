@@ -23,13 +23,22 @@ from pathlib import Path
 import pytest
 
 import agentkit.exceptions
-from agentkit import ModelSettings, RetryPolicy, run
-from agentkit.exceptions import BadRequestError, RunError
+from agentkit import (
+    ModelSettings,
+    RetryPolicy,
+    RunEndEvent,
+    RunResult,
+    ToolCallPart,
+    ToolResultPart,
+    run_stream,
+)
+from agentkit.exceptions import BadRequestError, ModelCallError, RunError, ToolRetriesError
 from agentkit.testing import Fault, FaultServer
 from agentkit.testing._faults import Wire
 
 from .matrix import (
     ADAPTERS,
+    AGENT,
     ANSWER,
     FAULTS,
     KEY,
@@ -115,42 +124,58 @@ def test_chain_walks_causes_contexts_and_attributes() -> None:
     assert any(isinstance(item, KeyError) for item in found)
 
 
-@pytest.mark.anyio
-async def test_a_rejected_tool_call_goes_back_to_the_model(
-    served: dict[Wire, tuple[FaultServer, str]],
-) -> None:
-    # Groq's tool_use_failed (400, with failed_generation) is the model's mistake:
-    # the model is told and calls again, within the tool-retry budget.
-    server, root = served["openai-chat"]
-    rejected = {
-        "error": {
-            "message": "Failed to call a function. See 'failed_generation' for more details.",
-            "type": "invalid_request_error",
-            "code": "tool_use_failed",
-            "failed_generation": '<function=get_weather{"city": "Paris"</function>',
-        }
+REJECTED = {
+    "error": {
+        "message": "Failed to call a function. See 'failed_generation' for more details.",
+        "type": "invalid_request_error",
+        "code": "tool_use_failed",
+        "failed_generation": '<function=get_weather{"city": "Paris"</function>',
     }
-    server.plan(Fault.error_status(400))
-    original = server._error_body
-    server._error_body = lambda status, message: rejected  # type: ignore[method-assign]
-    try:
-        result = await run(
-            _agent(),
-            "Weather in Paris?",
-            model="groq:llama-3.3-70b-versatile",
-            settings=ModelSettings(timeout=LONG),
-            retry=RetryPolicy(max_attempts=1),
-            model_options={"base_url": f"{root}/v1", "api_key": KEY},
-        )
-    finally:
-        server._error_body = original  # type: ignore[method-assign]
+}
+
+
+async def _groq(root: str, stream: bool) -> RunResult:
+    events = run_stream(
+        AGENT,
+        "Weather in Paris?",
+        model="groq:llama-3.3-70b-versatile",
+        settings=ModelSettings(timeout=LONG),
+        retry=RetryPolicy(max_attempts=3, sleep=_no_wait),
+        model_options={"base_url": f"{root}/v1", "api_key": KEY},
+        stream=stream,
+    )
+    async for event in events:
+        if isinstance(event, RunEndEvent):
+            return event.result
+    raise AssertionError("no result")
+
+
+async def _no_wait(seconds: float) -> None:
+    return None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.error_status(400, body=REJECTED), Fault.error_event({**REJECTED, "status_code": 400})],
+    ids=["400", "stream event"],
+)
+async def test_a_rejected_tool_call_goes_back_to_the_model(
+    fault: Fault, served: dict[Wire, tuple[FaultServer, str]]
+) -> None:
+    # Groq's tool_use_failed (a 400, or an "event: error" saying 400, with
+    # failed_generation) is the model's mistake: the model is told and calls
+    # again, within the tool-retry budget, instead of the run ending.
+    server, root = served["openai-chat"]
+    server.plan(fault)
+    result = await _groq(root, stream=fault.kind == "error_event")
     assert result.output == ANSWER
     assert result.retries == []  # not retried as a model call: answered as a tool call
-    results = [p for m in result.messages for p in m.parts if p.type == "tool_result"]
+    results = [p for m in result.messages for p in m.parts if isinstance(p, ToolResultPart)]
     assert [r.is_error for r in results] == [True, False]
     assert "rejected this tool call" in results[0].text
-    assert "failed_generation" in results[0].text or "<function=get_weather" in results[0].text
-    calls = [p for m in result.messages for p in m.parts if p.type == "tool_call"]
+    assert "<function=get_weather" in results[0].text
+    calls = [p for m in result.messages for p in m.parts if isinstance(p, ToolCallPart)]
     assert calls[0].name == "get_weather"
 
 
@@ -159,29 +184,32 @@ async def test_rejected_tool_calls_past_the_budget_end_the_run(
     served: dict[Wire, tuple[FaultServer, str]],
 ) -> None:
     server, root = served["openai-chat"]
-    body = {"error": {"message": "bad call", "code": "tool_use_failed", "failed_generation": "x"}}
-    server.plan(*[Fault.error_status(400)] * 5)
-    original = server._error_body
-    server._error_body = lambda status, message: body  # type: ignore[method-assign]
+    server.plan(*[Fault.error_status(400, body=REJECTED)] * 5)
     try:
-        with pytest.raises(agentkit.exceptions.ToolRetriesError) as info:
-            await run(
-                _agent(),
-                "Weather in Paris?",
-                model="groq:llama-3.3-70b-versatile",
-                settings=ModelSettings(timeout=LONG),
-                model_options={"base_url": f"{root}/v1", "api_key": KEY},
-            )
+        with pytest.raises(ToolRetriesError, match="budget 2") as info:
+            await _groq(root, stream=False)
     finally:
-        server._error_body = original  # type: ignore[method-assign]
         server.clear()
-    assert "budget 2" in str(info.value)
+    assert info.value.messages[1].text == "Weather in Paris?"
 
 
-def _agent():  # type: ignore[no-untyped-def]
-    from .matrix import AGENT
-
-    return AGENT
+@pytest.mark.anyio
+async def test_an_error_event_saying_400_is_not_retried(
+    served: dict[Wire, tuple[FaultServer, str]],
+) -> None:
+    # It used to be a ServerError (status 200), retried as if the provider had failed.
+    server, root = served["openai-chat"]
+    body = {"error": {"message": "bad request", "type": "invalid_request_error"}}
+    server.plan(Fault.error_event({**body, "status_code": 400}), Fault.error_status(500))
+    try:
+        with pytest.raises(ModelCallError) as info:
+            await _groq(root, stream=True)
+    finally:
+        server.clear()
+    assert type(info.value.cause) is BadRequestError
+    last = server.served[-1]
+    assert last is not None
+    assert last.kind == "error_event"
 
 
 # -- the CLI: exit codes and stderr under faults ----------------------------------------------
