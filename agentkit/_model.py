@@ -89,8 +89,8 @@ class ModelSettings(BaseModel):
     timeout: float | None = Field(
         default=None,
         gt=0,
-        description="seconds to connect, and to wait for each piece of the answer, in one "
-        "model call (not a deadline for the whole answer: a long stream may take longer)",
+        description="deadline in seconds for each model call, from connecting to the last "
+        "byte of the answer (keep-alives included); a call past it raises ProviderTimeoutError",
     )
     extra: dict[str, Any] = Field(default_factory=dict)
 

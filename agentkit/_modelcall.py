@@ -8,11 +8,12 @@ yields events (a retry, a warning, the answer) and reads the run's fold.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._messages import Message
+from ._messages import Message, ToolCallPart
 from ._model import (
     ModelAdapter,
     ModelRequest,
@@ -34,6 +35,7 @@ from .exceptions import (
     ModelCallError,
     RunError,
     SchemaCompileError,
+    ToolCallRejectedError,
     TruncatedError,
     UnsupportedSchemaError,
 )
@@ -66,6 +68,8 @@ class ModelCalls:
     on_truncation: OnTruncation
     answered_by: str
     mode: OutputMode | None
+    #: Error texts for tool calls the provider rejected, by call id (``_rejected``).
+    rejected: dict[str, str]
 
     def error(self, cls: type[RunError], message: str, cause: Any = None) -> RunError:
         return cls(message, messages=self.fold.messages, usage=self.fold.usage, cause=cause)
@@ -170,6 +174,13 @@ class ModelCalls:
                             yield event
                     else:
                         whole = await adapter.generate(request)
+                except ToolCallRejectedError as exc:
+                    if delivered:
+                        raise self.error(ModelCallError, str(exc), exc) from exc
+                    # The provider refused the tool call the model wrote (Groq's
+                    # tool_use_failed): the model's mistake, so it is answered as
+                    # a failed call and counts against the tool's retry budget.
+                    whole = self._rejected(exc)
                 except SchemaCompileError as exc:
                     if delivered:
                         raise self.error(ModelCallError, str(exc), exc) from exc
@@ -227,6 +238,26 @@ class ModelCalls:
                     held = None
                 yield event
 
+    def _rejected(self, error: ToolCallRejectedError) -> ModelResponse:
+        """The answer standing for a rejected tool call: that call, which the loop fails."""
+        names = [n for n in self.index.routes if n in error.generation]
+        found = _CALLED.search(error.generation)
+        name = (
+            names[0] if names else (found.group(1) or found.group(2)) if found else "unknown_tool"
+        )
+        call = ToolCallPart(id=f"rejected_{self.fold.turns}_{len(self.rejected)}", name=name)
+        wrote = f" You wrote: {error.generation[:500]!r}." if error.generation else ""
+        self.rejected[call.id] = (
+            f"The provider rejected this tool call ({error}).{wrote} "
+            "Call the tool again with JSON arguments that match its schema."
+        )
+        return ModelResponse(
+            message=Message(role="assistant", parts=[call]),
+            finish_reason="tool_calls",
+            provider=error.provider,
+            model_id=error.model_id,
+        )
+
     def _truncated(self, response: ModelResponse) -> list[RunEvent]:
         model = f"{response.provider}:{response.model_id}"
         limit = self.settings.max_tokens
@@ -245,6 +276,10 @@ class ModelCalls:
                 message=f"{text}; raise max_tokens for the whole answer",
             )
         )
+
+
+#: A tool's name in what a model wrote instead of a call (``<function=name ...``).
+_CALLED = re.compile(r'<function=([\w.-]+)|"name"\s*:\s*"([\w.-]+)"')
 
 
 def _chain_failure(failures: list[tuple[str, AgentkitError]], chain: int) -> str:

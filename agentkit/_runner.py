@@ -112,6 +112,7 @@ class _Run(ModelCalls):
         self.max_cost_usd = max_cost_usd
         self.fold = RunFold()
         self.tool_failures: dict[str, int] = {}
+        self.rejected: dict[str, str] = {}
         self.output_failures = 0
         self.answered_by = ""
         self.mode: OutputMode | None = None
@@ -241,6 +242,9 @@ class _Run(ModelCalls):
         self._check_tool_budget(calls, results)
 
     async def _execute(self, call: ToolCallPart) -> ToolResultPart:
+        rejected = self.rejected.pop(call.id, None)
+        if rejected is not None:  # the provider refused this call (ModelCalls._rejected)
+            return error_result(rejected)
         if call.raw_arguments is not None:
             return error_result(
                 f"The arguments for {call.name} were not a JSON object: {call.raw_arguments!r}. "

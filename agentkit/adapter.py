@@ -45,7 +45,14 @@ from ._conversion import (
     unsupported_content,
 )
 from ._framing import NDJSONDecoder, SSEDecoder, SSEEvent
-from ._http_errors import map_error_body, map_http_error, parse_retry_after
+from ._http_errors import (
+    map_error_body,
+    map_http_error,
+    parse_retry_after,
+    scrub,
+    scrub_error,
+    scrub_value,
+)
 from ._model import (
     Capabilities,
     FinishReason,
@@ -121,6 +128,9 @@ __all__ = [
     "reasoning_left_out",
     "resource_text",
     "response_events",
+    "scrub",
+    "scrub_error",
+    "scrub_value",
     "setting_not_sent",
     "strip_added_nulls",
     "tool_result_text",

@@ -11,10 +11,13 @@ AgentkitError
 │   │   ├── RateLimitError       429 and quota errors
 │   │   ├── ModelNotFoundError   unknown model
 │   │   ├── BadRequestError      any other 4xx the provider rejected
+│   │   │   └── ToolCallRejectedError  the provider refused the model's tool call
+│   │   │                        (Groq's tool_use_failed): the model is told, the run goes on
 │   │   ├── ContextLengthError   the prompt does not fit the model
 │   │   ├── ContentFilterError   the provider blocked the prompt or the answer
 │   │   └── ServerError          5xx
 │   ├── ProviderConnectionError  the provider could not be reached, or the stream broke
+│   │   └── ProviderTimeoutError  a time limit was hit: .limit ("deadline"/"read") .seconds
 │   ├── UnsupportedFeatureError  content the provider cannot represent
 │   └── UnexpectedResponseError  malformed or truncated provider output
 ├── ToolError                    a tool failed; the model is told and the run goes on
@@ -30,7 +33,9 @@ AgentkitError
 ```
 
 Vendor and transport errors are translated at one seam in each adapter and
-always raised ``from`` the original exception.
+raised ``from`` the original exception, with one exception: a transport error
+(httpx2's) holds the request and its credentials, so its translation carries
+neither ``__cause__`` nor ``__context__``; its type and text are in the message.
 """
 
 from __future__ import annotations
@@ -59,11 +64,13 @@ __all__ = [
     "OutputValidationError",
     "ProviderConnectionError",
     "ProviderHTTPError",
+    "ProviderTimeoutError",
     "RateLimitError",
     "RunError",
     "SchemaCompileError",
     "ServerError",
     "SpecValidationError",
+    "ToolCallRejectedError",
     "ToolError",
     "ToolRetriesError",
     "TruncatedError",
@@ -190,6 +197,24 @@ class BadRequestError(ProviderHTTPError):
     """The provider rejected the request as invalid."""
 
 
+class ToolCallRejectedError(BadRequestError):
+    """The provider refused a tool call the model wrote (Groq's ``tool_use_failed``).
+
+    The model's mistake, not the request's: the runner sends the provider's
+    message back to the model as the failed call's error result, and the
+    call counts against the tool's retry budget, as agentkit's own argument
+    validation does.
+
+    Attributes:
+        generation: What the model wrote instead of a valid call (Groq's
+            ``failed_generation``), scrubbed and cut like every body.
+    """
+
+    def __init__(self, message: str, *, generation: str = "", **kwargs: Any) -> None:
+        self.generation = generation
+        super().__init__(message, **kwargs)
+
+
 class ContextLengthError(ProviderHTTPError):
     """The conversation is longer than the model's context window."""
 
@@ -204,6 +229,24 @@ class ServerError(ProviderHTTPError):
 
 class ProviderConnectionError(AdapterError):
     """The provider could not be reached, or the connection broke mid-answer."""
+
+
+class ProviderTimeoutError(ProviderConnectionError):
+    """A model call hit a time limit; like a broken connection, worth retrying.
+
+    Attributes:
+        limit: ``"deadline"``: the whole call (``ModelSettings.timeout``,
+            connect through the last byte) took too long; ``"read"``: no
+            byte came for that long; ``"connect"``: no connection.
+        seconds: The limit's value.
+    """
+
+    def __init__(
+        self, message: str, *, provider: str, model_id: str = "", limit: str, seconds: float
+    ) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        super().__init__(message, provider=provider, model_id=model_id)
 
 
 class UnsupportedFeatureError(AdapterError):

@@ -23,10 +23,11 @@ quirk fixed here is fixed for every provider.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+import anyio
 import httpx2
 
 from agentkit.adapter import (
@@ -37,12 +38,29 @@ from agentkit.adapter import (
     map_error_body,
     map_http_error,
     response_events,
+    scrub_error,
 )
-from agentkit.exceptions import AdapterError, UnexpectedResponseError
+from agentkit.exceptions import (
+    AdapterError,
+    ProviderConnectionError,
+    ProviderTimeoutError,
+    UnexpectedResponseError,
+)
 
 from ._http import TransportErrors, shared_client
 
-__all__ = ["CallHeaders", "ErrorMapper", "Frame", "Framing", "HTTPExchange", "StreamPlan"]
+__all__ = [
+    "ERROR_BODY_LIMIT",
+    "CallHeaders",
+    "ErrorMapper",
+    "Frame",
+    "Framing",
+    "HTTPExchange",
+    "StreamPlan",
+    "secrets_in",
+]
+
+_T = TypeVar("_T")
 
 #: How a streamed body is cut into frames.
 Framing = Literal["sse", "ndjson"]
@@ -55,6 +73,9 @@ CallHeaders = Callable[[], Awaitable[Mapping[str, str]]]
 
 #: A stream that has shown no frame yet is kept up to this size, for the error.
 _HEAD_LIMIT = 1 << 16
+#: An error body is read up to this size (1 MiB): enough for any real error
+#: object whole, and a bound on what a broken or hostile host makes us hold.
+ERROR_BODY_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +121,21 @@ class HTTPExchange:
             running loop's shared pool (``shared_client``).
         key_variable: The key's environment variable, named in auth errors.
         map_error: The adapter's error translation; None is ``map_http_error``.
+        secrets: Credentials to scrub from every error besides those found
+            in ``headers`` (``authorization``, ``x-api-key``,
+            ``x-goog-api-key``, ``api-key``), which are always scrubbed.
         call_headers: Awaited before every request; its headers are added to
             ``headers`` for that request (a bearer token refreshed before it
-            expires, say). None: ``headers`` alone.
+            expires, say), and their credentials are scrubbed like the others.
+            None: ``headers`` alone.
     """
 
     __slots__ = (
         "_call_headers",
         "_client",
         "_map_error",
+        "_recent",
+        "_secrets",
         "_transport_errors",
         "base_url",
         "headers",
@@ -127,6 +154,7 @@ class HTTPExchange:
         client: httpx2.AsyncClient | None = None,
         key_variable: str | None = None,
         map_error: ErrorMapper | None = None,
+        secrets: Iterable[str] = (),
         call_headers: CallHeaders | None = None,
     ) -> None:
         self.provider = provider
@@ -136,19 +164,32 @@ class HTTPExchange:
         self.key_variable = key_variable
         self._client = client
         self._map_error = map_error
-        self._call_headers = call_headers
         self._transport_errors = TransportErrors(provider, model_id, base_url)
-
-    @property
-    def client(self) -> httpx2.AsyncClient:
-        """The client for this call: the one given, else the loop's shared one."""
-        return self._client or shared_client(self.provider, self.base_url)
+        self._secrets = (*secrets_in(self.headers), *secrets)
+        self._call_headers = call_headers
+        # Credentials of the last few per-call headers: a call still in flight may
+        # have been sent with a token that a newer call has since replaced.
+        self._recent: tuple[str, ...] = ()
 
     async def request_headers(self) -> Mapping[str, str]:
         """The headers of one request: ``headers``, plus ``call_headers()`` when given."""
         if self._call_headers is None:
             return self.headers
-        return {**self.headers, **(await self._call_headers())}
+        extra = await self._call_headers()
+        fresh = tuple(secret for secret in secrets_in(extra) if secret not in self._recent)
+        if fresh:
+            self._recent = (*fresh, *self._recent)[:8]
+        return {**self.headers, **extra}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential this exchange sends, for scrubbing."""
+        return (*self._secrets, *self._recent) if self._recent else self._secrets
+
+    @property
+    def client(self) -> httpx2.AsyncClient:
+        """The client for this call: the one given, else the loop's shared one."""
+        return self._client or shared_client(self.provider, self.base_url)
 
     def error(self, status: int, headers: Mapping[str, str], body: Any) -> AdapterError:
         """The exception for an error status (the caller raises it)."""
@@ -162,11 +203,18 @@ class HTTPExchange:
             body,
             key_variable=self.key_variable,
             base_url=self.base_url,
+            secrets=self.secrets,
         )
 
     def in_band_error(self, body: Mapping[str, object]) -> AdapterError:
         """The exception for an error object that came inside a 200 answer."""
-        return map_error_body(self.provider, self.model_id, body, key_variable=self.key_variable)
+        return map_error_body(
+            self.provider,
+            self.model_id,
+            body,
+            key_variable=self.key_variable,
+            secrets=self.secrets,
+        )
 
     def unexpected(self, message: str) -> UnexpectedResponseError:
         """An ``UnexpectedResponseError`` naming this provider and model."""
@@ -201,21 +249,62 @@ class HTTPExchange:
     ) -> httpx2.Response:
         """POST ``body`` as JSON and return the (read) answer, which has a 2xx status.
 
+        Args:
+            url: Where to post.
+            body: The request body.
+            http_timeout: The call's deadline in seconds (``ModelSettings.timeout``):
+                connecting, sending and reading the whole answer end within
+                it. None: no deadline, only the client's per-operation limits
+                (``DEFAULT_TIMEOUT``: 120 s without a byte).
+
         Raises:
             ProviderHTTPError: an error status (through the adapter's mapper).
+            ProviderTimeoutError: the deadline or a per-operation limit was hit.
             ProviderConnectionError: the host could not be reached.
         """
+        failure: AdapterError | None = None
+        try:
+            with anyio.move_on_after(http_timeout):
+                return await self._post(url, body, http_timeout)
+            failure = self._past_deadline(http_timeout)
+        except httpx2.TransportError as exc:
+            failure = self._transport_error(exc)
+        except AdapterError as exc:
+            self._scrub(exc)
+            raise
+        # Raised here, outside the handler: the transport error holds the request,
+        # headers and key included, and must not ride along as __context__.
+        raise failure
+
+    async def _post(
+        self, url: str, body: Mapping[str, object], seconds: float | None
+    ) -> httpx2.Response:
         headers = await self.request_headers()
-        with self._transport_errors:
-            response = await self.client.post(
-                url,
-                content=json.dumps(body).encode(),
-                headers=headers,
-                timeout=http_timeout or httpx2.USE_CLIENT_DEFAULT,
-            )
-        if not 200 <= response.status_code < 300:
-            raise self.error(response.status_code, response.headers, response.content)
+        response = await self.client.send(self._request(url, body, seconds, headers), stream=True)
+        try:
+            if not 200 <= response.status_code < 300:
+                raise self.error(response.status_code, response.headers, await _head(response))
+            await response.aread()
+        finally:
+            await response.aclose()
         return response
+
+    def _request(
+        self,
+        url: str,
+        body: Mapping[str, object],
+        timeout: float | None,
+        headers: Mapping[str, str],
+    ) -> httpx2.Request:
+        # With a deadline, no single operation may wait longer than the deadline
+        # itself (a slow first token included); without one, the client's limits.
+        return self.client.build_request(
+            "POST",
+            url,
+            content=json.dumps(body).encode(),
+            headers=headers,
+            timeout=httpx2.Timeout(timeout) if timeout else httpx2.USE_CLIENT_DEFAULT,
+        )
 
     async def post_json(
         self, url: str, body: Mapping[str, object], *, http_timeout: float | None = None
@@ -224,6 +313,7 @@ class HTTPExchange:
 
         Raises:
             ProviderHTTPError: an error status.
+            ProviderTimeoutError: the deadline (``http_timeout``) or a limit was hit.
             ProviderConnectionError: the host could not be reached.
             UnexpectedResponseError: the answer is not JSON.
         """
@@ -251,44 +341,49 @@ class HTTPExchange:
             plan: Builds the body (asking for a stream in the vendor's way)
                 and the reader that turns the answer into events.
             framing: ``"sse"`` or ``"ndjson"``.
-            http_timeout: The httpx2 timeout for this call (seconds per network
-                operation); None is the client's default.
+            http_timeout: The call's deadline in seconds (``ModelSettings.timeout``),
+                from connecting to the last byte: a stream that trickles
+                keep-alives still ends. None: no deadline, only the client's
+                per-operation limits.
 
         Yields:
             The stream's events, ending with the reader's ``finish``.
 
         Raises:
             ProviderHTTPError: an error status, or an error object in place of a stream.
+            ProviderTimeoutError: the deadline or a per-operation limit was hit.
             ProviderConnectionError: the host could not be reached or the
                 connection broke.
-            UnexpectedResponseError: a frame is not a JSON object, or the body
-                is not the framing asked for.
+            UnexpectedResponseError: a frame is not a JSON object or not UTF-8,
+                or the body is not the framing asked for.
         """
         planned = plan()
         body, feed, ended = planned.body, planned.feed, planned.ended
+        deadline = None if not http_timeout else anyio.current_time() + http_timeout
         done = False
-        headers = await self.request_headers()
-        with self._transport_errors:
-            async with self.client.stream(
-                "POST",
-                url,
-                content=json.dumps(body).encode(),
-                headers=headers,
-                timeout=http_timeout or httpx2.USE_CLIENT_DEFAULT,
-            ) as response:
+        failure: AdapterError | None = None
+        try:
+            headers = await self._within(deadline, http_timeout, self.request_headers())
+            request = self._request(url, body, http_timeout, headers)
+            sent = self.client.send(request, stream=True)
+            response = await self._within(deadline, http_timeout, sent)
+            try:
                 if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self.error(response.status_code, response.headers, response.content)
+                    text = await self._within(deadline, http_timeout, _head(response))
+                    raise self.error(response.status_code, response.headers, text)
                 if response.headers.get("content-type", "").startswith("application/json"):
-                    await response.aread()
+                    await self._within(deadline, http_timeout, response.aread())
                     for item in response_events(planned.whole(self.decode(response.content))):
                         yield item
                     return
+                chunks: AsyncIterator[bytes] = response.aiter_bytes()
+                if deadline is not None:
+                    chunks = self._until(deadline, http_timeout, chunks)
                 # The decoders are driven inline rather than through a generator of
                 # frames: one async generator less per chunk.
                 if framing == "ndjson":
                     lines = NDJSONDecoder()
-                    async for data in response.aiter_bytes():
+                    async for data in chunks:
                         for line in lines.feed(data):
                             for item in feed(Frame("", self.decode_object(line, "a stream line"))):
                                 yield item
@@ -299,7 +394,7 @@ class HTTPExchange:
                     decoder = SSEDecoder()
                     head = bytearray()  # the body, until it proves to be SSE
                     seen = False
-                    async for data in response.aiter_bytes():
+                    async for data in chunks:
                         if done:
                             continue  # read to the end, so the connection can be reused
                         events = decoder.feed(data)
@@ -324,8 +419,69 @@ class HTTPExchange:
                                 yield item
                     if not seen and head.strip():
                         self._unframed(bytes(head))
+            finally:
+                await response.aclose()
+        except httpx2.TransportError as exc:
+            failure = self._transport_error(exc)
+        except UnicodeDecodeError as exc:
+            failure = self.unexpected(
+                f"a stream line is not valid UTF-8 ({exc.reason} at byte {exc.start}: "
+                f"{exc.object[max(0, exc.start - 20) : exc.end + 20]!r})"
+            )
+        except AdapterError as exc:
+            self._scrub(exc)
+            raise
+        if failure is not None:
+            raise failure
         for item in planned.finish(done or (ended is not None and ended())):
             yield item
+
+    async def _within(
+        self, deadline: float | None, seconds: float | None, step: Awaitable[_T]
+    ) -> _T:
+        """``await step``, unless the call's deadline passes first."""
+        if deadline is None:
+            return await step
+        with anyio.CancelScope(deadline=deadline):
+            return await step
+        raise self._past_deadline(seconds)
+
+    async def _until(
+        self, deadline: float, seconds: float | None, chunks: AsyncIterator[bytes]
+    ) -> AsyncGenerator[bytes]:
+        # Each wait for a chunk is bounded by the deadline, not the stream as a
+        # whole: a cancel scope must not stay open across a yield to the consumer.
+        while True:
+            data: bytes | None = None
+            with anyio.CancelScope(deadline=deadline) as scope:
+                data = await anext(chunks, None)
+            if scope.cancelled_caught:
+                raise self._past_deadline(seconds)
+            if data is None:
+                return
+            yield data
+
+    def _past_deadline(self, timeout: float | None) -> ProviderTimeoutError:
+        return ProviderTimeoutError(
+            f"timed out: no complete answer from {self.base_url} within the call's "
+            f"deadline of {timeout:g} s (ModelSettings.timeout, connect to last byte)",
+            provider=self.provider,
+            model_id=self.model_id,
+            limit="deadline",
+            seconds=timeout or 0.0,
+        )
+
+    def _transport_error(self, exc: httpx2.TransportError) -> ProviderConnectionError:
+        error = self._transport_errors.translate(exc)
+        self._scrub(error)
+        return error
+
+    def _scrub(self, error: AdapterError) -> None:
+        # The last line of defence: whatever a mapper or a reader built from the
+        # provider's answer, the key the request carried does not leave.
+        secrets = self.secrets
+        if secrets:
+            scrub_error(error, secrets)
 
     def _unframed(self, head: bytes) -> None:
         # No "data:" line at all: a plain JSON body inside a 200, as Gemini's stream
@@ -335,5 +491,36 @@ class HTTPExchange:
             raise self.in_band_error(body)
         raise self.unexpected(f"the stream is not server-sent events: {head[:200]!r}")
 
+
+async def _head(response: httpx2.Response) -> bytes:
+    """Up to ``ERROR_BODY_LIMIT`` bytes of an error body; the rest is never read.
+
+    A 50 MB error page is not worth 50 MB of memory; the mapper counts what
+    was left out from ``Content-Length``.
+    """
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= ERROR_BODY_LIMIT:
+            break
+    return bytes(data[:ERROR_BODY_LIMIT])
+
+
+def secrets_in(headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The credentials among ``headers``: whole values, and the token after ``Bearer``."""
+    found: list[str] = []
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS and value:
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token.strip() and scheme.lower() in ("bearer", "basic", "token"):
+                found.append(token.strip())
+    return tuple(found)
+
+
+#: Headers whose values are credentials, scrubbed from every error.
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key"}
+)
 
 _EVENT = "a stream event"

@@ -5,8 +5,9 @@
   but never across event loops (``run_sync`` starts a fresh loop each time),
   and closes them when their loop shuts down.
 - ``TransportErrors`` is the one seam where transport failures become
-  ``ProviderConnectionError`` (error statuses go through ``map_http_error``,
-  framing through ``agentkit.adapter``'s decoders, both in ``_exchange.py``).
+  ``ProviderConnectionError`` or ``ProviderTimeoutError`` (error statuses go
+  through ``map_http_error``, framing through ``agentkit.adapter``'s decoders,
+  both in ``_exchange.py``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import ssl
 import weakref
 from collections.abc import AsyncGenerator
 from contextvars import ContextVar
-from types import TracebackType
 
 import httpx2
 
 from agentkit.exceptions import (
     ProviderConnectionError,
+    ProviderTimeoutError,
     UserError,
 )
 
@@ -38,8 +39,13 @@ __all__ = [
 
 #: A bounded pool: enough for a run's parallel calls, small enough to be polite.
 DEFAULT_LIMITS = httpx2.Limits(max_connections=25, max_keepalive_connections=25)
-#: Model calls can think for minutes before the first byte; connecting cannot.
-DEFAULT_TIMEOUT = httpx2.Timeout(600.0, connect=10.0)
+#: Per operation, when a call has no deadline (``ModelSettings.timeout``): 120 s
+#: without a byte ends the call. A streamed answer sends its first token (or a
+#: keep-alive) within seconds even from a reasoning model, and the slowest whole
+#: (non-streamed) answers we have seen came in well under two minutes; ten
+#: minutes of silence, httpx's and the vendors' SDKs' default, looks like a hang
+#: to a person at a terminal. Longer calls set a deadline, which replaces this.
+DEFAULT_TIMEOUT = httpx2.Timeout(120.0, connect=10.0)
 
 _ClientKey = tuple[str, str]
 
@@ -170,10 +176,7 @@ async def aclose_shared_clients() -> None:
 
 
 class TransportErrors:
-    """Context manager turning ``httpx2`` transport failures into ``ProviderConnectionError``.
-
-    A class rather than ``@contextmanager``: it sits on every request, so it
-    should cost nothing when nothing fails.
+    """Turns ``httpx2`` transport failures into ``ProviderConnectionError`` (``translate``).
 
     Args:
         provider: Provider name for the error.
@@ -188,23 +191,51 @@ class TransportErrors:
         self.model_id = model_id
         self.base_url = base_url
 
-    def __enter__(self) -> None:
-        return None
+    def translate(self, exc: httpx2.TransportError) -> ProviderConnectionError:
+        """The ``ProviderConnectionError`` (``ProviderTimeoutError`` for a timeout) for ``exc``.
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is None or not isinstance(exc, httpx2.TransportError):
-            return
+        The caller raises it outside its ``except`` block, so that neither
+        ``__cause__`` nor ``__context__`` holds ``exc``: an httpx2 error keeps
+        the request, and the request keeps the key in its headers.
+        """
         if isinstance(exc, httpx2.TimeoutException):
-            reason = f"timed out ({type(exc).__name__}) talking to {self.base_url}"
-        elif isinstance(exc, httpx2.ConnectError):
+            limit = _TIMEOUT_KINDS.get(type(exc), "read")
+            seconds = _configured(exc, limit)
+            value = f"{seconds:g} s" if seconds is not None else "its limit"
+            what = {
+                "connect": f"could not connect to {self.base_url} within {value}",
+                "read": f"no data came from {self.base_url} for {value}",
+                "write": f"could not send the request to {self.base_url} within {value}",
+                "pool": f"no free connection to {self.base_url} within {value}",
+            }[limit]
+            return ProviderTimeoutError(
+                f"timed out: {what} (the {limit} timeout; ModelSettings.timeout sets a "
+                "deadline for the whole call instead)",
+                provider=self.provider,
+                model_id=self.model_id,
+                limit=limit,
+                seconds=seconds or 0.0,
+            )
+        if isinstance(exc, httpx2.ConnectError):
             reason = f"could not connect to {self.base_url} ({exc}); is the server running?"
         else:
             reason = f"the connection to {self.base_url} failed: {type(exc).__name__}: {exc}"
-        raise ProviderConnectionError(
-            reason, provider=self.provider, model_id=self.model_id
-        ) from exc
+        return ProviderConnectionError(reason, provider=self.provider, model_id=self.model_id)
+
+
+_TIMEOUT_KINDS: dict[type[httpx2.TimeoutException], str] = {
+    httpx2.ConnectTimeout: "connect",
+    httpx2.ReadTimeout: "read",
+    httpx2.WriteTimeout: "write",
+    httpx2.PoolTimeout: "pool",
+}
+
+
+def _configured(exc: httpx2.TimeoutException, limit: str) -> float | None:
+    """The limit that ran out, from the request's timeout extension."""
+    try:
+        timeouts = exc.request.extensions.get("timeout") or {}
+    except RuntimeError:  # an error raised without its request
+        return None
+    value = timeouts.get(limit) if isinstance(timeouts, dict) else None
+    return float(value) if isinstance(value, int | float) else None

@@ -5,11 +5,14 @@ ASGI apps that speak a provider's wire protocol on a loopback port, so an
 adapter's real HTTP path can be exercised without a key or a network:
 ``OpenAIChatEmulator`` speaks Chat Completions, ``VertexEmulator`` puts
 Vertex AI's URLs and auth in front of the Gemini and Anthropic emulators, and
-``serve_asgi`` runs any ASGI app on a free 127.0.0.1 port.
+``serve_asgi`` runs any ASGI app on a free 127.0.0.1 port. ``FaultServer``
+puts a queue of planned ``Fault`` s (error statuses, stalls, cut streams, bad
+bytes...) in front of any of them.
 """
 
 from ._anthropic_emulator import AnthropicEmulator, anthropic_error, parse_anthropic_request
 from ._asgi import serve_asgi
+from ._faults import Fault, FaultServer
 from ._function import FunctionAdapter, ModelFunction
 from ._gemini_emulator import GeminiEmulator, gemini_error, parse_gemini_request
 from ._ollama_emulator import (
@@ -33,6 +36,8 @@ from ._vertex_emulator import VertexEmulator
 
 __all__ = [
     "AnthropicEmulator",
+    "Fault",
+    "FaultServer",
     "FunctionAdapter",
     "GeminiEmulator",
     "ModelFunction",

@@ -20,6 +20,7 @@ from agentkit.exceptions import (
     ModelNotFoundError,
     ProviderConnectionError,
     ProviderHTTPError,
+    ProviderTimeoutError,
     RateLimitError,
     ServerError,
 )
@@ -187,22 +188,21 @@ def test_map_http_error_inside_a_200_stream_is_a_server_error() -> None:
 # -- transport seam --------------------------------------------------------------------------
 
 
-def test_transport_errors_become_connection_errors_from_the_original() -> None:
-    cause = httpx2.ConnectError("refused")
+def test_transport_errors_become_connection_and_timeout_errors() -> None:
     seam = TransportErrors("openai", "m", "http://h")
-    with (
-        pytest.raises(ProviderConnectionError, match="could not connect to http://h") as info,
-        seam,
-    ):
-        raise cause
-    assert info.value.__cause__ is cause
-    assert info.value.provider == "openai"
+    error = seam.translate(httpx2.ConnectError("refused"))
+    assert type(error) is ProviderConnectionError
+    assert "could not connect to http://h (refused)" in str(error)
+    assert error.provider == "openai"
 
-    with pytest.raises(ProviderConnectionError, match="timed out"), seam:
-        raise httpx2.ReadTimeout("slow")
-
-    with pytest.raises(ValueError, match="other"), TransportErrors("openai", "m", "http://h"):
-        raise ValueError("other")
+    request = httpx2.Request("POST", "http://h", extensions={"timeout": {"read": 7.5}})
+    slow = seam.translate(httpx2.ReadTimeout("slow", request=request))
+    assert isinstance(slow, ProviderTimeoutError)
+    assert (slow.limit, slow.seconds) == ("read", 7.5)
+    assert "no data came from http://h for 7.5 s (the read timeout" in str(slow)
+    connect = seam.translate(httpx2.ConnectTimeout("slow"))
+    assert isinstance(connect, ProviderTimeoutError)
+    assert connect.limit == "connect"
 
 
 # -- pooled clients --------------------------------------------------------------------------

@@ -8,7 +8,6 @@ adapter never retries, loops, runs tools or prices tokens.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
@@ -20,16 +19,15 @@ from agentkit.adapter import (
     ModelRequest,
     ModelResponse,
     RunWarning,
-    SSEDecoder,
     StreamEvent,
-    response_events,
 )
-from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError, UserError
+from agentkit.exceptions import ProviderHTTPError, UserError
 
-from .._http import TransportErrors, shared_client
+from .._exchange import HTTPExchange, StreamPlan
 from ._convert import ANTHROPIC_VERSION, to_anthropic_request
 from ._parse import AnthropicStreamReader, from_anthropic_response, map_anthropic_error
 from ._profile import claude_profile
+from ._wire import MessagesRequest
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -111,12 +109,16 @@ class AnthropicAdapter:
         self.capabilities = capabilities or anthropic_capabilities(model_id)
         root = self.base_url if self.base_url.endswith("/v1") else f"{self.base_url}/v1"
         self._url = f"{root}/messages"
-        self._headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
-        if api_key:
-            self._headers["x-api-key"] = api_key
-        self._headers.update(headers or {})
-        self._client = client
-        self._transport_errors = TransportErrors(provider, model_id, self.base_url)
+        auth = {"x-api-key": api_key} if api_key else {}
+        self._http = HTTPExchange(
+            provider,
+            model_id,
+            self.base_url,
+            headers={"anthropic-version": ANTHROPIC_VERSION, **auth, **(headers or {})},
+            client=client,
+            key_variable=key_variable,
+            map_error=self._map_error,
+        )
 
     def __repr__(self) -> str:
         return f"AnthropicAdapter({self.provider}:{self.model_id} at {self.base_url})"
@@ -124,43 +126,33 @@ class AnthropicAdapter:
     @property
     def client(self) -> httpx2.AsyncClient:
         """The client for this call: the one given, else the loop's shared one."""
-        return self._client or shared_client(self.provider, self.base_url)
+        return self._http.client
 
-    def _body(self, request: ModelRequest, stream: bool) -> tuple[bytes, list[RunWarning]]:
-        body, warnings = to_anthropic_request(
+    def _body(
+        self, request: ModelRequest, stream: bool
+    ) -> tuple[MessagesRequest, list[RunWarning]]:
+        return to_anthropic_request(
             request,
             model_id=self.model_id,
             stream=stream,
             provider=self.provider,
             cache=self.prompt_cache,
         )
-        return json.dumps(body).encode(), warnings
 
-    def _error(self, response: httpx2.Response) -> ProviderHTTPError:
+    def _map_error(self, status: int, headers: Mapping[str, str], body: Any) -> ProviderHTTPError:
         return map_anthropic_error(
             self.provider,
             self.model_id,
-            response.status_code,
-            response.headers,
-            response.content,
+            status,
+            headers,
+            body,
             key_variable=self.key_variable,
             base_url=self.base_url,
         )
 
-    def _json(self, data: bytes | str) -> Any:
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
-            raise UnexpectedResponseError(
-                f"the answer is not JSON: {text[:200]!r}",
-                provider=self.provider,
-                model_id=self.model_id,
-            ) from exc
-
-    def _parse(self, data: bytes, warnings: list[RunWarning]) -> ModelResponse:
+    def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
         return from_anthropic_response(
-            self._json(data),
+            data,
             provider=self.provider,
             model_id=self.model_id,
             warnings=warnings,
@@ -176,17 +168,11 @@ class AnthropicAdapter:
             UnexpectedResponseError: the body is not a message.
             UnsupportedFeatureError: the request holds content Claude cannot take.
         """
-        content, warnings = self._body(request, stream=False)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
-        with self._transport_errors:
-            response = await self.client.post(
-                self._url, content=content, headers=self._headers, timeout=timeout
-            )
-        if not 200 <= response.status_code < 300:
-            raise self._error(response)
-        return self._parse(response.content, warnings)
+        body, warnings = self._body(request, stream=False)
+        data = await self._http.post_json(self._url, body, http_timeout=request.settings.timeout)
+        return self._parse(data, warnings)
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as they arrive.
 
         Stopping early (``aclose()`` or cancelling the consumer) closes the
@@ -199,34 +185,26 @@ class AnthropicAdapter:
             UnexpectedResponseError: an event is not JSON, or the stream was cut short.
             UnsupportedFeatureError: the request holds content Claude cannot take.
         """
-        content, warnings = self._body(request, stream=True)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
+        return self._http.stream(
+            self._url,
+            lambda: self._stream_plan(request),
+            framing="sse",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
+        body, warnings = self._body(request, stream=True)
         reader = AnthropicStreamReader(
             self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
         )
-        with self._transport_errors:
-            async with self.client.stream(
-                "POST", self._url, content=content, headers=self._headers, timeout=timeout
-            ) as response:
-                if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self._error(response)
-                if response.headers.get("content-type", "").startswith("application/json"):
-                    # A proxy that ignores "stream": one whole answer, replayed as events.
-                    await response.aread()
-                    for item in response_events(self._parse(response.content, warnings)):
-                        yield item
-                    return
-                decoder = SSEDecoder()
-                async for data in response.aiter_bytes():
-                    for event in decoder.feed(data):
-                        for item in reader.feed(self._json(event.data)):
-                            yield item
-                for event in decoder.flush():
-                    for item in reader.feed(self._json(event.data)):
-                        yield item
-        for item in reader.finish():
-            yield item
+        # The reader knows the stream's end (message_stop) and whether it was cut
+        # short; the exchange's "done" adds nothing to that.
+        return StreamPlan(
+            body,
+            feed=lambda frame: reader.feed(frame.data),
+            finish=lambda done: reader.finish(),
+            whole=lambda data: self._parse(data, warnings),
+        )
 
 
 def create_anthropic_adapter(

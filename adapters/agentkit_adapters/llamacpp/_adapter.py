@@ -8,6 +8,7 @@ runs in a worker thread and one model is shared by every run in the process.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import replace
@@ -28,7 +29,7 @@ from agentkit import (
     Usage,
 )
 from agentkit.adapter import changes_to_warnings, compile_schema_cached
-from agentkit.exceptions import UnexpectedResponseError, UserError
+from agentkit.exceptions import ContextLengthError, UnexpectedResponseError, UserError
 
 from ._catalogue import DEFAULT_MODEL, TOOLS_FIRST, locate_model
 from ._protocol import (
@@ -184,7 +185,7 @@ class LlamaCppAdapter:
         completion_tokens = 0
         context_tokens = 0
         async with aclosing(model.chunks(kwargs)) as chunks:
-            async for chunk in chunks:
+            async for chunk in self._translated(chunks):
                 if CONTEXT_TOKENS in chunk:
                     context_tokens = int(chunk[CONTEXT_TOKENS])
                     continue
@@ -219,6 +220,31 @@ class LlamaCppAdapter:
         for event in acc.finish(reason, raw_finish_reason=finish, usage=usage, warnings=warnings):
             yield event
 
+    async def _translated(
+        self, chunks: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        # llama-cpp-python says a prompt is too long with a bare ValueError
+        # ("Requested tokens (5012) exceed context window of 4096").
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except ValueError as exc:
+            found = _TOO_LONG.search(str(exc))
+            if found is None:
+                raise
+            tokens, window = int(found.group(1)), int(found.group(2))
+            raise ContextLengthError(
+                f"the conversation does not fit the model's context window: the prompt is "
+                f"{tokens} tokens and the window {window} (shorten the history, or load the "
+                "model with a larger n_ctx)",
+                provider=self.provider,
+                model_id=self.model_id,
+                # What llama.cpp's own server answers for the same prompt.
+                status_code=400,
+                body={"prompt_tokens": tokens, "context_window": window},
+                code="exceed_context_size_error",
+            ) from exc
+
     async def generate(self, request: ModelRequest) -> ModelResponse:
         """The whole answer, generated through the same streaming path."""
         async with aclosing(self.stream(request)) as events:  # type: ignore[type-var]
@@ -228,6 +254,9 @@ class LlamaCppAdapter:
         raise UnexpectedResponseError(  # pragma: no cover - stream always ends with one
             "no response", provider=self.provider, model_id=self.model_id
         )
+
+
+_TOO_LONG = re.compile(r"Requested tokens \((\d+)\) exceed context window of (\d+)")
 
 
 def create_llamacpp_adapter(model_id: str, **options: object) -> LlamaCppAdapter:

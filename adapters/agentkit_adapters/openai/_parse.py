@@ -25,7 +25,7 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit.adapter import CompiledSchema, map_http_error, parse_tool_arguments, strip_added_nulls
+from agentkit.adapter import CompiledSchema, map_error_body, parse_tool_arguments, strip_added_nulls
 from agentkit.exceptions import UnexpectedResponseError
 
 from ._wire import ChatChunk, ChatCompletion, ChatToolCallDelta
@@ -136,7 +136,7 @@ def from_openai_response(
         )
     completion: ChatCompletion = body  # type: ignore[assignment]
     if completion.get("error"):
-        raise map_http_error(provider, model_id, 200, {}, completion)
+        raise map_error_body(provider, model_id, completion)
     choices = completion.get("choices")
     if (
         not choices
@@ -279,7 +279,7 @@ class OpenAIChunkReader:
         chunk: ChatChunk = payload  # type: ignore[assignment]
         acc = self._acc
         if chunk.get("error"):
-            raise map_http_error(acc.provider, acc.model_id, 200, {}, chunk)
+            raise map_error_body(acc.provider, acc.model_id, chunk)
         events: list[StreamEvent] = []
         if not acc.started:
             events.append(acc.start(chunk.get("id"), chunk.get("model")))

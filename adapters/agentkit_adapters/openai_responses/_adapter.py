@@ -19,7 +19,7 @@ from agentkit.exceptions import UserError
 
 from .._exchange import HTTPExchange, StreamPlan
 from ..openai._profile import openai_settings
-from ._convert import to_responses_request
+from ._convert import ReasoningSummary, to_responses_request
 from ._parse import ResponsesEventReader, from_responses_response
 from ._wire import PreparedRequest
 
@@ -60,6 +60,10 @@ class OpenAIResponsesAdapter:
         capabilities: Override the declared capabilities; by default the
             settings are those ``model_id`` accepts (``openai_settings``).
         client: An ``httpx2.AsyncClient`` to use instead of the shared pool.
+        reasoning_summary: ``auto``, ``concise`` or ``detailed`` asks for a
+            summary of the reasoning when ``reasoning_effort`` is set (it
+            arrives as ``ReasoningPart`` text); None (default) asks for none,
+            which every organisation may do (summaries need a verified one).
     """
 
     spec_version: Literal["1"] = "1"
@@ -75,8 +79,10 @@ class OpenAIResponsesAdapter:
         headers: Mapping[str, str] | None = None,
         capabilities: Capabilities | None = None,
         client: httpx2.AsyncClient | None = None,
+        reasoning_summary: ReasoningSummary | None = None,
     ) -> None:
         self.model_id = model_id
+        self.reasoning_summary = reasoning_summary
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.key_variable = key_variable
@@ -108,6 +114,7 @@ class OpenAIResponsesAdapter:
             model_id=self.model_id,
             stream=stream,
             provider=self.provider,
+            reasoning_summary=self.reasoning_summary,
         )
 
     def _parse(self, data: Any, prepared: PreparedRequest) -> ModelResponse:
@@ -182,6 +189,7 @@ def create_responses_adapter(
     api_key: str | None = None,
     headers: Mapping[str, str] | None = None,
     http_client: httpx2.AsyncClient | None = None,
+    reasoning_summary: ReasoningSummary | None = None,
 ) -> OpenAIResponsesAdapter:
     """The ``openai-responses`` entry point: ``openai-responses:<model>`` with ``OPENAI_API_KEY``.
 
@@ -195,6 +203,9 @@ def create_responses_adapter(
         api_key: The key, instead of ``OPENAI_API_KEY``.
         headers: Extra request headers.
         http_client: A client of your own instead of the shared pool.
+        reasoning_summary: Ask for reasoning summaries (``auto``, ``concise``,
+            ``detailed``; ``model_options={"reasoning_summary": "auto"}``);
+            ``settings.extra={"reasoning": {...}}`` replaces the whole object.
 
     Returns:
         The adapter.
@@ -221,6 +232,7 @@ def create_responses_adapter(
         base_url=base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
         headers={**openai_env_headers(), **(headers or {})},
         client=http_client,
+        reasoning_summary=reasoning_summary,
     )
 
 

@@ -26,7 +26,7 @@ import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, assert_never
+from typing import Any, Literal, assert_never
 
 from agentkit import (
     AudioPart,
@@ -265,12 +265,17 @@ def _custom_tool_names(extra: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(t["name"] for t in tools if isinstance(t, dict) and t.get("type") == "custom")
 
 
+#: How much of its reasoning a model summarises, when asked (``reasoning.summary``).
+ReasoningSummary = Literal["auto", "concise", "detailed"]
+
+
 def to_responses_request(
     request: ModelRequest,
     *,
     model_id: str,
     stream: bool,
     provider: str = "openai",
+    reasoning_summary: ReasoningSummary | None = None,
 ) -> PreparedRequest:
     """A whole ``POST /responses`` body for ``request``.
 
@@ -284,6 +289,10 @@ def to_responses_request(
         model_id: The model to ask.
         stream: Ask for an SSE stream.
         provider: Provider name, for warnings, errors and reasoning replay.
+        reasoning_summary: Ask for a summary of the reasoning (``auto``,
+            ``concise``, ``detailed``) when ``reasoning_effort`` is set. None
+            (the default) asks for none: OpenAI rejects the request for an
+            organisation that is not verified, and effort alone works for all.
 
     Returns:
         The body, its warnings and the compiled strict schemas.
@@ -334,9 +343,12 @@ def to_responses_request(
         if value is not None:
             body[key] = value  # type: ignore[literal-required]
     if settings.reasoning_effort is not None:
-        # A summary is the only reasoning text this API gives; the encrypted
-        # content lets the reasoning be sent back although nothing is stored.
-        body["reasoning"] = {"effort": settings.reasoning_effort, "summary": "auto"}
+        # The encrypted content lets the reasoning be sent back although nothing
+        # is stored. A summary (the only reasoning text this API gives) only when
+        # asked: unverified organisations get a 400 for asking.
+        body["reasoning"] = {"effort": settings.reasoning_effort}
+        if reasoning_summary is not None:
+            body["reasoning"]["summary"] = reasoning_summary
         body["include"] = ["reasoning.encrypted_content"]
     for name in ("stop", "seed"):
         if getattr(settings, name) is not None:

@@ -188,3 +188,21 @@ async def test_concurrent_runs_share_one_model(local: LlamaCppAdapter) -> None:
     assert len(results) == 3
     assert len({id(m) for m in _runtime._models.values()}) == len(_runtime._models) == 1
     assert all(json.dumps(r.output) for r in results)
+
+
+async def test_a_prompt_over_the_context_window_is_a_context_length_error(
+    local: LlamaCppAdapter,
+) -> None:
+    from agentkit.exceptions import ContextLengthError
+
+    long = "word " * (local.n_ctx + 500)
+    started = time.perf_counter()
+    with pytest.raises(ContextLengthError, match=r"the window 4096") as info:
+        async for _ in local.stream(ModelRequest(messages=[Message.user(long)])):
+            pass
+    assert time.perf_counter() - started < 10  # refused before any generation
+    assert info.value.body["context_window"] == local.n_ctx
+    assert info.value.body["prompt_tokens"] > local.n_ctx
+    assert f"the prompt is {info.value.body['prompt_tokens']} tokens" in str(info.value)
+    # The model is free again for the next call.
+    assert await _lock_frees_within(local, 5)

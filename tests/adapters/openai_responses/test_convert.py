@@ -370,7 +370,7 @@ def test_settings_map_and_unsupported_ones_warn() -> None:
         "max_output_tokens": 50,
         "temperature": 0.2,
         "top_p": 0.9,
-        "reasoning": {"effort": "low", "summary": "auto"},
+        "reasoning": {"effort": "low"},
         "include": ["reasoning.encrypted_content"],
         "service_tier": "flex",
     }
@@ -460,3 +460,31 @@ def test_arguments_are_replayed_compact_and_unescaped() -> None:
     call = ToolCallPart(id="call_1", name="weather", arguments={"city": "Zürich", "days": [1, 2]})
     items, _ = _input(Message(role="assistant", parts=[call]))
     assert items[0]["arguments"] == '{"city":"Zürich","days":[1,2]}'
+
+
+def test_a_reasoning_summary_is_asked_for_only_when_wanted() -> None:
+    # Asking for one by default got unverified organisations a 400.
+    request = ModelRequest(
+        messages=[Message.user("hi")], settings=ModelSettings(reasoning_effort="high")
+    )
+    plain = to_responses_request(request, model_id="gpt-5", stream=False).body
+    assert plain["reasoning"] == {"effort": "high"}
+    asked = to_responses_request(
+        request, model_id="gpt-5", stream=False, reasoning_summary="detailed"
+    ).body
+    assert asked["reasoning"] == {"effort": "high", "summary": "detailed"}
+    extra = ModelSettings(
+        reasoning_effort="high", extra={"reasoning": {"effort": "high", "summary": "auto"}}
+    )
+    replaced = to_responses_request(
+        ModelRequest(messages=[Message.user("hi")], settings=extra), model_id="gpt-5", stream=False
+    ).body
+    assert replaced["reasoning"] == {"effort": "high", "summary": "auto"}
+
+
+def test_the_factory_takes_the_summary_option() -> None:
+    from agentkit_adapters.openai_responses import create_responses_adapter
+
+    adapter = create_responses_adapter("gpt-5", api_key="k", reasoning_summary="auto")
+    assert adapter.reasoning_summary == "auto"
+    assert create_responses_adapter("gpt-5", api_key="k").reasoning_summary is None
