@@ -18,7 +18,6 @@ import ipaddress
 import ssl
 import weakref
 from collections.abc import AsyncGenerator
-from contextvars import ContextVar
 
 import httpx2
 
@@ -34,7 +33,6 @@ __all__ = [
     "TransportErrors",
     "aclose_shared_clients",
     "shared_client",
-    "transport_override",
 ]
 
 #: A bounded pool: enough for a run's parallel calls, small enough to be polite.
@@ -48,18 +46,6 @@ DEFAULT_LIMITS = httpx2.Limits(max_connections=25, max_keepalive_connections=25)
 DEFAULT_TIMEOUT = httpx2.Timeout(120.0, connect=10.0)
 
 _ClientKey = tuple[str, str]
-
-#: A transport that every shared client made in this context sends through
-#: instead of the network; None (the default) means the network. It exists for
-#: the conformance kit's ``record`` and ``replay`` modes, which set it for the
-#: duration of one kit run (``token = transport_override.set(t)`` ...
-#: ``transport_override.reset(token)``) so that adapters built from a model
-#: string get recorded or replayed without taking a ``client=``. A client made
-#: under an override is keyed by the transport, so it is never handed out to
-#: code running without that override.
-transport_override: ContextVar[httpx2.AsyncBaseTransport | None] = ContextVar(
-    "agentkit_transport_override", default=None
-)
 
 
 class _LoopClients(dict[_ClientKey, httpx2.AsyncClient]):
@@ -118,9 +104,7 @@ def shared_client(provider: str, base_url: str) -> httpx2.AsyncClient:
             f"{provider}: the shared HTTP client needs a running asyncio event loop; "
             "under another event loop, pass client=httpx2.AsyncClient() to the adapter"
         ) from exc
-    override = transport_override.get()
-    # The override's id is unique while its client (which holds it) is cached.
-    key = (provider, base_url if override is None else f"{base_url} via {id(override):x}")
+    key = (provider, base_url)
     per_loop = _clients.get(loop)
     if per_loop is not None:
         client = per_loop.get(key)
@@ -132,14 +116,11 @@ def shared_client(provider: str, base_url: str) -> httpx2.AsyncClient:
         per_loop = _clients[loop] = _LoopClients()
         per_loop.closer = _close_at_shutdown(per_loop)
         per_loop.starter = loop.create_task(_start(per_loop.closer))
-    if override is not None:
-        client = httpx2.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=override)
-    else:
-        client = httpx2.AsyncClient(
-            limits=DEFAULT_LIMITS,
-            timeout=DEFAULT_TIMEOUT,
-            verify=_tls_context(_is_loopback(base_url)),
-        )
+    client = httpx2.AsyncClient(
+        limits=DEFAULT_LIMITS,
+        timeout=DEFAULT_TIMEOUT,
+        verify=_tls_context(_is_loopback(base_url)),
+    )
     per_loop[key] = client
     return client
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from agentkit_adapters._http import shared_client, transport_override
 
 from agentkit.conformance import check_adapter
 from agentkit.conformance._command import main
@@ -135,30 +134,6 @@ async def test_replay_serves_streams_in_their_chunks_and_rejects_extra_requests(
     ]
     assert server.requests == 2
     assert server.leftover() == 0
-
-
-@pytest.mark.anyio
-async def test_transport_override_routes_shared_clients_for_its_context() -> None:
-    # The kit no longer uses the override (it reaches adapters through base_url);
-    # the adapters' plumbing still offers it.
-    seen: list[str] = []
-
-    def answer(request: httpx2.Request) -> httpx2.Response:
-        seen.append(str(request.url))
-        return httpx2.Response(204)
-
-    plain = shared_client("override-test", "http://127.0.0.1:9")
-    token = transport_override.set(httpx2.MockTransport(answer))
-    try:
-        routed = shared_client("override-test", "http://127.0.0.1:9")
-        assert routed is not plain
-        assert shared_client("override-test", "http://127.0.0.1:9") is routed
-        assert (await routed.get("http://127.0.0.1:9/ping")).status_code == 204
-    finally:
-        transport_override.reset(token)
-    assert seen == ["http://127.0.0.1:9/ping"]
-    # Outside the override, the network client comes back.
-    assert shared_client("override-test", "http://127.0.0.1:9") is plain
 
 
 def test_the_command_line_replays(capsys: pytest.CaptureFixture[str]) -> None:
