@@ -1,16 +1,17 @@
-"""``AnthropicAdapter``: one Messages API call over httpx2, JSON or SSE.
+"""``AnthropicAdapter``: one Messages API call, JSON or SSE.
 
-Everything here is transport: the body comes from ``to_anthropic_request``,
+Everything here is configuration: the body comes from ``to_anthropic_request``,
 the answer goes through ``from_anthropic_response`` or
-``AnthropicStreamReader``, errors through ``map_anthropic_error``. The
-adapter never retries, loops, runs tools or prices tokens.
+``AnthropicStreamReader``, errors through ``map_anthropic_error``, and the
+HTTP exchange (framing, pooling, transport errors) through the shared
+``HTTPExchange``. The adapter never retries, loops, runs tools or prices tokens.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 from typing import Any, Literal
 
 import httpx2
@@ -20,16 +21,15 @@ from agentkit.adapter import (
     ModelRequest,
     ModelResponse,
     RunWarning,
-    SSEDecoder,
     StreamEvent,
-    response_events,
 )
-from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError, UserError
+from agentkit.exceptions import UserError
 
-from .._http import TransportErrors, shared_client
+from .._exchange import HTTPExchange, StreamPlan
 from ._convert import ANTHROPIC_VERSION, to_anthropic_request
 from ._parse import AnthropicStreamReader, from_anthropic_response, map_anthropic_error
 from ._profile import claude_profile
+from ._wire import MessagesRequest
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -111,12 +111,22 @@ class AnthropicAdapter:
         self.capabilities = capabilities or anthropic_capabilities(model_id)
         root = self.base_url if self.base_url.endswith("/v1") else f"{self.base_url}/v1"
         self._url = f"{root}/messages"
-        self._headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
-        if api_key:
-            self._headers["x-api-key"] = api_key
-        self._headers.update(headers or {})
-        self._client = client
-        self._transport_errors = TransportErrors(provider, model_id, self.base_url)
+        auth = {"x-api-key": api_key} if api_key else {}
+        self._http = HTTPExchange(
+            provider,
+            model_id,
+            self.base_url,
+            headers={"anthropic-version": ANTHROPIC_VERSION, **auth, **(headers or {})},
+            client=client,
+            key_variable=key_variable,
+            map_error=partial(
+                map_anthropic_error,
+                provider,
+                model_id,
+                key_variable=key_variable,
+                base_url=self.base_url,
+            ),
+        )
 
     def __repr__(self) -> str:
         return f"AnthropicAdapter({self.provider}:{self.model_id} at {self.base_url})"
@@ -124,43 +134,22 @@ class AnthropicAdapter:
     @property
     def client(self) -> httpx2.AsyncClient:
         """The client for this call: the one given, else the loop's shared one."""
-        return self._client or shared_client(self.provider, self.base_url)
+        return self._http.client
 
-    def _body(self, request: ModelRequest, stream: bool) -> tuple[bytes, list[RunWarning]]:
-        body, warnings = to_anthropic_request(
+    def _body(
+        self, request: ModelRequest, stream: bool
+    ) -> tuple[MessagesRequest, list[RunWarning]]:
+        return to_anthropic_request(
             request,
             model_id=self.model_id,
             stream=stream,
             provider=self.provider,
             cache=self.prompt_cache,
         )
-        return json.dumps(body).encode(), warnings
 
-    def _error(self, response: httpx2.Response) -> ProviderHTTPError:
-        return map_anthropic_error(
-            self.provider,
-            self.model_id,
-            response.status_code,
-            response.headers,
-            response.content,
-            key_variable=self.key_variable,
-            base_url=self.base_url,
-        )
-
-    def _json(self, data: bytes | str) -> Any:
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
-            raise UnexpectedResponseError(
-                f"the answer is not JSON: {text[:200]!r}",
-                provider=self.provider,
-                model_id=self.model_id,
-            ) from exc
-
-    def _parse(self, data: bytes, warnings: list[RunWarning]) -> ModelResponse:
+    def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
         return from_anthropic_response(
-            self._json(data),
+            data,
             provider=self.provider,
             model_id=self.model_id,
             warnings=warnings,
@@ -176,21 +165,17 @@ class AnthropicAdapter:
             UnexpectedResponseError: the body is not a message.
             UnsupportedFeatureError: the request holds content Claude cannot take.
         """
-        content, warnings = self._body(request, stream=False)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
-        with self._transport_errors:
-            response = await self.client.post(
-                self._url, content=content, headers=self._headers, timeout=timeout
-            )
-        if not 200 <= response.status_code < 300:
-            raise self._error(response)
-        return self._parse(response.content, warnings)
+        body, warnings = self._body(request, stream=False)
+        data = await self._http.post_json(self._url, body, http_timeout=request.settings.timeout)
+        return self._parse(data, warnings)
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as they arrive.
 
-        Stopping early (``aclose()`` or cancelling the consumer) closes the
-        HTTP response, and with it the connection, at once.
+        The stream ends at ``message_stop``; whatever follows is read and
+        ignored, so the connection can be reused. Stopping early (``aclose()``
+        or cancelling the consumer) closes the HTTP response, and with it the
+        connection, at once.
 
         Raises:
             ProviderHTTPError: an error status, or an ``error`` event in the stream.
@@ -199,34 +184,25 @@ class AnthropicAdapter:
             UnexpectedResponseError: an event is not JSON, or the stream was cut short.
             UnsupportedFeatureError: the request holds content Claude cannot take.
         """
-        content, warnings = self._body(request, stream=True)
-        timeout = request.settings.timeout or httpx2.USE_CLIENT_DEFAULT
+        return self._http.stream(
+            self._url,
+            lambda: self._stream_plan(request),
+            framing="sse",
+            http_timeout=request.settings.timeout,
+        )
+
+    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
+        body, warnings = self._body(request, stream=True)
         reader = AnthropicStreamReader(
             self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
         )
-        with self._transport_errors:
-            async with self.client.stream(
-                "POST", self._url, content=content, headers=self._headers, timeout=timeout
-            ) as response:
-                if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self._error(response)
-                if response.headers.get("content-type", "").startswith("application/json"):
-                    # A proxy that ignores "stream": one whole answer, replayed as events.
-                    await response.aread()
-                    for item in response_events(self._parse(response.content, warnings)):
-                        yield item
-                    return
-                decoder = SSEDecoder()
-                async for data in response.aiter_bytes():
-                    for event in decoder.feed(data):
-                        for item in reader.feed(self._json(event.data)):
-                            yield item
-                for event in decoder.flush():
-                    for item in reader.feed(self._json(event.data)):
-                        yield item
-        for item in reader.finish():
-            yield item
+        return StreamPlan(
+            body,
+            feed=lambda frame: reader.feed(frame.data),
+            finish=lambda _done: reader.finish(),
+            whole=lambda data: self._parse(data, warnings),
+            ended=lambda: reader.stopped,
+        )
 
 
 def create_anthropic_adapter(

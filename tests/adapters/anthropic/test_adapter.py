@@ -348,14 +348,14 @@ def test_factory_options_win_over_the_environment(
     adapter = agentkit.resolve_model(f"anthropic:{MODEL}")
     assert isinstance(adapter, AnthropicAdapter)
     assert (adapter.model_id, adapter.base_url) == (MODEL, url)
-    assert adapter._headers["x-api-key"] == "from-env"
+    assert adapter._http.headers["x-api-key"] == "from-env"
     chosen = create_anthropic_adapter(
         MODEL, base_url="http://127.0.0.1:9/v1", api_key=KEY, headers={"anthropic-beta": "x"}
     )
     assert chosen.base_url == "http://127.0.0.1:9/v1"
     assert chosen._url == "http://127.0.0.1:9/v1/messages"  # no second /v1
-    assert chosen._headers["x-api-key"] == KEY
-    assert chosen._headers["anthropic-beta"] == "x"
+    assert chosen._http.headers["x-api-key"] == KEY
+    assert chosen._http.headers["anthropic-beta"] == "x"
     assert create_anthropic_adapter.wire_protocol == "anthropic"  # type: ignore[attr-defined]
     # The factory's own option travels through a model string's options.
     cached = agentkit.resolve_model(f"anthropic:{MODEL}", prompt_cache=True)
