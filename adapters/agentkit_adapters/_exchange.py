@@ -23,7 +23,7 @@ quirk fixed here is fixed for every provider.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,13 +42,17 @@ from agentkit.exceptions import AdapterError, UnexpectedResponseError
 
 from ._http import TransportErrors, shared_client
 
-__all__ = ["ErrorMapper", "Frame", "Framing", "HTTPExchange", "StreamPlan"]
+__all__ = ["CallHeaders", "ErrorMapper", "Frame", "Framing", "HTTPExchange", "StreamPlan"]
 
 #: How a streamed body is cut into frames.
 Framing = Literal["sse", "ndjson"]
 
 #: ``(status, headers, body) -> exception``: an adapter's translation of an error status.
 ErrorMapper = Callable[[int, Mapping[str, str], Any], AdapterError]
+
+#: ``() -> headers``, awaited before every request: auth that changes per call
+#: (a bearer token from a credential that refreshes it), added to the fixed headers.
+CallHeaders = Callable[[], Awaitable[Mapping[str, str]]]
 
 #: A stream that has shown no frame yet is kept up to this size, for the error.
 _HEAD_LIMIT = 1 << 16
@@ -97,9 +101,12 @@ class HTTPExchange:
             running loop's shared pool (``shared_client``).
         key_variable: The key's environment variable, named in auth errors.
         map_error: The adapter's error translation; None is ``map_http_error``.
+        call_headers: Headers computed for each request (a fresh bearer
+            token, say), added to ``headers``; None adds nothing.
     """
 
     __slots__ = (
+        "_call_headers",
         "_client",
         "_map_error",
         "_transport_errors",
@@ -120,6 +127,7 @@ class HTTPExchange:
         client: httpx2.AsyncClient | None = None,
         key_variable: str | None = None,
         map_error: ErrorMapper | None = None,
+        call_headers: CallHeaders | None = None,
     ) -> None:
         self.provider = provider
         self.model_id = model_id
@@ -128,12 +136,19 @@ class HTTPExchange:
         self.key_variable = key_variable
         self._client = client
         self._map_error = map_error
+        self._call_headers = call_headers
         self._transport_errors = TransportErrors(provider, model_id, base_url)
 
     @property
     def client(self) -> httpx2.AsyncClient:
         """The client for this call: the one given, else the loop's shared one."""
         return self._client or shared_client(self.provider, self.base_url)
+
+    async def request_headers(self) -> Mapping[str, str]:
+        """The headers of the next request: the fixed ones plus ``call_headers()``."""
+        if self._call_headers is None:
+            return self.headers
+        return {**self.headers, **await self._call_headers()}
 
     def error(self, status: int, headers: Mapping[str, str], body: Any) -> AdapterError:
         """The exception for an error status (the caller raises it)."""
@@ -190,11 +205,12 @@ class HTTPExchange:
             ProviderHTTPError: an error status (through the adapter's mapper).
             ProviderConnectionError: the host could not be reached.
         """
+        headers = await self.request_headers()
         with self._transport_errors:
             response = await self.client.post(
                 url,
                 content=json.dumps(body).encode(),
-                headers=self.headers,
+                headers=headers,
                 timeout=http_timeout or httpx2.USE_CLIENT_DEFAULT,
             )
         if not 200 <= response.status_code < 300:
@@ -251,12 +267,13 @@ class HTTPExchange:
         planned = plan()
         body, feed, ended = planned.body, planned.feed, planned.ended
         done = False
+        headers = await self.request_headers()
         with self._transport_errors:
             async with self.client.stream(
                 "POST",
                 url,
                 content=json.dumps(body).encode(),
-                headers=self.headers,
+                headers=headers,
                 timeout=http_timeout or httpx2.USE_CLIENT_DEFAULT,
             ) as response:
                 if not 200 <= response.status_code < 300:

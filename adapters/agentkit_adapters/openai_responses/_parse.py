@@ -153,6 +153,12 @@ def _reasoning(item: OutputItem, provider: str, model: str) -> ReasoningPart:
     stamp = {"provider": provider, "model": model}
     summary = item.get("summary") or []
     text = _SEPARATOR.join(str(s.get("text", "")) for s in summary if isinstance(s, dict))
+    if not text:
+        # Open Responses hosts (DeepSeek, Bedrock: cases open_responses/deepseek_text_json,
+        # bedrock_mantle_gpt_oss_json) give the raw reasoning as reasoning_text content.
+        content = item.get("content") or []
+        raw = (c for c in content if isinstance(c, dict) and c.get("type") == "reasoning_text")
+        text = "".join(str(c.get("text") or "") for c in raw)
     signature = item.get("encrypted_content") or None
     return ReasoningPart(text=text or None, signature=signature, id=item.get("id"), **stamp)
 
