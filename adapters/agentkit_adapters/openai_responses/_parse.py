@@ -90,11 +90,15 @@ def from_responses_usage(usage: Any) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     cached = _field(usage.get("input_tokens_details"), "cached_tokens")
+    # OpenRouter counts cache writes too (case open_responses/openrouter_prompt_cache_json:
+    # 4012 of 4020 input tokens written), inside input_tokens as agentkit's Usage wants.
+    written = _field(usage.get("input_tokens_details"), "cache_write_tokens")
     reasoning = _field(usage.get("output_tokens_details"), "reasoning_tokens")
     return Usage(
         input_tokens=_count(usage.get("input_tokens")),
         output_tokens=_count(usage.get("output_tokens")),
         cache_read_input_tokens=_count(cached),
+        cache_creation_input_tokens=_count(written),
         reasoning_output_tokens=_count(reasoning),
     )
 
