@@ -3,12 +3,14 @@
 ``FunctionAdapter`` lets a Python function play the model. The emulators are
 ASGI apps that speak a provider's wire protocol on a loopback port, so an
 adapter's real HTTP path can be exercised without a key or a network:
-``OpenAIChatEmulator`` speaks Chat Completions, and ``serve_asgi`` runs any
+``OpenAIChatEmulator`` speaks Chat Completions, ``AzureOpenAIEmulator`` adds
+Azure's URLs, auth and content filter fields to it, and ``serve_asgi`` runs any
 ASGI app on a free 127.0.0.1 port.
 """
 
 from ._anthropic_emulator import AnthropicEmulator, anthropic_error, parse_anthropic_request
 from ._asgi import serve_asgi
+from ._azure_emulator import SAFE_FILTER_RESULTS, AzureOpenAIEmulator
 from ._function import FunctionAdapter, ModelFunction
 from ._gemini_emulator import GeminiEmulator, gemini_error, parse_gemini_request
 from ._ollama_emulator import (
@@ -30,7 +32,9 @@ from ._responses_emulator import (
 )
 
 __all__ = [
+    "SAFE_FILTER_RESULTS",
     "AnthropicEmulator",
+    "AzureOpenAIEmulator",
     "FunctionAdapter",
     "GeminiEmulator",
     "ModelFunction",
