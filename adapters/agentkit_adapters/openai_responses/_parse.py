@@ -59,6 +59,15 @@ _INCOMPLETE: dict[str, FinishReason] = {
     "content_filter": "content_filter",
 }
 _CALL_TYPES = frozenset({"function_call", "custom_tool_call"})
+#: Summaries (OpenAI), raw reasoning as DeepSeek streams it (case
+#: open_responses/deepseek_text_stream_reasoning_text), and as the Open Responses spec names it.
+_REASONING_DELTAS = frozenset(
+    {
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_text.delta",
+        "response.reasoning.delta",
+    }
+)
 #: Separates the parts of a reasoning summary in ``ReasoningPart.text``.
 _SEPARATOR = "\n\n"
 
@@ -306,7 +315,7 @@ class ResponsesEventReader:
             if call is not None and event.get("delta"):
                 self._fragments.add(call)
                 events += acc.add_arguments(call, event.get("delta") or "")
-        elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+        elif kind in _REASONING_DELTAS:
             events += self._reasoning_delta(index, event)
         elif kind == "response.refusal.delta":
             self._deltas.add(index)

@@ -16,7 +16,7 @@ import pytest
 from agentkit_adapters.openresponses import RESPONSES_PRESETS, responses_preset_adapter
 
 import agentkit
-from agentkit import Message, ModelRequest, ResponseEndEvent
+from agentkit import Message, ModelRequest, ReasoningDeltaEvent, ReasoningPart, ResponseEndEvent
 from agentkit.exceptions import BadRequestError, UserError
 
 pytestmark = pytest.mark.anyio
@@ -123,3 +123,34 @@ async def test_an_error_sent_as_octet_stream_is_still_read() -> None:
 
     with pytest.raises(BadRequestError, match="unknown parameter: store"):
         await _adapter(answer).generate(REQUEST)
+
+
+async def test_reasoning_as_the_specification_streams_it() -> None:
+    # The Open Responses spec names raw reasoning deltas response.reasoning.delta,
+    # and keeps the text in the reasoning item's content as reasoning_text.
+    item = {
+        "type": "reasoning",
+        "id": "rs_1",
+        "summary": [],
+        "content": [{"type": "reasoning_text", "text": "Think twice."}],
+    }
+    done = {"id": "r1", "status": "completed", "model": "m", "output": [item], "usage": None}
+    frames = [
+        _event("response.created", response={"id": "r1", "model": "m"}),
+        _event("response.output_item.added", output_index=0, item=item | {"content": []}),
+        _event("response.reasoning.delta", output_index=0, content_index=0, delta="Think "),
+        _event("response.reasoning.delta", output_index=0, content_index=0, delta="twice."),
+        _event("response.output_item.done", output_index=0, item=item),
+        _event("response.completed", response=done),
+    ]
+    body = "".join(f"data: {f}\n\n" for f in frames)
+    adapter = _adapter(
+        lambda r: httpx2.Response(200, headers={"content-type": "text/event-stream"}, text=body)
+    )
+    events = [e async for e in adapter.stream(REQUEST)]
+    assert [e.text for e in events if isinstance(e, ReasoningDeltaEvent)] == ["Think ", "twice."]
+    end = events[-1]
+    assert isinstance(end, ResponseEndEvent)
+    (part,) = end.response.message.parts
+    assert isinstance(part, ReasoningPart)
+    assert (part.text, part.id) == ("Think twice.", "rs_1")
