@@ -109,6 +109,7 @@ class _Verdicts:
 
     def responses(self, body: Mapping[str, Any]) -> None:
         """Read a response's ``content_filters``; a blocked entry raises."""
+        answer: Any = None
         for entry in body.get("content_filters") or ():
             if not isinstance(entry, dict):
                 continue
@@ -116,9 +117,11 @@ class _Verdicts:
             results = entry.get("content_filter_results")
             if entry.get("blocked") is True:
                 raise content_filter_error(self.provider, self.model_id, where, results)
+            if where == "answer":
+                answer = results
             self.note(where, results)
         if (body.get("incomplete_details") or {}).get("reason") == "content_filter":
-            raise content_filter_error(self.provider, self.model_id, "answer", None)
+            raise content_filter_error(self.provider, self.model_id, "answer", answer)
 
     def stamp(self, response: ModelResponse) -> ModelResponse:
         extra = filter_warning(self.findings, self.provider)

@@ -409,3 +409,28 @@ async def test_a_responses_answer_blocked_in_content_filters_raises() -> None:
     )
     with pytest.raises(ContentFilterError, match="blocked the answer: protected_material_code"):
         await adapter.generate(REQUEST)
+
+
+async def test_a_responses_answer_cut_by_the_filter_names_the_category() -> None:
+    body = {
+        "id": "resp_2",
+        "status": "incomplete",
+        "incomplete_details": {"reason": "content_filter"},
+        "model": "gpt-5-mini",
+        "output": [],
+        "content_filters": [
+            {
+                "blocked": False,
+                "source_type": "completion",
+                "content_filter_results": {"violence": {"filtered": True, "severity": "high"}},
+            }
+        ],
+    }
+    adapter = create_azure_responses_adapter(
+        "d",
+        endpoint=ENDPOINT,
+        api_key="k",
+        http_client=_client(lambda r: httpx2.Response(200, json=body)),
+    )
+    with pytest.raises(ContentFilterError, match=r"the answer: violence \(severity high\)"):
+        await adapter.generate(REQUEST)
