@@ -32,6 +32,11 @@ _PROVIDER_IDS = {
     "openai-responses": "openai",
     "xai": "x-ai",
     "meta-llama": "meta",
+    # The same hosts' Responses API entry points price like their chat ones.
+    "azure-responses": "azure",
+    "openrouter-responses": "openrouter",
+    "deepseek-responses": "deepseek",
+    "bedrock-responses": "aws",
 }
 
 

@@ -28,6 +28,30 @@ def test_gemini_provider_name_is_mapped() -> None:
     assert cost.cost_usd > 0
 
 
+@pytest.mark.parametrize(
+    ("model", "same_as"),
+    [
+        ("azure:gpt-4.1-mini", None),
+        ("azure-responses:gpt-4.1-mini", "azure:gpt-4.1-mini"),
+        ("deepseek-responses:deepseek-chat", "deepseek:deepseek-chat"),
+        ("openrouter-responses:openai/gpt-4o", "openrouter:openai/gpt-4o"),
+    ],
+)
+def test_azure_and_the_responses_hosts_are_priced(model: str, same_as: str | None) -> None:
+    usage = Usage(input_tokens=1000, output_tokens=1000)
+    cost = price_usage(model, usage).cost_usd
+    assert cost is not None
+    assert cost > 0
+    if same_as is not None:
+        assert cost == price_usage(same_as, usage).cost_usd
+
+
+def test_an_azure_deployment_name_or_any_open_responses_server_is_unknown() -> None:
+    usage = Usage(input_tokens=1000, output_tokens=1000)
+    assert price_usage("azure:my-prod-deployment", usage).cost_usd is None
+    assert price_usage("openresponses:gpt-4o", usage).cost_usd is None
+
+
 def test_unknown_model_is_unknown_not_zero() -> None:
     assert price_usage("openai:no-such-model-xyz", Usage(input_tokens=10)).cost_usd is None
     assert price_usage("function:function", Usage(input_tokens=10)).cost_usd is None

@@ -1,14 +1,16 @@
 """One agent file, every wire protocol: the weather example through each real adapter.
 
 Each adapter talks HTTP to a loopback emulator of its provider's protocol
-(OpenAI Chat, OpenAI Responses, Gemini, Ollama; and an OpenAI-compatible
-preset), all scripted by the same model function. The agent file is the same
+(OpenAI Chat, OpenAI Responses, Gemini, Ollama, Anthropic, Azure OpenAI on
+its v1 and dated paths; an OpenAI-compatible preset and an Open Responses
+server), all scripted by the same model function. The agent file is the same
 object every time; the tool results and final answers must be identical.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ import pytest
 
 from agentkit import RunEndEvent, ToolResultPart, load_agent, run_stream
 from agentkit.testing import (
+    AnthropicEmulator,
+    AzureOpenAIEmulator,
     GeminiEmulator,
     OllamaEmulator,
     OpenAIChatEmulator,
@@ -45,6 +49,35 @@ PROTOCOLS: dict[str, tuple[str, Callable[..., Any], Callable[[str], dict[str, st
         lambda url: {"GEMINI_BASE_URL": url, "GEMINI_API_KEY": "k"},
     ),
     "ollama": ("ollama:llama3.2", OllamaEmulator, lambda url: {"OLLAMA_HOST": url}),
+    "anthropic": (
+        "anthropic:claude-sonnet-4-5",
+        AnthropicEmulator,
+        lambda url: {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": "k"},
+    ),
+    "azure-v1-chat": (
+        "azure:gpt-4.1-mini",
+        partial(AzureOpenAIEmulator, api_key="k", deployments={"gpt-4.1-mini"}),
+        lambda url: {"AZURE_OPENAI_ENDPOINT": url, "AZURE_OPENAI_API_KEY": "k"},
+    ),
+    "azure-dated-chat": (
+        "azure:gpt-4.1-mini",
+        partial(AzureOpenAIEmulator, api_key="k", deployments={"gpt-4.1-mini"}),
+        lambda url: {
+            "AZURE_OPENAI_ENDPOINT": url,
+            "AZURE_OPENAI_API_KEY": "k",
+            "OPENAI_API_VERSION": "2024-10-21",
+        },
+    ),
+    "azure-responses": (
+        "azure-responses:gpt-4.1-mini",
+        partial(AzureOpenAIEmulator, api_key="k", deployments={"gpt-4.1-mini"}),
+        lambda url: {"AZURE_OPENAI_ENDPOINT": url, "AZURE_OPENAI_API_KEY": "k"},
+    ),
+    "openresponses": (
+        "openresponses:gpt-4.1-mini",
+        OpenAIResponsesEmulator,
+        lambda url: {"OPENRESPONSES_BASE_URL": f"{url}/v1"},
+    ),
     "vllm-preset": (
         "vllm:meta-llama/Llama-3.1-8B-Instruct",
         OpenAIChatEmulator,

@@ -232,6 +232,39 @@ def _output(response: ModelResponse, body: dict[str, Any]) -> list[dict[str, Any
     return items
 
 
+def _echoed(body: dict[str, Any]) -> dict[str, Any]:
+    """The request's settings as a response object reports them (all required by the
+    Open Responses ``ResponseResource`` schema, and sent so by OpenAI and DeepSeek)."""
+    tools = [
+        {"description": None, "parameters": None, "strict": None} | tool
+        for tool in body.get("tools") or ()
+        if tool.get("type") == "function"
+    ]
+    reasoning = body.get("reasoning") or {}
+    return {
+        "previous_response_id": body.get("previous_response_id"),
+        "instructions": body.get("instructions"),
+        "tools": tools,
+        "tool_choice": body.get("tool_choice", "auto"),
+        "truncation": body.get("truncation", "disabled"),
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "top_p": body.get("top_p", 1.0),
+        "presence_penalty": body.get("presence_penalty", 0.0),
+        "frequency_penalty": body.get("frequency_penalty", 0.0),
+        "top_logprobs": body.get("top_logprobs", 0),
+        "temperature": body.get("temperature", 1.0),
+        "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
+        "max_output_tokens": body.get("max_output_tokens"),
+        "max_tool_calls": body.get("max_tool_calls"),
+        "background": False,
+        "service_tier": "default",
+        "metadata": body.get("metadata") or {},
+        "safety_identifier": body.get("safety_identifier"),
+        "prompt_cache_key": body.get("prompt_cache_key"),
+    }
+
+
 def _failure(body: dict[str, Any], exc: ScriptedResponseFailure) -> Iterator[dict[str, Any]]:
     response: dict[str, Any] = {"id": _id("resp"), "status": "in_progress", "error": None}
     response |= {"model": body.get("model"), "output": [], "usage": None}
@@ -326,16 +359,18 @@ class OpenAIResponsesEmulator:
     def _response(self, answer: ModelResponse, body: dict[str, Any]) -> dict[str, Any]:
         reason = {"length": "max_output_tokens", "content_filter": "content_filter"}
         incomplete = reason.get(answer.finish_reason)
-        response = {"id": _id("resp"), "object": "response", "created_at": int(time.time())}
+        now = int(time.time())
+        response = {"id": _id("resp"), "object": "response", "created_at": now}
         response["status"] = "incomplete" if incomplete else "completed"
+        response["completed_at"] = None if incomplete else now
         response |= {"error": None, "model": str(body.get("model", "emulated"))}
         response["incomplete_details"] = {"reason": incomplete} if incomplete else None
         response |= {"output": _output(answer, body), "store": body.get("store", True)}
-        return response | {"usage": _usage(answer.usage)}
+        return response | _echoed(body) | {"usage": _usage(answer.usage)}
 
     def _events(self, final: dict[str, Any]) -> Iterator[dict[str, Any]]:
         opening = final | {"status": "in_progress", "output": [], "usage": None}
-        opening["incomplete_details"] = None
+        opening |= {"incomplete_details": None, "completed_at": None}
         yield {"type": "response.created", "response": opening}
         yield {"type": "response.in_progress", "response": opening}
         for index, item in enumerate(final["output"]):

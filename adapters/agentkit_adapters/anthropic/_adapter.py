@@ -1,15 +1,17 @@
-"""``AnthropicAdapter``: one Messages API call over httpx2, JSON or SSE.
+"""``AnthropicAdapter``: one Messages API call, JSON or SSE.
 
-Everything here is transport: the body comes from ``to_anthropic_request``,
+Everything here is configuration: the body comes from ``to_anthropic_request``,
 the answer goes through ``from_anthropic_response`` or
-``AnthropicStreamReader``, errors through ``map_anthropic_error``. The
-adapter never retries, loops, runs tools or prices tokens.
+``AnthropicStreamReader``, errors through ``map_anthropic_error``, and the
+HTTP exchange (framing, pooling, transport errors) through the shared
+``HTTPExchange``. The adapter never retries, loops, runs tools or prices tokens.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 from typing import Any, Literal
 
 import httpx2
@@ -21,7 +23,7 @@ from agentkit.adapter import (
     RunWarning,
     StreamEvent,
 )
-from agentkit.exceptions import ProviderHTTPError, UserError
+from agentkit.exceptions import UserError
 
 from .._exchange import HTTPExchange, StreamPlan
 from ._convert import ANTHROPIC_VERSION, to_anthropic_request
@@ -117,7 +119,13 @@ class AnthropicAdapter:
             headers={"anthropic-version": ANTHROPIC_VERSION, **auth, **(headers or {})},
             client=client,
             key_variable=key_variable,
-            map_error=self._map_error,
+            map_error=partial(
+                map_anthropic_error,
+                provider,
+                model_id,
+                key_variable=key_variable,
+                base_url=self.base_url,
+            ),
         )
 
     def __repr__(self) -> str:
@@ -137,17 +145,6 @@ class AnthropicAdapter:
             stream=stream,
             provider=self.provider,
             cache=self.prompt_cache,
-        )
-
-    def _map_error(self, status: int, headers: Mapping[str, str], body: Any) -> ProviderHTTPError:
-        return map_anthropic_error(
-            self.provider,
-            self.model_id,
-            status,
-            headers,
-            body,
-            key_variable=self.key_variable,
-            base_url=self.base_url,
         )
 
     def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
@@ -175,8 +172,10 @@ class AnthropicAdapter:
     def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Make one streaming call, yielding events as they arrive.
 
-        Stopping early (``aclose()`` or cancelling the consumer) closes the
-        HTTP response, and with it the connection, at once.
+        The stream ends at ``message_stop``; whatever follows is read and
+        ignored, so the connection can be reused. Stopping early (``aclose()``
+        or cancelling the consumer) closes the HTTP response, and with it the
+        connection, at once.
 
         Raises:
             ProviderHTTPError: an error status, or an ``error`` event in the stream.
@@ -197,13 +196,12 @@ class AnthropicAdapter:
         reader = AnthropicStreamReader(
             self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
         )
-        # The reader knows the stream's end (message_stop) and whether it was cut
-        # short; the exchange's "done" adds nothing to that.
         return StreamPlan(
             body,
             feed=lambda frame: reader.feed(frame.data),
-            finish=lambda done: reader.finish(),
+            finish=lambda _done: reader.finish(),
             whole=lambda data: self._parse(data, warnings),
+            ended=lambda: reader.stopped,
         )
 
 

@@ -59,6 +59,15 @@ _INCOMPLETE: dict[str, FinishReason] = {
     "content_filter": "content_filter",
 }
 _CALL_TYPES = frozenset({"function_call", "custom_tool_call"})
+#: Summaries (OpenAI), raw reasoning as DeepSeek streams it (case
+#: open_responses/deepseek_text_stream_reasoning_text), and as the Open Responses spec names it.
+_REASONING_DELTAS = frozenset(
+    {
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_text.delta",
+        "response.reasoning.delta",
+    }
+)
 #: Separates the parts of a reasoning summary in ``ReasoningPart.text``.
 _SEPARATOR = "\n\n"
 
@@ -90,11 +99,15 @@ def from_responses_usage(usage: Any) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     cached = _field(usage.get("input_tokens_details"), "cached_tokens")
+    # OpenRouter counts cache writes too (case open_responses/openrouter_prompt_cache_json:
+    # 4012 of 4020 input tokens written), inside input_tokens as agentkit's Usage wants.
+    written = _field(usage.get("input_tokens_details"), "cache_write_tokens")
     reasoning = _field(usage.get("output_tokens_details"), "reasoning_tokens")
     return Usage(
         input_tokens=_count(usage.get("input_tokens")),
         output_tokens=_count(usage.get("output_tokens")),
         cache_read_input_tokens=_count(cached),
+        cache_creation_input_tokens=_count(written),
         reasoning_output_tokens=_count(reasoning),
     )
 
@@ -153,6 +166,12 @@ def _reasoning(item: OutputItem, provider: str, model: str) -> ReasoningPart:
     stamp = {"provider": provider, "model": model}
     summary = item.get("summary") or []
     text = _SEPARATOR.join(str(s.get("text", "")) for s in summary if isinstance(s, dict))
+    if not text:
+        # Open Responses hosts (DeepSeek, Bedrock: cases open_responses/deepseek_text_json,
+        # bedrock_mantle_gpt_oss_json) give the raw reasoning as reasoning_text content.
+        content = item.get("content") or []
+        raw = (c for c in content if isinstance(c, dict) and c.get("type") == "reasoning_text")
+        text = "".join(str(c.get("text") or "") for c in raw)
     signature = item.get("encrypted_content") or None
     return ReasoningPart(text=text or None, signature=signature, id=item.get("id"), **stamp)
 
@@ -296,7 +315,7 @@ class ResponsesEventReader:
             if call is not None and event.get("delta"):
                 self._fragments.add(call)
                 events += acc.add_arguments(call, event.get("delta") or "")
-        elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+        elif kind in _REASONING_DELTAS:
             events += self._reasoning_delta(index, event)
         elif kind == "response.refusal.delta":
             self._deltas.add(index)
