@@ -9,9 +9,13 @@ status, the ``gen_ai_latest_experimental`` flavour, now kept in
 ``invoke_agent {agent}`` (INTERNAL) around the run; ``chat {model}`` (CLIENT)
 per model call, current while the adapter works so that HTTP instrumentation
 nests under it; ``execute_tool {tool}`` (INTERNAL) per tool call, timed from
-the resumption that ran the tools to each call's ``duration_ms``. MCP calls
-get the MCP conventions' ``tools/call {tool}`` spans on both sides, the
-context travelling in the request's ``params._meta`` (SEP-414).
+the resumption that ran the tools to each call's ``duration_ms``.
+
+MCP needs nothing here: the official SDK (``mcp`` 2.3+) makes the MCP
+conventions' spans itself with the global tracer provider, a CLIENT span per
+request whose context it writes into ``params._meta`` (SEP-414) and a SERVER
+span that continues it. While the runner runs tools, the context is the
+``invoke_agent`` span's, so those spans join the run's trace.
 
 Message contents are recorded only when asked for (``instrument(capture_content=True)``
 or ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``). This module
@@ -26,7 +30,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,8 +54,6 @@ __all__ = [
     "instrument",
     "setup_tracing",
     "traced",
-    "traced_mcp_call",
-    "traced_mcp_serve",
     "uninstrument",
 ]
 
@@ -453,74 +455,3 @@ async def _traced(
         raise
     finally:
         spans.close()
-
-
-async def traced_mcp_call(
-    call: Callable[[], Awaitable[ToolResultPart]], tool: str, *, transport: str
-) -> ToolResultPart:
-    """An MCP ``tools/call`` made by ``call`` inside a CLIENT span, as the MCP conventions say.
-
-    ``call`` reads the span's context with ``inject_trace_context`` into the
-    request's ``_meta``, so the server's span joins this trace.
-
-    Args:
-        call: Makes the request; its errors are error results already.
-        tool: The tool's name on the server.
-        transport: ``"stdio"`` or ``"http"``.
-    """
-    tracer = _tracer()
-    if tracer is None:
-        return await call()
-    attributes = {
-        "mcp.method.name": "tools/call",
-        "gen_ai.operation.name": "execute_tool",
-        "gen_ai.tool.name": tool,
-        "network.transport": "pipe" if transport == "stdio" else "tcp",
-    }
-    with tracer.start_as_current_span(
-        f"tools/call {tool}", kind=SpanKind.CLIENT, attributes=attributes
-    ) as span:
-        try:
-            result = await call()
-        except BaseException as exc:
-            span.set_attribute("error.type", type(exc).__qualname__)
-            raise
-        if result.is_error:
-            span.set_attribute("error.type", "tool_error")
-            span.set_status(Status(StatusCode.ERROR, result.text))
-        return result
-
-
-async def traced_mcp_serve(
-    call: Awaitable[ToolResultPart], tool: str, meta: Mapping[str, Any] | None
-) -> ToolResultPart:
-    """Serve one ``tools/call`` inside a SERVER span whose parent is the caller's ``_meta`` context.
-
-    Args:
-        call: The tool call, not yet awaited (it runs inside the span).
-        tool: The tool's name.
-        meta: The request's ``params._meta``.
-    """
-    tracer = _tracer()
-    if tracer is None:
-        return await call
-    attributes = {
-        "mcp.method.name": "tools/call",
-        "gen_ai.operation.name": "execute_tool",
-        "gen_ai.tool.name": tool,
-    }
-    with tracer.start_as_current_span(
-        f"tools/call {tool}",
-        context=extract_trace_context(meta),
-        kind=SpanKind.SERVER,
-        attributes=attributes,
-    ) as span:
-        try:
-            result = await call
-        except BaseException as exc:
-            span.set_attribute("error.type", type(exc).__qualname__)
-            raise
-        if result.is_error:
-            span.set_attribute("error.type", "tool_error")
-            span.set_status(Status(StatusCode.ERROR, result.text))
-        return result

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import anyio
@@ -49,16 +49,6 @@ logger = logging.getLogger("agentkit.mcp")
 #: Largest SSE event (one JSON-RPC message) read from an HTTP server. The SDK's
 #: own default is 1 MiB, which a tool returning a picture or a file passes.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
-
-
-def _trace_meta() -> mt.RequestParamsMeta | None:
-    """The current trace context for a request's ``_meta`` (SEP-414), once tracing is loaded."""
-    if "opentelemetry.trace" not in sys.modules:
-        return None
-    from .._tracing import inject_trace_context
-
-    carrier = inject_trace_context({})
-    return cast("mt.RequestParamsMeta", carrier) if carrier else None
 
 
 class MCPServerError(UserError):
@@ -348,17 +338,6 @@ class MCPToolset:
         if self._users == 0:
             async with self:
                 return await self.call_tool(name, arguments)
-        if "opentelemetry.trace" in sys.modules:  # traced: a span, its context sent in _meta
-            from .._tracing import traced_mcp_call
-
-            transport = "stdio" if self.url is None else "http"
-            remote = self._names.get(name, name)
-            return await traced_mcp_call(
-                lambda: self._call(name, arguments), remote, transport=transport
-            )
-        return await self._call(name, arguments)
-
-    async def _call(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
         client = self._connection.client
         if client is None or self._connection.dead is not None:
             return error_result(self._unavailable())
@@ -379,7 +358,6 @@ class MCPToolset:
                     arguments,
                     read_timeout_seconds=self.call_timeout,
                     progress_callback=forward,
-                    meta=_trace_meta(),
                 )
         except Lost as exc:
             return self._died(exc)

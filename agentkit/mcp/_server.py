@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
@@ -231,12 +230,7 @@ def build_server(
             async with anyio.create_task_group() as group:
                 group.start_soon(_forward_progress, channel, ctx)
                 try:
-                    call = tools.call(params.name, dict(params.arguments or {}))
-                    if "opentelemetry.trace" in sys.modules:  # the caller's trace goes on
-                        from .._tracing import traced_mcp_serve
-
-                        call = traced_mcp_serve(call, params.name, params.meta)
-                    result = await call
+                    result = await tools.call(params.name, dict(params.arguments or {}))
                 except MCPError as exc:
                     # Raised outside the task group, so the SDK sees the error
                     # itself rather than an ExceptionGroup around it.

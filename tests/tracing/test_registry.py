@@ -133,7 +133,6 @@ async def test_every_emitted_attribute_name_is_registered(spans: Spans, provider
         "gen_ai.output.messages",
         "gen_ai.system_instructions",
         "error.type",
-        "mcp.method.name",
         "http.response.status_code",
     ):
         assert expected in emitted, expected
