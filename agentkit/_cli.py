@@ -385,7 +385,7 @@ def _setup_tracing(exporter: str) -> Any:
         from .tracing import setup_tracing
     except ImportError as exc:
         raise UserError(str(exc)) from exc
-    return setup_tracing(exporter)  # type: ignore[arg-type]
+    return setup_tracing("otlp" if exporter == "otlp" else "console")
 
 
 class _JsonPrinter:

@@ -32,20 +32,38 @@ import sys
 import time
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 from . import __version__
-from ._messages import Message, ToolCallPart, ToolResultPart, Usage
+from ._messages import (
+    AudioPart,
+    ImagePart,
+    Message,
+    ReasoningPart,
+    ResourcePart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+)
 from ._model import ResponseEndEvent
 from ._output import FINAL_RESULT_TOOL
-from ._result import RetryEvent, RunEndEvent, RunEvent, RunStartEvent, ToolResultEvent
-from ._result import TurnStartEvent as _TurnStart
+from ._result import (
+    RetryEvent,
+    RunEndEvent,
+    RunEvent,
+    RunStartEvent,
+    ToolResultEvent,
+    TurnStartEvent,
+)
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
+
     from ._runner import _Run
 
 __all__ = [
@@ -115,7 +133,7 @@ def _capture() -> bool:
     return os.environ.get(_CONTENT_ENV, "").strip().lower() == "true"
 
 
-def setup_tracing(exporter: Literal["otlp", "console"]) -> Any:
+def setup_tracing(exporter: Literal["otlp", "console"]) -> SDKTracerProvider:
     """Install a global tracer provider that exports every span (the CLI's ``--trace``).
 
     Args:
@@ -188,28 +206,24 @@ def _content_parts(message: Message) -> list[dict[str, Any]]:
     """A message's parts in the conventions' message schema (``gen_ai.input.messages``)."""
     parts: list[dict[str, Any]] = []
     for part in message.parts:
-        match part.type:
-            case "text" | "reasoning":
-                kind = "text" if part.type == "text" else "reasoning"
-                parts.append({"type": kind, "content": getattr(part, "text", None) or ""})
-            case "tool_call":
-                assert isinstance(part, ToolCallPart)
-                parts.append(
-                    {
-                        "type": "tool_call",
-                        "id": part.id,
-                        "name": part.name,
-                        "arguments": part.arguments,
-                    }
-                )
-            case "tool_result":
-                assert isinstance(part, ToolResultPart)
+        match part:
+            case TextPart():
+                parts.append({"type": "text", "content": part.text})
+            case ReasoningPart():
+                parts.append({"type": "reasoning", "content": part.text or ""})
+            case ToolCallPart():
+                call = {"type": "tool_call", "id": part.id, "name": part.name}
+                parts.append({**call, "arguments": part.arguments})
+            case ToolResultPart():
                 parts.append(
                     {"type": "tool_call_response", "id": part.call_id, "response": part.text}
                 )
+            case ImagePart() | AudioPart() | ResourcePart():
+                # Their kind and media type, never their bytes (a generic part:
+                # the schema's blob part requires the content).
+                parts.append({"type": part.type, "mime_type": part.media_type})
             case _:
-                # Images, audio and resources: their kind, never their bytes.
-                parts.append({"type": part.type})
+                assert_never(part)
     return parts
 
 
@@ -316,7 +330,7 @@ class _RunSpans:
             self._tool(event, self.round_started)
             return
         self.round_started = None
-        if isinstance(event, _TurnStart):
+        if isinstance(event, TurnStartEvent):
             self.turn_pending = True
         elif isinstance(event, ResponseEndEvent):
             self._response(event)
