@@ -440,12 +440,15 @@ def traced(
     tracer = _tracer()
     if tracer is None:
         return events
-    return _traced(_RunSpans(tracer, run, stream), events)
+    return _traced(tracer, run, stream, events)
 
 
 async def _traced(
-    spans: _RunSpans, events: AsyncGenerator[RunEvent, None]
+    tracer: Tracer, run: _Run, stream: bool, events: AsyncGenerator[RunEvent, None]
 ) -> AsyncGenerator[RunEvent, None]:
+    # Opened here, not in traced(): a generator closed before its first step
+    # runs no finally, and its span would never end.
+    spans = _RunSpans(tracer, run, stream)
     try:
         async with aclosing(events):
             while True:

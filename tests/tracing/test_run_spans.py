@@ -259,3 +259,27 @@ async def test_an_untraced_run_makes_no_span_and_keeps_its_events(provider: Any)
     await events.aclose()
     await run(AGENT, "Weather in Paris?", model=FunctionAdapter(weather_model()))
     assert provider[1].get_finished_spans() == ()
+
+
+async def test_an_agent_used_as_a_tool_runs_inside_the_callers_trace(spans: Spans) -> None:
+    from agentkit.mcp import AgentToolset
+
+    inner = Agent(name="helper")
+    helper = AgentToolset(inner, model=FunctionAdapter(lambda request: "42", model_id="inner"))
+
+    def outer_model(request: ModelRequest) -> Any:
+        if request.messages[-1].role == "user":
+            return [ToolCallPart(id="h1", name="helper", arguments={"input": "the answer?"})]
+        return "It is 42."
+
+    outer = Agent(name="boss", tools=[helper])
+    await run(outer, "Ask the helper.", model=FunctionAdapter(outer_model, model_id="outer"))
+    boss = spans.one("invoke_agent boss")
+    nested = spans.one("invoke_agent helper")
+    assert nested.context.trace_id == boss.context.trace_id
+    assert parent_of(nested) == boss.context.span_id
+    assert parent_of(spans.one("chat inner")) == nested.context.span_id
+    tool_span = spans.one("execute_tool helper")
+    # The nested run happened while the tool call did.
+    assert tool_span.start_time <= nested.start_time  # type: ignore[operator]
+    assert nested.end_time <= tool_span.end_time  # type: ignore[operator]
