@@ -99,6 +99,12 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         action="store_true",
         help="fail (exit 12) when an answer is cut off at max_tokens, instead of warning",
     )
+    run.add_argument(
+        "--trace",
+        choices=["otlp", "console"],
+        help="export OpenTelemetry spans of the run: otlp (HTTP/protobuf to "
+        "OTEL_EXPORTER_OTLP_ENDPOINT, default http://127.0.0.1:4318) or console (stderr)",
+    )
 
     validate = sub.add_parser("validate", help="check an agent file against its schema")
     validate.add_argument("agent", help="path to agent.yaml")
@@ -380,10 +386,25 @@ def _run(args: argparse.Namespace) -> int:
             result = printer.event(event) or result
         return result
 
-    result = anyio.run(go)
+    provider = _setup_tracing(args.trace) if args.trace else None
+    try:
+        result = anyio.run(go)
+    finally:
+        if provider is not None:
+            provider.shutdown()  # sends the spans still batched
     if result is not None and isinstance(printer, _HumanPrinter):
         _print_usage_table(result, printer.turn_usage, sys.stdout)
     return 0
+
+
+def _setup_tracing(exporter: str) -> Any:
+    from .exceptions import UserError
+
+    try:
+        from .tracing import setup_tracing
+    except ImportError as exc:
+        raise UserError(str(exc)) from exc
+    return setup_tracing("otlp" if exporter == "otlp" else "console")
 
 
 class _JsonPrinter:

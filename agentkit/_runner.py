@@ -12,6 +12,7 @@ itself (request, capabilities, budget, retries, the chain) is in
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
@@ -337,6 +338,16 @@ def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:
     )
 
 
+def _event_stream(state: _Run, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
+    events = state.events(stream, deltas)
+    # Tracing is off until OpenTelemetry is loaded: no import, one dict lookup.
+    if "opentelemetry.trace" in sys.modules:
+        from ._tracing import traced
+
+        return traced(state, events, stream)
+    return events
+
+
 def _prepare(
     agent: Agent,
     input: Input,
@@ -415,7 +426,7 @@ async def run_stream(
         model_options=model_options,
         on_truncation=on_truncation,
     )
-    async with aclosing(state.events(stream)) as events:
+    async with aclosing(_event_stream(state, stream, True)) as events:
         async for event in events:
             yield event
 
@@ -470,7 +481,7 @@ async def run(
         model_options=model_options,
         on_truncation=on_truncation,
     )
-    async with aclosing(state.events(stream=False, deltas=False)) as events:
+    async with aclosing(_event_stream(state, False, False)) as events:
         async for event in events:
             if isinstance(event, RunEndEvent):
                 return event.result

@@ -149,7 +149,7 @@ def test_adapter_module_all_is_exactly_the_adapter_authors_names() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["agentkit.exceptions", "agentkit.testing", "agentkit.agentspec"],
+    ["agentkit.exceptions", "agentkit.testing", "agentkit.agentspec", "agentkit.tracing"],
 )
 def test_submodule_all_names_exist_and_are_public(module: str) -> None:
     mod = importlib.import_module(module)
@@ -172,6 +172,18 @@ def test_agentspec_all_is_exactly_its_public_names() -> None:
 
     assert agentkit.agentspec.__all__ == ["ConversionWarning", "from_agentspec", "to_agentspec"]
     assert set(dir(agentkit.agentspec)) == set(agentkit.agentspec.__all__)
+
+
+def test_tracing_all_is_exactly_its_public_names() -> None:
+    import agentkit.tracing
+
+    assert agentkit.tracing.__all__ == [
+        "extract_trace_context",
+        "inject_trace_context",
+        "instrument",
+        "setup_tracing",
+        "uninstrument",
+    ]
 
 
 def test_exception_tree() -> None:
@@ -219,7 +231,7 @@ def test_import_agentkit_loads_no_heavy_modules() -> None:
     code = (
         "import sys, agentkit; "
         "heavy = [m for m in ('pydantic', 'jsonschema', 'httpx2', 'mcp', 'yaml', 'genai_prices', "
-        "'llama_cpp', 'pyagentspec') if m in sys.modules]; print(heavy)"
+        "'llama_cpp', 'pyagentspec', 'opentelemetry') if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
