@@ -39,6 +39,9 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Parse ``chunk`` and return the events it completed."""
+        if not chunk:
+            # An empty read says nothing, and must not forget a "\r" that ended the last one.
+            return []
         if self._cr and chunk.startswith(b"\n"):
             # The previous chunk ended in "\r": this "\n" belongs to the same line break.
             chunk = chunk[1:]

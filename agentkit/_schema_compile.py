@@ -53,6 +53,7 @@ from ._schema._gemini import Gemini, GeminiOpenAPI
 from ._schema._local import LlamaCpp, Ollama
 from ._schema._nulls import strip_added_nulls
 from ._schema._openai import OpenAIStrict, compile_openai
+from ._schema._shape import check_shapes
 from ._schema._types import (
     TARGETS,
     ChangeKind,
@@ -120,6 +121,7 @@ def compile_schema(
     rec = Recorder(target, name)
     if not isinstance(schema, Mapping):
         raise rec.fail("#", "a tool schema must be a JSON object")
+    check_shapes(schema, rec)
     added: tuple[str, ...] = ()
     if target == "openai":
         out = compile_openai(dict(schema), rec)

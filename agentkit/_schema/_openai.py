@@ -221,7 +221,9 @@ def _with_null(prop: dict[str, Any]) -> dict[str, Any]:
         prop["anyOf"] = [*prop["anyOf"], {"type": "null"}]
         return prop
     if kinds is not None and not {"anyOf", "$ref", "const"} & prop.keys():
-        prop["type"] = [*([kinds] if isinstance(kinds, str) else kinds), "null"]
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        # The type may list null already while an enum leaves it out: add it only once.
+        prop["type"] = kinds if "null" in kinds else [*kinds, "null"]
         if isinstance(prop.get("enum"), list):
             prop["enum"] = [*prop["enum"], None]
         return prop

@@ -122,9 +122,16 @@ def load_mcp_config(source: str | Path | Mapping[str, Any]) -> list[MCPToolset]:
         path = Path(source)
         where = str(path)
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            # utf-8-sig: editors on Windows start the file with a byte-order mark.
+            document = json.loads(path.read_bytes().decode("utf-8-sig"))
         except OSError as exc:
             raise UserError(f"cannot read MCP configuration {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            bad = exc.object[exc.start : exc.end].hex(" ")
+            raise UserError(
+                f"{path}: not UTF-8 text: byte(s) {bad} at offset {exc.start} ({exc.reason}); "
+                "save the file as UTF-8"
+            ) from exc
         except json.JSONDecodeError as exc:
             raise UserError(f"{path}: not valid JSON: {exc}") from exc
     else:
