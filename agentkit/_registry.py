@@ -12,11 +12,13 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._model import ModelAdapter
 from .exceptions import UserError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 __all__ = ["ModelChoice", "available_providers", "choose_model", "resolve_model"]
 
@@ -34,6 +36,10 @@ _registered: dict[str, Callable[..., ModelAdapter]] = {}
 
 @cache
 def _entry_points(group: str) -> dict[str, EntryPoint]:
+    # Imported on first use: importlib.metadata costs ~10 ms, a run from an
+    # adapter object never needs it.
+    from importlib.metadata import entry_points
+
     return {ep.name: ep for ep in entry_points(group=group)}
 
 

@@ -19,14 +19,16 @@ trio (no asyncio loop) calls go through ``anyio.to_thread`` unchanged.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["MAX_LIVE", "run_in_worker"]
 
@@ -36,16 +38,23 @@ MAX_LIVE = 40
 IDLE_SECONDS = 10.0
 
 _Job = tuple[
-    Callable[[], Any], contextvars.Context, asyncio.AbstractEventLoop, "asyncio.Future[Any]"
+    Callable[[], Any], contextvars.Context, "asyncio.AbstractEventLoop", "asyncio.Future[Any]"
 ]
 
-_anyio_threadlocals: Any
-try:  # anyio.from_thread finds the loop through this thread-local token.
-    from anyio._backends._asyncio import AsyncIOBackend as _AsyncIOBackend
-    from anyio._core._eventloop import threadlocals as _anyio_threadlocals
-    from anyio.lowlevel import EventLoopToken as _EventLoopToken
-except ImportError:  # pragma: no cover - another anyio layout: no from_thread inside tools
-    _anyio_threadlocals = None
+
+def _claim_for_anyio(loop: asyncio.AbstractEventLoop) -> None:
+    """Let ``anyio.from_thread`` in this thread find ``loop`` (its thread-local token).
+
+    Imported here, in the worker, so ``import agentkit`` does not load
+    anyio's asyncio backend.
+    """
+    try:
+        from anyio._backends._asyncio import AsyncIOBackend
+        from anyio._core._eventloop import threadlocals
+        from anyio.lowlevel import EventLoopToken
+    except ImportError:  # pragma: no cover - another anyio layout: no from_thread inside tools
+        return
+    threadlocals.current_token = EventLoopToken(AsyncIOBackend, loop)
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
@@ -117,9 +126,9 @@ class _Worker:
 
     def run(self, job: _Job) -> None:
         function, context, loop, future = job
-        if loop is not self.loop and _anyio_threadlocals is not None:
+        if loop is not self.loop:
             self.loop = loop
-            _anyio_threadlocals.current_token = _EventLoopToken(_AsyncIOBackend, loop)
+            _claim_for_anyio(loop)
         value: Any = None
         error: BaseException | None = None
         # A caller that gave up before a worker was free gets nothing run.
@@ -144,6 +153,9 @@ async def run_in_worker(function: Callable[[], Any]) -> Any:
     Raises:
         BaseException: whatever ``function`` raised.
     """
+    # Imported here: asyncio is loaded once a loop runs, not by ``import agentkit``.
+    import asyncio
+
     loop = asyncio._get_running_loop()
     if loop is None:  # trio: anyio's own threads
         import anyio.to_thread
