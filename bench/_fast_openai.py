@@ -18,6 +18,7 @@ TOOL_CALL = json.dumps(
     {
         "id": "chatcmpl-1",
         "object": "chat.completion",
+        "created": 1700000000,
         "model": "gpt-4.1-mini",
         "choices": [
             {
@@ -44,6 +45,7 @@ ANSWER = json.dumps(
     {
         "id": "chatcmpl-2",
         "object": "chat.completion",
+        "created": 1700000000,
         "model": "gpt-4.1-mini",
         "choices": [
             {
@@ -68,6 +70,7 @@ def _chunk(
     return {
         "id": "chatcmpl-s",
         "object": "chat.completion.chunk",
+        "created": 1700000000,
         "model": "gpt-4.1-mini",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         **extra,
