@@ -159,9 +159,7 @@ def summarize(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, An
 
 def print_table(table: dict[str, dict[str, Any]], old: dict[str, Any] | None) -> None:
     floor = table.get(FLOOR, {})
-    header = f"{'framework':<26}" + "".join(
-        f"{m + ' (' + u + ')':>24}" for m, (u, _) in METRICS.items()
-    )
+    header = f"{'framework':<26}" + "".join(f"{m + ' (' + u + ')':>24}" for m, u in METRICS.items())
     print(header)
     for name, row in table.items():
         cells = []
@@ -230,12 +228,13 @@ def main() -> None:
         f"\n{args.rounds} rounds x {args.runs} sequential runs and {args.concurrency} concurrent; "
         f"medians, ratio to the floor; load after {info['load_after'][0]:.2f}"
     )
-    old = json.loads(args.compare.read_text()) if args.compare else None
-    print_table(table, old)
+    # Saved before printing: a long run's numbers must survive a printing bug.
     if args.json:
         payload = {"machine": info, "headroom_rps": headroom, "rounds": rounds, "table": table}
         args.json.write_text(json.dumps(payload, indent=2))
-        print(f"\nwritten to {args.json}")
+        print(f"written to {args.json}")
+    old = json.loads(args.compare.read_text()) if args.compare else None
+    print_table(table, old)
 
 
 if __name__ == "__main__":
