@@ -26,7 +26,7 @@ from ._model import ModelAdapter, ModelResponse, ModelSettings, ResponseEndEvent
 from ._modelcall import ModelCalls, OnTruncation
 from ._output import FINAL_RESULT_TOOL, OutputMode, parse_json_answer
 from ._policy import RetryPolicy, parse_model_chain
-from ._registry import choose_model, resolve_model
+from ._registry import cached_model, choose_model
 from ._result import (
     OutputEvent,
     OutputRetryEvent,
@@ -122,7 +122,7 @@ class _Run(ModelCalls):
         # in a fallback fails before any work, not when the primary fails.
         if not chain:
             raise UserError("no model given: name one as provider:model")
-        self.adapters = [resolve_model(m, **self.model_options) for m in chain]
+        self.adapters = [cached_model(m, self.model_options) for m in chain]
 
     async def events(self, stream: bool, deltas: bool = True) -> AsyncGenerator[RunEvent, None]:
         """The run's events; each is folded before the caller sees it.

@@ -23,12 +23,12 @@ from typing import (
 )
 
 import anyio
-import anyio.to_thread
 from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from ._messages import AudioPart, ImagePart, ResourcePart, TextPart, ToolResultPart
 from ._model import ToolDefinition
+from ._threads import run_in_worker
 from .exceptions import ToolError, UserError
 
 if TYPE_CHECKING:
@@ -118,8 +118,9 @@ class Tool:
     """A Python function the model can call.
 
     Build one with ``@tool``. Calling ``run`` validates the arguments against
-    the input schema (``jsonschema``), calls the function (sync functions run
-    in a worker thread so they cannot block the event loop) under the timeout,
+    the input schema (once; rejected arguments are described by ``jsonschema``),
+    calls the function (sync functions run in a worker thread so they cannot
+    block the event loop) under the timeout,
     and returns an MCP-shaped result. Failures become error results.
 
     Attributes:
@@ -167,6 +168,7 @@ class Tool:
                 info.description = arg_docs[param.name]
             fields[param.name] = (info.annotation, info)
         self._args_model: type[BaseModel] = create_model(f"{function.__name__}_arguments", **fields)
+        self._fields = tuple(self._args_model.model_fields)
         input_schema = _strip_titles(self._args_model.model_json_schema())
         input_schema.setdefault("properties", {})
         return_type = hints.get("return", inspect.Signature.empty)
@@ -240,25 +242,26 @@ class Tool:
         Raises nothing for a failing tool: invalid arguments, a timeout and any
         exception inside the function become a result with ``is_error`` set.
         """
-        problem = self.check_arguments(arguments)
-        if problem is not None:
-            return error_result(f"Invalid arguments for tool {self.name}: {problem}")
+        # Validated once on the way that succeeds: pydantic parses the arguments
+        # into the function's types; only arguments it rejects pay for the
+        # jsonschema pass, whose messages name each bad field the way the model
+        # sees the schema.
         try:
             parsed = self._args_model.model_validate(arguments)
         except ValidationError as exc:
-            return error_result(f"Invalid arguments for tool {self.name}: {exc}")
-        kwargs = {name: getattr(parsed, name) for name in type(parsed).model_fields}
+            problem = self.check_arguments(arguments) or str(exc)
+            return error_result(f"Invalid arguments for tool {self.name}: {problem}")
+        kwargs = {name: getattr(parsed, name) for name in self._fields}
         limit = timeout if self.timeout is None else self.timeout
         try:
-            with anyio.fail_after(limit):
-                if self._is_async:
-                    value = await self.function(**kwargs)
-                elif self._in_thread:
-                    value = await anyio.to_thread.run_sync(
-                        lambda: self.function(**kwargs), abandon_on_cancel=True
-                    )
-                else:
-                    value = self.function(**kwargs)
+            if not self._is_async and not self._in_thread:
+                # Inline on the loop: no timeout can interrupt it, so no scope.
+                value = self.function(**kwargs)
+            elif limit is None:
+                value = await self._call(kwargs)
+            else:
+                with anyio.fail_after(limit):
+                    value = await self._call(kwargs)
         except TimeoutError:
             return error_result(f"Tool {self.name} timed out after {limit} seconds")
         except ToolError as exc:
@@ -266,6 +269,12 @@ class Tool:
         except Exception as exc:
             return error_result(f"Tool {self.name} failed: {type(exc).__name__}: {exc}")
         return self.to_result(value)
+
+    async def _call(self, kwargs: dict[str, Any]) -> Any:
+        if self._is_async:
+            return await self.function(**kwargs)
+        function = self.function
+        return await run_in_worker(lambda: function(**kwargs))
 
     def to_result(self, value: Any) -> ToolResultPart:
         """Turn the function's return value into an MCP-shaped result."""

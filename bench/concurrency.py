@@ -1,21 +1,23 @@
-"""Runs per second at high concurrency, by connection-pool size.
+"""Runs per second at high concurrency, against the floor with the same pool.
 
 200 weather-agent runs at once (two model calls and one tool call each)
-against the minimal OpenAI server in another process, once with the shared
-client's bounded pool (25 connections, what adapters use) and once with a
-1,000-connection pool, in the same run. A bounded pool reuses warm
-connections instead of opening hundreds at once.
+against the minimal OpenAI server in another process, each side through a
+client with the same 25-connection pool (what the adapters' shared client
+uses): the hand-written loop on raw httpx2 (the floor), agentkit with the
+default ``@tool`` (a sync tool in a worker thread) and with
+``@tool(blocking=False)``. Rounds alternate the three so machine noise hits
+all alike. Goal: at least 0.9x the floor's runs/s, default ``@tool`` included.
 
-    uv run python bench/concurrency.py [--concurrency 200] [--rounds 3]
+    uv run python bench/concurrency.py [--concurrency 200] [--rounds 7]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -25,53 +27,70 @@ from agentkit_adapters.openai import OpenAIChatAdapter
 from agentkit import Agent, run, tool
 
 sys.path.insert(0, str(Path(__file__).parent))
-from runtime_overhead import _free_port, get_weather
+from _common import ANSWER, POOL, client, fast_server, get_weather, hand_loop
+
+GOAL = 0.9
 
 
-async def runs_per_second(base_url: str, pool: int, concurrency: int) -> float:
-    limits = httpx2.Limits(max_connections=pool, max_keepalive_connections=pool)
-    async with httpx2.AsyncClient(limits=limits, timeout=60) as client:
-        adapter = OpenAIChatAdapter("gpt-4.1-mini", api_key="k", base_url=base_url, client=client)
-        agent = Agent(name="weather", tools=[tool(get_weather)])
+def _one(case: str, http: httpx2.AsyncClient, base_url: str) -> Callable[[], Awaitable[str]]:
+    if case == "floor":
+        return lambda: hand_loop(http, base_url)
+    adapter = OpenAIChatAdapter("gpt-4.1-mini", api_key="k", base_url=base_url, client=http)
+    weather = tool(get_weather) if case == "thread" else tool(blocking=False)(get_weather)
+    agent = Agent(name="weather", instructions="Be brief.", tools=[weather])
 
-        async def one() -> None:
-            result = await run(agent, "Weather in Paris?", model=adapter)
-            assert result.turns == 2
+    async def one() -> str:
+        return str((await run(agent, "Weather in Paris?", model=adapter)).output)
+
+    return one
+
+
+async def runs_per_second(case: str, base_url: str, pool: int, concurrency: int) -> float:
+    async with client(pool) as http:
+        one = _one(case, http, base_url)
+        assert await one() == ANSWER  # warm: connection, validators, caches
+
+        async def checked() -> None:
+            assert await one() == ANSWER
 
         started = time.perf_counter()
         async with anyio.create_task_group() as group:
             for _ in range(concurrency):
-                group.start_soon(one)
+                group.start_soon(checked)
         return concurrency / (time.perf_counter() - started)
+
+
+CASES = {
+    "floor (raw httpx2)": "floor",
+    "agentkit, @tool (worker thread)": "thread",
+    "agentkit, @tool(blocking=False)": "inline",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--concurrency", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--pool", type=int, default=POOL)
     args = parser.parse_args()
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("_fast_openai.py")), str(port)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        assert server.stdout.readline().strip() == "ready"
-        base_url = f"http://127.0.0.1:{port}/v1"
-        rates: dict[int, list[float]] = {25: [], 1000: []}
+    rates: dict[str, list[float]] = {name: [] for name in CASES}
+    with fast_server() as base_url:
         for _ in range(args.rounds):
-            for pool in rates:  # interleaved, so machine noise hits both
-                rates[pool].append(anyio.run(runs_per_second, base_url, pool, args.concurrency))
-    finally:
-        server.terminate()
-        server.wait()
-    print(f"{args.concurrency} concurrent runs, {args.rounds} rounds, median runs/s:")
-    for pool, values in rates.items():
-        print(f"  pool of {pool:>4} connections: {statistics.median(values):7.1f} runs/s")
-    ratio = statistics.median(rates[25]) / statistics.median(rates[1000])
-    print(f"  bounded pool / large pool: {ratio:.2f}x")
+            for name, case in CASES.items():
+                rate = anyio.run(runs_per_second, case, base_url, args.pool, args.concurrency)
+                rates[name].append(rate)
+    floor = statistics.median(rates["floor (raw httpx2)"])
+    print(
+        f"{args.concurrency} concurrent runs, pool of {args.pool} connections, "
+        f"{args.rounds} alternating rounds; runs/s median (min-max)"
+    )
+    for name, values in rates.items():
+        median = statistics.median(values)
+        line = f"  {name:<34} {median:8.1f} ({min(values):.0f}-{max(values):.0f})"
+        if name != "floor (raw httpx2)":
+            verdict = "ok" if median / floor >= GOAL else "UNDER"
+            line += f"  {median / floor:.2f}x the floor (goal {GOAL}x: {verdict})"
+        print(line)
 
 
 if __name__ == "__main__":

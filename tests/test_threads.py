@@ -1,0 +1,86 @@
+"""The worker-thread hand-off of sync tools (agentkit/_threads.py)."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+
+import anyio
+import anyio.from_thread
+import pytest
+
+from agentkit import tool
+from agentkit._threads import run_in_worker
+
+pytestmark = pytest.mark.anyio
+
+WHO = contextvars.ContextVar("WHO", default="nobody")
+
+
+async def test_the_function_runs_in_another_thread_with_the_callers_context() -> None:
+    WHO.set("caller")
+    seen = await run_in_worker(lambda: (threading.get_ident(), WHO.get()))
+    assert seen[0] != threading.get_ident()
+    assert seen[1] == "caller"
+
+
+async def test_an_exception_reaches_the_caller() -> None:
+    def fail() -> None:
+        raise KeyError("lost")
+
+    with pytest.raises(KeyError, match="lost"):
+        await run_in_worker(fail)
+
+
+async def test_anyio_from_thread_works_inside_the_function() -> None:
+    done = anyio.Event()
+    await run_in_worker(lambda: anyio.from_thread.run_sync(done.set))
+    assert done.is_set()
+
+
+async def test_a_cancelled_caller_stops_waiting_and_the_thread_runs_on() -> None:
+    gate = threading.Event()
+    finished = threading.Event()
+
+    def block() -> None:
+        gate.wait(10)
+        finished.set()
+
+    with anyio.move_on_after(0.05) as scope:
+        await run_in_worker(block)
+    assert scope.cancelled_caught
+    assert not finished.is_set()  # abandoned, not waited for
+    # Another call is served meanwhile by another worker.
+    assert await run_in_worker(lambda: "next") == "next"
+    gate.set()
+    assert await anyio.to_thread.run_sync(finished.wait, 10)
+
+
+async def test_a_sync_tool_times_out_without_blocking_the_loop() -> None:
+    gate = threading.Event()
+
+    @tool(timeout=0.05)
+    def stuck() -> str:
+        gate.wait(10)
+        return "late"
+
+    try:
+        result = await stuck.run({})
+    finally:
+        gate.set()
+    assert result.is_error
+    assert result.text == "Tool stuck timed out after 0.05 seconds"
+
+
+async def test_many_calls_at_once_all_finish() -> None:
+    barrier = threading.Barrier(20, timeout=10)
+    answers: list[int] = []
+
+    async def one(i: int) -> None:
+        # 20 threads wait for each other: they only pass if 20 run at once.
+        answers.append(await run_in_worker(lambda: (barrier.wait(), i)[1]))
+
+    async with anyio.create_task_group() as group:
+        for i in range(20):
+            group.start_soon(one, i)
+    assert sorted(answers) == list(range(20))
