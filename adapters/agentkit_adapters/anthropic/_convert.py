@@ -48,7 +48,7 @@ from agentkit import (
     ToolCallPart,
     ToolResultPart,
 )
-from agentkit.adapter import ModelRequest, RunWarning
+from agentkit.adapter import ModelRequest, RunWarning, reasoning_left_out
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._profile import claude_profile
@@ -263,14 +263,9 @@ def to_anthropic_messages(
             turn["content"].sort(key=lambda b: b["type"] != "tool_result")
     if dropped:
         makers = ", ".join(sorted(set(dropped)))
+        why = f"only signed thinking a Claude model made on {provider} can be sent back to it "
         warnings.append(
-            RunWarning(
-                kind="unsupported_feature",
-                feature="reasoning",
-                provider=provider,
-                message=f"earlier reasoning from {makers} was left out: only {provider}'s own "
-                "signed thinking can be sent back to it",
-            )
+            reasoning_left_out(why=f"{why}(left out: reasoning from {makers})", provider=provider)
         )
     return system, turns, warnings
 
