@@ -14,8 +14,9 @@ Decisions worth knowing:
 - Reasoning goes back only to the provider that made it: a ``ReasoningPart``
   stamped with this provider and holding a signature is sent unchanged, as a
   ``thinking`` block (text and signature) or, when it has no text, as a
-  ``redacted_thinking`` block (the signature is its opaque ``data``). Any
-  other reasoning part is left out, with one warning per request.
+  ``redacted_thinking`` block (the signature is its opaque ``data``), provided
+  a Claude model made it (``vertex`` names Gemini too). Any other reasoning
+  part is left out, with one warning per request.
 - ``max_tokens`` is required: the settings' value, else the model family's
   default (``claude_profile``). ``reasoning_effort`` becomes a thinking
   budget; ``seed`` has no Anthropic form and comes back as a warning. With
@@ -47,7 +48,7 @@ from agentkit import (
     ToolCallPart,
     ToolResultPart,
 )
-from agentkit.adapter import ModelRequest, RunWarning
+from agentkit.adapter import ModelRequest, RunWarning, reasoning_left_out
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._profile import claude_profile
@@ -160,6 +161,12 @@ def _tool_result(
     return wire
 
 
+def _made_by_claude(part: ReasoningPart) -> bool:
+    # One provider name can serve several model families: on Vertex, "vertex" is both
+    # Claude and Gemini, and a Gemini thoughtSignature is no Claude thinking signature.
+    return part.model is None or "claude" in part.model.lower()
+
+
 def _reasoning(part: ReasoningPart) -> ContentBlock:
     if part.text is None:
         return {"type": "redacted_thinking", "data": part.signature}
@@ -190,7 +197,10 @@ def _blocks(
                     {"type": "tool_use", "id": part.id, "name": part.name, "input": part.arguments}
                 )
             case ReasoningPart() if (
-                role == "assistant" and part.provider == provider and part.signature
+                role == "assistant"
+                and part.provider == provider
+                and part.signature
+                and _made_by_claude(part)
             ):
                 out.append(_reasoning(part))
             case ReasoningPart():
@@ -253,14 +263,9 @@ def to_anthropic_messages(
             turn["content"].sort(key=lambda b: b["type"] != "tool_result")
     if dropped:
         makers = ", ".join(sorted(set(dropped)))
+        why = f"only signed thinking a Claude model made on {provider} can be sent back to it "
         warnings.append(
-            RunWarning(
-                kind="unsupported_feature",
-                feature="reasoning",
-                provider=provider,
-                message=f"earlier reasoning from {makers} was left out: only {provider}'s own "
-                "signed thinking can be sent back to it",
-            )
+            reasoning_left_out(why=f"{why}(left out: reasoning from {makers})", provider=provider)
         )
     return system, turns, warnings
 

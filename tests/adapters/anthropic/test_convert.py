@@ -291,8 +291,8 @@ def _assistant(*parts: Any) -> Message:
 
 
 def test_reasoning_goes_back_only_to_anthropic() -> None:
-    thinking = ReasoningPart(text="hmm", signature="sig==", provider="anthropic", model="m")
-    redacted = ReasoningPart(signature="opaque==", provider="anthropic", model="m")
+    thinking = ReasoningPart(text="hmm", signature="sig==", provider="anthropic", model=MODEL)
+    redacted = ReasoningPart(signature="opaque==", provider="anthropic", model=MODEL)
     theirs = ReasoningPart(text="plan", signature="enc", provider="openai-responses", model="o")
     unsigned = ReasoningPart(text="partial", provider="anthropic")
     _, turns, warnings = to_anthropic_messages(
@@ -314,6 +314,28 @@ def test_another_provider_name_treats_anthropic_reasoning_as_foreign() -> None:
         [Message.user("q"), _assistant(thinking)], provider="vertex"
     )
     assert turns[1]["content"] == [{"type": "text", "text": "42"}]
+    assert [w.feature for w in warnings] == ["reasoning"]
+
+
+def test_gemini_signatures_under_the_same_provider_name_stay_out() -> None:
+    # Regression: on Vertex, "vertex" stamps Gemini's thought signatures too; Claude
+    # on Vertex was sent them as redacted_thinking blocks (and signed Gemini thoughts
+    # as thinking blocks), which it cannot verify.
+    gemini = "gemini-2.5-flash"
+    thought = ReasoningPart(text="gemini thinks", signature="g1", provider="vertex", model=gemini)
+    signed = ReasoningPart(signature="g2", provider="vertex", model=gemini)
+    claude = ReasoningPart(
+        text="hmm", signature="sig==", provider="vertex", model="claude-sonnet-4-5@20250929"
+    )
+    _, turns, warnings = to_anthropic_messages(
+        [Message.user("q"), _assistant(thought, signed), Message.user("r"), _assistant(claude)],
+        provider="vertex",
+    )
+    assert turns[1]["content"] == [{"type": "text", "text": "42"}]
+    assert turns[3]["content"] == [
+        {"type": "thinking", "thinking": "hmm", "signature": "sig=="},
+        {"type": "text", "text": "42"},
+    ]
     assert [w.feature for w in warnings] == ["reasoning"]
 
 
