@@ -18,11 +18,15 @@ from typing import Any
 
 import httpx2
 from agentkit_adapters.anthropic import AnthropicAdapter
+from agentkit_adapters.azure import create_azure_adapter, create_azure_responses_adapter
 from agentkit_adapters.gemini import GeminiAdapter
 from agentkit_adapters.ollama import OllamaAdapter
 from agentkit_adapters.openai import OpenAIChatAdapter
 from agentkit_adapters.openai_compat import preset_adapter
 from agentkit_adapters.openai_responses import OpenAIResponsesAdapter
+from agentkit_adapters.openresponses import responses_preset_adapter
+from agentkit_adapters.vertex import create_vertex_adapter
+from google.oauth2.credentials import Credentials
 
 from agentkit import Message, ModelAdapter, ModelRequest, StreamEvent
 
@@ -34,6 +38,13 @@ _COMPAT = {
     "deepseek": ("deepseek", "deepseek-reasoner"),
     "groq": ("groq", "llama-3.3-70b-versatile"),
     "xai": ("xai", "grok-3-mini"),
+}
+
+#: The Open Responses preset and its key variable, by the case's host prefix.
+_OPEN_RESPONSES = {
+    "deepseek": ("deepseek-responses", "DEEPSEEK_API_KEY"),
+    "bedrock": ("bedrock-responses", "AWS_BEARER_TOKEN_BEDROCK"),
+    "openrouter": ("openrouter-responses", "OPENROUTER_API_KEY"),
 }
 
 MakeAdapter = Callable[[httpx2.AsyncClient], ModelAdapter]
@@ -64,8 +75,28 @@ def _adapter(family: str, case: str) -> MakeAdapter:
         return lambda c: GeminiAdapter("gemini-2.5-flash", api_key=key, client=c)
     if family == "ollama":
         return lambda c: OllamaAdapter("gemma3:1b", client=c)
-    if family in ("anthropic", "vertex"):
+    if family == "anthropic" or (family == "vertex" and case.startswith("claude_")):
         return lambda c: AnthropicAdapter("claude-sonnet-4-0", api_key=key, client=c)
+    if family == "vertex":
+        return lambda c: create_vertex_adapter(
+            "gemini-2.5-flash",
+            project="p",
+            location="us-central1",
+            credentials=Credentials(token="ya29.test-planted"),
+            http_client=c,
+        )
+    if family == "azure_openai":
+        create = create_azure_responses_adapter if "responses" in case else create_azure_adapter
+        return lambda c: create(
+            "gpt-4o",
+            endpoint="https://example.openai.azure.com",
+            api_key=key,
+            api_version="v1",
+            http_client=c,
+        )
+    if family == "open_responses":
+        host, variable = _OPEN_RESPONSES[case.split("_")[0]]
+        return lambda c: responses_preset_adapter(host, "m", env={variable: key}, client=c)
     raise AssertionError(f"no adapter for family {family!r}")
 
 
@@ -86,8 +117,6 @@ def stream_cases() -> list[StreamCase]:
     for path in sorted(FIXTURES.glob("*/*/*")):
         name = path.name
         family, case = path.parent.parent.name, path.parent.name
-        if family == "vertex" and not case.startswith("claude_"):
-            continue
         if name.endswith("response.sse"):
             body, kind, framing = path.read_bytes(), "text/event-stream", "sse"
         elif name.endswith("response.chunks.jsonl"):

@@ -22,6 +22,7 @@ from agentkit import ResponseEndEvent, ResponseStartEvent
 from agentkit.adapter import NDJSONDecoder, SSEDecoder, SSEEvent
 
 from ._traffic import (
+    FIXTURES,
     Outcome,
     StreamCase,
     awkward_points,
@@ -54,6 +55,13 @@ def cut_points(body: bytes) -> st.SearchStrategy[list[int]]:
     return st.one_of(st.lists(point, max_size=40), regular)
 
 
+EXPECTED_STREAMS = sum(
+    1
+    for path in FIXTURES.glob("*/*/*")
+    if path.name.endswith(("response.sse", "response.chunks.jsonl", "response.ndjson"))
+)
+
+
 def test_every_family_and_every_stream_is_covered() -> None:
     families = {case.family for case in CASES}
     assert families == {
@@ -64,8 +72,12 @@ def test_every_family_and_every_stream_is_covered() -> None:
         "ollama",
         "anthropic",
         "vertex",
+        "azure_openai",
+        "open_responses",
     }
-    assert len(CASES) == 32
+    # Every stream body under tests/fixtures/real_traffic: counted, so a new
+    # family or case without an adapter here fails loudly instead of being skipped.
+    assert len(CASES) == EXPECTED_STREAMS
     for case in CASES:
         events, error = whole(case.id)
         assert isinstance(events[0], ResponseStartEvent)
