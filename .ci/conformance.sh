@@ -39,7 +39,7 @@ run() {
 
 for model in openai:gpt-4.1-mini openai-responses:gpt-4.1-mini gemini:gemini-2.5-flash \
   ollama:llama3.2 vllm:meta-llama/Llama-3.1-8B-Instruct llamacpp-server:qwen2.5 \
-  ollama-openai:llama3.2; do
+  ollama-openai:llama3.2 anthropic:claude-sonnet-4-5; do
   provider="${model%%:*}"
   args=("$model" --mode emulated)
   if [ -f "$EXPECTED/$provider.yaml" ]; then args+=(--expected-failures "$EXPECTED/$provider.yaml"); fi
@@ -49,7 +49,7 @@ done
 # Replay: every recorded adapter, offline and keyless, from the committed cassettes.
 for model in openai:gpt-4.1-mini openai-responses:gpt-4.1-mini gemini:gemini-2.5-flash \
   ollama:llama3.2 vllm:meta-llama/Llama-3.1-8B-Instruct llamacpp-server:qwen2.5 \
-  ollama-openai:llama3.2; do
+  ollama-openai:llama3.2 anthropic:claude-sonnet-4-5; do
   provider="${model%%:*}"
   args=("$model" --mode replay --cassettes tests/conformance/cassettes)
   if [ -f "$EXPECTED/$provider.yaml" ]; then args+=(--expected-failures "$EXPECTED/$provider.yaml"); fi
@@ -60,6 +60,10 @@ done
 FRESH="$(mktemp -d)"
 run openai:gpt-4.1-mini --mode record --record-from emulated --cassettes "$FRESH"
 run openai:gpt-4.1-mini --mode replay --cassettes "$FRESH"
+run anthropic:claude-sonnet-4-5 --mode record --record-from emulated --cassettes "$FRESH" \
+  --expected-failures "$EXPECTED/anthropic.yaml"
+run anthropic:claude-sonnet-4-5 --mode replay --cassettes "$FRESH" \
+  --expected-failures "$EXPECTED/anthropic.yaml"
 rm -rf "$FRESH"
 
 run llamacpp:smollm2-135m --mode live --level core --level streaming --level structured_output

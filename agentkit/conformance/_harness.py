@@ -23,6 +23,7 @@ from ..testing._asgi import Stalling
 from ._loopback import Counting, Truncating
 from ._scenarios import Scenario
 from ._script import render_script
+from ._wires import WIRES
 
 __all__ = [
     "EmulatedHarness",
@@ -98,28 +99,12 @@ class _Scripted:
         return self.current(request)
 
 
-#: Emulator class by protocol name.
-def _emulators() -> dict[str, Any]:
-    from ..testing import (
-        GeminiEmulator,
-        OllamaEmulator,
-        OpenAIChatEmulator,
-        OpenAIResponsesEmulator,
-    )
-
-    return {
-        "openai-chat": OpenAIChatEmulator,
-        "openai-responses": OpenAIResponsesEmulator,
-        "gemini": GeminiEmulator,
-        "ollama": OllamaEmulator,
-    }
-
-
 class EmulatedHarness:
     """Runs an adapter against a loopback emulator of its wire protocol.
 
     Args:
-        protocol: ``openai-chat``, ``openai-responses``, ``gemini`` or ``ollama``.
+        protocol: A wire the kit emulates (a key of ``WIRES``: ``openai-chat``,
+            ``openai-responses``, ``gemini``, ``ollama``, ``anthropic``...).
         make_adapter: Builds the adapter given a server's root URL
             (``http://127.0.0.1:PORT``): the emulator's, or another one's
             (``make_adapter`` below).
@@ -132,8 +117,11 @@ class EmulatedHarness:
     def __init__(self, protocol: str, make_adapter: Callable[[str], ModelAdapter]) -> None:
         self.protocol = protocol
         self._script = _Scripted()
-        self.emulator = _emulators()[protocol](self._script)
-        self._truncating = Truncating(self.emulator)
+        wire = WIRES[protocol]
+        self.emulator = wire.emulator(self._script)
+        # A host's URL shapes (Azure's, Vertex's) in front of the wire's emulator.
+        served = wire.host(self.emulator) if wire.host is not None else self.emulator
+        self._truncating = Truncating(served)
         self._stalling = Stalling(self._truncating)
         # Outermost, so every request counts, whatever the emulator answers (a 429, a 500).
         self._app = Counting(self._stalling)
@@ -306,12 +294,5 @@ def judged_mode(harness: Harness) -> str:
 
 
 def request_parsers() -> dict[str, Callable[[Any], ModelRequest]]:
-    """How each emulator reads a request body back into a neutral request."""
-    from ..testing import _gemini_emulator, _ollama_emulator, _openai_emulator, _responses_emulator
-
-    return {
-        "openai-chat": _openai_emulator.parse_chat_request,
-        "openai-responses": _responses_emulator.parse_responses_request,
-        "gemini": _gemini_emulator.parse_gemini_request,
-        "ollama": _ollama_emulator.parse_ollama_request,
-    }
+    """How each emulated wire reads a request body back into a neutral request."""
+    return {name: wire.parse_request for name, wire in WIRES.items()}

@@ -4,8 +4,9 @@ The kit builds the adapter under test with its factory,
 ``factory(model_id, base_url=..., api_key=...)``, and nothing else: no
 environment is written and no transport is swapped, so every mode works for
 an adapter with any HTTP stack. What ``base_url`` means follows the wire
-protocol (``wire_base_path``): the API root with ``/v1`` for OpenAI's wires,
-the root without a version for Gemini, the server root for Ollama.
+protocol (``wire_base_path``, from the wire's entry in ``WIRES``): the API
+root with ``/v1`` for OpenAI's wires, the root without a version for Gemini
+and Anthropic, the server root for Ollama.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .._model import ModelAdapter
 from ..exceptions import AgentkitError, HarnessError, UserError
 from ._harness import EmulatedHarness, LiveHarness
 from ._recording import RecordingHarness, ReplayHarness, wire_base_path
+from ._wires import WIRES
 
 __all__ = [
     "ENDPOINT_PROTOCOLS",
@@ -31,29 +33,28 @@ __all__ = [
     "endpoint_adapter",
 ]
 
-#: The wire protocols the kit has an emulator for.
-WIRE_PROTOCOLS = ("openai-chat", "openai-responses", "gemini", "ollama")
+#: The wire protocols the kit has an emulator for (one entry each in ``WIRES``).
+WIRE_PROTOCOLS = tuple(WIRES)
 MODES = ("emulated", "live", "record", "replay", "endpoint")
 #: The key given to adapters that talk to the kit's own servers (emulator, replay).
 PLACEHOLDER_KEY = "sk-agentkit-placeholder"
 
-#: Protocols the endpoint mode can check: name -> the provider whose adapter speaks it.
-#: The ``openai-chat`` presets check a server against the capabilities that preset claims.
-ENDPOINT_PROTOCOLS: dict[str, str] = {
-    "openai-chat": "openai",
-    "openai-responses": "openai-responses",
-    "gemini": "gemini",
-    "ollama": "ollama",
+#: openai-chat presets endpoint mode can check a server against: name -> provider.
+#: Each checks the server against the capabilities that preset claims.
+_OPENAI_CHAT_PRESETS = {
     "vllm": "vllm",
     "llamacpp-server": "llamacpp-server",
     "ollama-openai": "ollama-openai",
 }
+#: Protocols the endpoint mode can check: name -> the provider whose adapter speaks it
+#: (every wire with an adapter of ours, and the openai-chat presets).
+ENDPOINT_PROTOCOLS: dict[str, str] = {
+    name: wire.provider for name, wire in WIRES.items() if wire.provider is not None
+} | _OPENAI_CHAT_PRESETS
 #: Endpoint protocols whose adapter needs a key even for a local server:
 #: the variable read for it (else a placeholder is sent, which local servers ignore).
 _ENDPOINT_KEYS = {
-    "openai-chat": "OPENAI_API_KEY",
-    "openai-responses": "OPENAI_API_KEY",
-    "gemini": "GEMINI_API_KEY",
+    name: wire.key_variable for name, wire in WIRES.items() if wire.key_variable is not None
 }
 
 

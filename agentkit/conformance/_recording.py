@@ -21,6 +21,7 @@ from ._harness import EmulatedHarness, request_parsers, wait_for_event
 from ._loopback import CassetteServer, RecordingProxy
 from ._scenarios import Scenario
 from ._script import render_script
+from ._wires import WIRES
 
 __all__ = ["RecordingHarness", "ReplayHarness", "refuse_unrecordable", "wire_base_path"]
 
@@ -51,9 +52,11 @@ def wire_base_path(protocol: str | None) -> str:
     """What follows a server's root in the ``base_url`` of an adapter speaking ``protocol``.
 
     OpenAI's wires (Chat Completions, Responses) take the API root with
-    ``/v1``; Gemini's adapter adds its version itself; Ollama's takes the root.
+    ``/v1``; Gemini's and Anthropic's adapters add their version themselves;
+    Ollama's takes the root. Each wire's entry in ``WIRES`` says it.
     """
-    return "/v1" if protocol in ("openai-chat", "openai-responses") else ""
+    wire = WIRES.get(protocol or "")
+    return wire.base_path if wire is not None else ""
 
 
 class RecordingHarness:

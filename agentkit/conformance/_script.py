@@ -1,8 +1,10 @@
 """A scenario's ``script`` rendered as a scripted model, per wire protocol.
 
 The emulators in ``agentkit.testing`` each take a model function and speak
-their provider's protocol; what differs between protocols is only how an
-error or a broken stream is raised, so that is the one thing chosen here.
+their provider's protocol, writing usage, finish reasons and tool calls in
+its own shape. What differs between protocols here comes from the wire's
+entry in ``WIRES``: how an error is raised, how tool-call ids look
+(``call_...``, ``toolu_...``, none) and what the wire cannot express at all.
 """
 
 from __future__ import annotations
@@ -13,16 +15,12 @@ from typing import Any
 from .. import exceptions
 from .._messages import Message, Part, TextPart, ToolCallPart, Usage
 from .._model import FinishReason, ModelRequest, ModelResponse
+from ._wires import WIRES
 
 __all__ = ["PROTOCOLS", "ScriptNotRenderable", "WireFacts", "render_script", "wire_facts"]
 
 #: Wire protocols the kit can emulate, plus ``function`` (no wire: a FunctionAdapter).
-PROTOCOLS = ("openai-chat", "openai-responses", "gemini", "ollama", "function")
-
-#: Protocols whose emulated wire carries tool-call ids. Gemini 2.x and Ollama
-#: before 0.12 send none: the adapter makes its own, so only their uniqueness
-#: and stability can be checked.
-_WIRE_IDS = {"openai-chat", "openai-responses", "function"}
+PROTOCOLS = (*WIRES, "function")
 
 #: Usage when a script says nothing about it.
 _DEFAULT_USAGE = {"input_tokens": 10, "output_tokens": 5}
@@ -46,21 +44,34 @@ def _calls(reply: dict[str, Any]) -> list[dict[str, Any]]:
     return list(reply.get("tool_calls", []))
 
 
-def _call_id(call: dict[str, Any], n: int) -> str:
-    return str(call.get("id") or f"call_{n}")
+def _id_prefix(protocol: str | None) -> str | None:
+    """How ``protocol``'s wire ids begin; None when it carries none (or is unknown)."""
+    if protocol == "function":
+        return "call_"
+    wire = WIRES.get(protocol or "")
+    return wire.call_id_prefix if wire is not None else None
+
+
+def _call_id(call: dict[str, Any], n: int, protocol: str | None) -> str:
+    # Scripts spell ids OpenAI's way (call_...); a wire with its own prefix
+    # (Anthropic's toolu_...) gets the same id under that prefix.
+    scripted = str(call.get("id") or f"call_{n}")
+    prefix = _id_prefix(protocol)
+    return prefix + scripted.removeprefix("call_") if prefix else scripted
 
 
 class ScriptNotRenderable(Exception):
     """The protocol has no way to express this script (the scenario is not applicable)."""
 
 
-def _response(reply: dict[str, Any]) -> ModelResponse:
+def _response(reply: dict[str, Any], protocol: str) -> ModelResponse:
     parts: list[Part] = []
     if reply.get("text"):
         parts.append(TextPart(text=reply["text"]))
     for n, call in enumerate(_calls(reply), start=1):
         arguments = call.get("arguments", {})
-        parts.append(ToolCallPart(id=_call_id(call, n), name=call["name"], arguments=arguments))
+        call_id = _call_id(call, n, protocol)
+        parts.append(ToolCallPart(id=call_id, name=call["name"], arguments=arguments))
     default: FinishReason = "tool_calls" if reply.get("tool_calls") else "stop"
     usage = reply.get("usage", _DEFAULT_USAGE)
     return ModelResponse(
@@ -83,35 +94,26 @@ _ERROR_CLASSES: dict[int, type[exceptions.ProviderHTTPError]] = {
 
 
 def _error(protocol: str, error: dict[str, Any]) -> Exception:
-    from ..testing import gemini_error, ollama_error, openai_error
-
-    status, message = error["status"], error["message"]
-    retry = error.get("retry_after")
-    headers = {"retry-after": f"{retry:g}"} if retry is not None else None
-    if protocol in ("openai-chat", "openai-responses"):
-        return openai_error(status, message, code=error.get("code"), headers=headers)
-    if protocol == "gemini":
-        return gemini_error(status, message, retry_delay=retry, headers=headers)
-    if protocol == "ollama":
-        return ollama_error(status, message, headers=headers)
+    wire = WIRES.get(protocol)
+    if wire is not None:
+        return wire.error(error)
     # No wire: the error an adapter should have raised, so wrappers see the real thing.
+    status = error["status"]
     cls = _ERROR_CLASSES.get(status, exceptions.ServerError)
     return cls(
-        message,
+        error["message"],
         provider="function",
         status_code=status,
-        retry_after=retry,
+        retry_after=error.get("retry_after"),
         code=error.get("code"),
     )
 
 
 def _check_renderable(script: dict[str, Any], protocol: str) -> None:
-    usage = script.get("reply", {}).get("usage") or {}
-    if protocol == "ollama" and (
-        usage.get("cache_read_input_tokens") or usage.get("reasoning_output_tokens")
-    ):
-        # Ollama reports prompt_eval_count and eval_count only: no cache, no thinking count.
-        raise ScriptNotRenderable("Ollama's wire has no cached or reasoning token counts")
+    wire = WIRES.get(protocol)
+    reason = wire.cannot_express(script) if wire is not None else None
+    if reason is not None:
+        raise ScriptNotRenderable(reason)
     if "stall" in script and protocol == "function":
         raise ScriptNotRenderable("a function adapter has no connection to time out")
 
@@ -132,8 +134,8 @@ def wire_facts(script: dict[str, Any], protocol: str | None) -> WireFacts | None
     reply = script.get("reply", {"text": "OK"})
     usage = reply.get("usage", _DEFAULT_USAGE)
     ids = None
-    if protocol in _WIRE_IDS:
-        ids = [_call_id(call, n) for n, call in enumerate(_calls(reply), start=1)]
+    if _id_prefix(protocol) is not None:
+        ids = [_call_id(call, n, protocol) for n, call in enumerate(_calls(reply), start=1)]
     return WireFacts(usage=Usage(**usage) if usage is not None else None, tool_call_ids=ids)
 
 
@@ -159,7 +161,7 @@ def render_script(script: dict[str, Any], protocol: str) -> Any:
         # The emulated harness ends the body early; the script only supplies
         # enough text that the cut lands in the middle of the answer.
         text = script["stream_cut"]["partial"] * 20
-        response = _response({"text": text})
+        response = _response({"text": text}, protocol)
         return lambda request: response
     if "error" in script:
         error = script["error"]
@@ -168,7 +170,7 @@ def render_script(script: dict[str, Any], protocol: str) -> Any:
             raise _error(protocol, error)
 
         return fail
-    response = _response(script.get("reply", {"text": "OK"}))
+    response = _response(script.get("reply", {"text": "OK"}), protocol)
 
     def answer(request: ModelRequest) -> ModelResponse:
         return response

@@ -10,7 +10,9 @@ and continue as ``input_json_delta`` fragments (the first one ``""``), a
 placeholder ``output_tokens`` in ``message_start`` and the totals in
 ``message_delta``; ``input_tokens`` leaves the cached tokens out. A bad key
 is a 401 ``authentication_error``, a missing ``max_tokens`` or
-``anthropic-version`` a 400 ``invalid_request_error``.
+``anthropic-version`` a 400 ``invalid_request_error``, and so is a request
+the API refuses although well formed (``refused_by_the_api``: thinking
+beside a forced tool, ``temperature`` with ``top_p`` on Claude Sonnet 4.5).
 
 Like the other emulators, it writes the format independently of
 ``agentkit_adapters``, so a test checks two readings of it against each other.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -251,6 +254,45 @@ def parse_anthropic_request(body: Any, model: str = "emulated") -> ModelRequest:
     )
 
 
+# Family-first ids ("claude-sonnet-4-5", "claude-opus-4-1-20250805"); the minor
+# version is one or two digits, not the date that may follow the major one.
+_FAMILY_FIRST = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?!\d)")
+
+
+def _both_samplers_refused(model: str) -> bool:
+    # Claude Opus 4.1, Sonnet 4.5 and later take temperature or top_p, not both.
+    found = _FAMILY_FIRST.search(model)
+    return found is not None and (int(found[1]), int(found[2] or 0)) >= (4, 1)
+
+
+def refused_by_the_api(body: dict[str, Any]) -> str | None:
+    """Why the Messages API would answer ``body`` with a 400, in its words; None: it would not.
+
+    The rules a request can break although every field is well formed: a
+    thinking budget must be below ``max_tokens``, thinking takes no forced
+    tool, no ``temperature`` but 1 and no ``top_p`` below 0.95; Claude Opus
+    4.1, Sonnet 4.5 and later refuse ``temperature`` and ``top_p`` together.
+    """
+    model = str(body.get("model") or "")
+    if "temperature" in body and "top_p" in body and _both_samplers_refused(model):
+        return (
+            "`temperature` and `top_p` cannot both be specified for this model. "
+            "Please use only one."
+        )
+    thinking = body.get("thinking") or {}
+    if thinking.get("type") != "enabled":
+        return None
+    if thinking.get("budget_tokens", 0) >= body["max_tokens"]:
+        return "`max_tokens` must be greater than `thinking.budget_tokens`."
+    if (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
+        return "Thinking may not be enabled when tool_choice forces tool use."
+    if body.get("temperature", 1) != 1:
+        return "`temperature` may only be set to 1 when thinking is enabled."
+    if body.get("top_p", 1) < 0.95:
+        return "`top_p` must be greater than or equal to 0.95 when thinking is enabled."
+    return None
+
+
 # -- ModelResponse -> wire -------------------------------------------------------------------
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
@@ -356,8 +398,12 @@ class AnthropicEmulator:
             self.requests.append(body)
             model = str(body.get("model") or "emulated")
             request = parse_anthropic_request(body, model)
+            refused = refused_by_the_api(body)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             await _error(send, anthropic_error(400, str(exc)))
+            return
+        if refused is not None:
+            await _error(send, anthropic_error(400, refused))
             return
         streaming = bool(body.get("stream"))
         try:
@@ -408,7 +454,11 @@ class AnthropicEmulator:
             elif isinstance(part, TextPart):
                 blocks.append({"type": "text", "text": part.text})
             elif isinstance(part, ToolCallPart):
-                call_id = f"toolu_{uuid.uuid4().hex[:24]}"
+                # Ids the script made up are replaced by Anthropic-looking ones; toolu_... ids
+                # are kept, so a script can say which ids the wire carries.
+                call_id = (
+                    part.id if part.id.startswith("toolu_") else f"toolu_{uuid.uuid4().hex[:24]}"
+                )
                 self.call_ids.append(call_id)
                 blocks.append(
                     {"type": "tool_use", "id": call_id, "name": part.name, "input": part.arguments}

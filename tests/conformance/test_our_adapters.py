@@ -18,6 +18,7 @@ MODELS = {
     "vllm": "vllm:meta-llama/Llama-3.1-8B-Instruct",
     "llamacpp-server": "llamacpp-server:qwen2.5",
     "ollama-openai": "ollama-openai:llama3.2",
+    "anthropic": "anthropic:claude-sonnet-4-5",
 }
 
 
@@ -33,7 +34,8 @@ async def test_our_adapter_passes_in_emulated_mode(name: str) -> None:
     verdicts = {r.verdict for r in report.results}
     assert "pass" in verdicts
     # What needs no capability applies to every adapter: none of it is skipped,
-    # unless the protocol's wire cannot carry it (Ollama has no cached-token count).
+    # unless the protocol's wire cannot carry it (Ollama has no cached-token count,
+    # Anthropic's wire no reasoning-token count).
     assert all(
         r.verdict in ("pass", "xfail") or (r.verdict == "n/a" and "wire has no" in r.problems[0])
         for r in report.results

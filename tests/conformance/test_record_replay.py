@@ -152,6 +152,7 @@ def test_the_command_line_replays(capsys: pytest.CaptureFixture[str]) -> None:
         "vllm:meta-llama/Llama-3.1-8B-Instruct",
         "llamacpp-server:qwen2.5",
         "ollama-openai:llama3.2",
+        "anthropic:claude-sonnet-4-5",
     ],
 )
 async def test_every_adapters_committed_cassettes_replay(model: str) -> None:

@@ -22,7 +22,8 @@ Decisions worth knowing:
   budget; ``seed`` has no Anthropic form and comes back as a warning. With
   thinking on, the API refuses a forced tool, a ``temperature`` other than 1
   and a ``top_p`` below 0.95: the thinking, or the setting, is left out with
-  a warning.
+  a warning. Claude Opus 4.1, Sonnet 4.5 and later refuse ``temperature``
+  and ``top_p`` together: ``top_p`` is left out, with a warning.
 - With ``cache=True``, ``cache_control: {"type": "ephemeral"}`` marks the
   stable prefix: the last tool, the last system block and the last block of
   the last message (three of the four breakpoints the API allows), as in
@@ -270,6 +271,11 @@ def to_anthropic_messages(
     return system, turns, warnings
 
 
+def _one_sampler_only(version: tuple[int, int] | None) -> bool:
+    # Claude Opus 4.1, Sonnet 4.5 and every later model refuse temperature with top_p.
+    return version is not None and version >= (4, 1)
+
+
 def _setting_warning(name: str, provider: str, why: str) -> RunWarning:
     return RunWarning(kind="unsupported_setting", feature=name, provider=provider, message=why)
 
@@ -385,7 +391,11 @@ def to_anthropic_request(
         if value is None:
             continue
         lowest, words = _WITH_THINKING[name]
-        if "thinking" in body and value < lowest:
+        if name == "top_p" and "temperature" in body and _one_sampler_only(profile.version):
+            # The API refuses the pair with a 400; temperature is the setting kept.
+            why = f"top_p {value} was not sent: {model_id} takes temperature or top_p, not both"
+            warnings.append(_setting_warning(name, provider, why))
+        elif "thinking" in body and value < lowest:
             # The API refuses the request otherwise; the thinking was asked for explicitly.
             why = f"{name} {value} was not sent: with thinking, Claude takes it only {words}"
             warnings.append(_setting_warning(name, provider, why))

@@ -62,7 +62,9 @@ _STOP_REASONS: dict[str, FinishReason] = {
     "max_tokens": "length",
     "model_context_window_exceeded": "length",
     "tool_use": "tool_calls",
-    "refusal": "refusal",
+    # Anthropic's safety classifiers stopping the answer (it carries no words of
+    # the model's own declining, which agentkit's "refusal" is for): a content filter.
+    "refusal": "content_filter",
     "pause_turn": "other",
 }
 #: Anthropic's words for a prompt over the context window (a plain 400 invalid_request_error).

@@ -102,7 +102,9 @@ def test_settings() -> None:
     settings = ModelSettings(
         max_tokens=100, temperature=0.2, top_p=0.9, stop=["END"], seed=7, extra={"top_k": 5}
     )
-    body, warnings = _body(ModelRequest(messages=[Message.user("x")], settings=settings))
+    # Claude Sonnet 4 still takes temperature and top_p together.
+    request = ModelRequest(messages=[Message.user("x")], settings=settings)
+    body, warnings = _body(request, model_id="claude-sonnet-4-20250514")
     assert {k: body[k] for k in ("max_tokens", "temperature", "top_p", "stop_sequences")} == {
         "max_tokens": 100,
         "temperature": 0.2,
@@ -112,6 +114,23 @@ def test_settings() -> None:
     assert body["top_k"] == 5
     assert "seed" not in body
     assert [(w.kind, w.feature) for w in warnings] == [("unsupported_setting", "seed")]
+
+
+@pytest.mark.parametrize("model_id", ["claude-sonnet-4-5", "claude-opus-4-1-20250805"])
+def test_newer_models_get_temperature_or_top_p_not_both(model_id: str) -> None:
+    settings = ModelSettings(temperature=0.2, top_p=0.9)
+    body, warnings = _body(
+        ModelRequest(messages=[Message.user("x")], settings=settings), model_id=model_id
+    )
+    assert body["temperature"] == 0.2
+    assert "top_p" not in body
+    assert [(w.kind, w.feature) for w in warnings] == [("unsupported_setting", "top_p")]
+    # Alone, top_p is sent.
+    alone = ModelSettings(top_p=0.9)
+    body, warnings = _body(
+        ModelRequest(messages=[Message.user("x")], settings=alone), model_id=model_id
+    )
+    assert (body["top_p"], warnings) == (0.9, [])
 
 
 @pytest.mark.parametrize(
@@ -517,7 +536,9 @@ def test_sampling_settings_the_api_refuses_with_thinking_are_left_out() -> None:
     assert "temperature" not in body
     assert "top_p" not in body
     assert [w.feature for w in warnings] == ["temperature", "top_p"]
+    # Claude Sonnet 4 takes both samplers at once (newer models take one).
     allowed = ModelSettings(reasoning_effort="low", temperature=1, top_p=0.95)
-    body, warnings = _body(ModelRequest(messages=[Message.user("x")], settings=allowed))
+    request = ModelRequest(messages=[Message.user("x")], settings=allowed)
+    body, warnings = _body(request, model_id="claude-sonnet-4-20250514")
     assert (body["temperature"], body["top_p"]) == (1, 0.95)
     assert warnings == []

@@ -214,7 +214,7 @@ def test_ping_and_unknown_events_are_ignored() -> None:
         ("model_context_window_exceeded", False, "length"),
         ("tool_use", True, "tool_calls"),
         ("end_turn", True, "tool_calls"),
-        ("refusal", False, "refusal"),
+        ("refusal", False, "content_filter"),
         ("pause_turn", False, "other"),
         ("something_new", False, "other"),
         (None, False, "other"),
