@@ -134,9 +134,16 @@ def result_values(messages: Sequence[Message], *, limit: int = 4) -> list[str]:
             if isinstance(part, ToolResultPart) and part.structured_content and not part.is_error:
                 for value in part.structured_content.values():
                     text = _scalar(value)
-                    if not isinstance(value, dict | list) and 0 < len(text) <= 30:
+                    simple = not any(c in text for c in '"\\]^')
+                    if not isinstance(value, dict | list) and 0 < len(text) <= 30 and simple:
                         values.append(text)
     return values[:limit]
+
+
+def _literal(value: str) -> str:
+    # llama.cpp's regex converter knows few escapes ("\\." is an error), so
+    # anything but letters, digits and spaces goes in a one-character class.
+    return "".join(c if c.isalnum() or c == " " else f"[{c}]" for c in value)
 
 
 def stating_pattern(values: Sequence[str]) -> str | None:
@@ -148,7 +155,7 @@ def stating_pattern(values: Sequence[str]) -> str | None:
     """
     if not values:
         return None
-    body = _FREE.join(re.escape(v).replace("\\ ", " ") for v in values)
+    body = _FREE.join(_literal(v) for v in values)
     return f"^{_FREE}{body}{_FREE}$"
 
 
