@@ -37,6 +37,8 @@ from ._protocol import (
     AnswerStreamer,
     constraint_schema,
     parse_reply,
+    result_values,
+    stating_pattern,
     to_llama_messages,
     tool_rounds,
 )
@@ -57,8 +59,10 @@ class LlamaCppAdapter:
         threads: Generation threads (default: ``AGENTKIT_LLAMA_THREADS`` or half the cores).
         tool_rounds: Tool rounds in a row after which only an answer may follow;
             this is what makes a small model's tool loop end.
-        tools_first: On the first turn with tools on offer, require a tool call
-            (for models too small to decide; on by default for the bundled one).
+        tools_first: For models too small to decide or to quote: on the first
+            turn with tools on offer, require a tool call, and after a result
+            require an answer that states the result's values (on by default
+            for the bundled model; off lets the model choose and answer freely).
     """
 
     spec_version: Literal["1"] = "1"
@@ -143,6 +147,13 @@ class LlamaCppAdapter:
                 request.output_schema, None, request.allow_lossy_schemas
             )
             warnings += notes
+        elif not allow_tools and self.tools_first:
+            # A model this small drops or invents the tool's values when free
+            # ("Tornado in Paris" for 20 °C and windy); the grammar makes its
+            # own sentence carry them.
+            pattern = stating_pattern(result_values(request.messages))
+            if pattern is not None:
+                answer_schema = {"type": "string", "minLength": 1, "pattern": pattern}
         schema = constraint_schema(
             compiled_tools,
             answer_schema=answer_schema,

@@ -36,6 +36,7 @@ __all__ = [
     "close_objects",
     "constraint_schema",
     "parse_reply",
+    "render_result",
     "to_llama_messages",
     "tool_rounds",
 ]
@@ -118,6 +119,46 @@ def constraint_schema(
     return branches[0] if len(branches) == 1 else {"anyOf": branches}
 
 
+_FREE = '[^"\\\\]{0,40}'  # a few JSON string characters, no quote or escape
+
+
+def result_values(messages: Sequence[Message], *, limit: int = 4) -> list[str]:
+    """The short scalar values of the tool results since the last user message."""
+    values: list[str] = []
+    for message in reversed(messages):
+        if message.role == "user":
+            break
+        if message.role != "tool":
+            continue
+        for part in message.parts:
+            if isinstance(part, ToolResultPart) and part.structured_content and not part.is_error:
+                for value in part.structured_content.values():
+                    text = _scalar(value)
+                    simple = not any(c in text for c in '"\\]^')
+                    if not isinstance(value, dict | list) and 0 < len(text) <= 30 and simple:
+                        values.append(text)
+    return values[:limit]
+
+
+def _literal(value: str) -> str:
+    # llama.cpp's regex converter knows few escapes ("\\." is an error), so
+    # anything but letters, digits and spaces goes in a one-character class.
+    return "".join(c if c.isalnum() or c == " " else f"[{c}]" for c in value)
+
+
+def stating_pattern(values: Sequence[str]) -> str | None:
+    """A regex for an answer that states ``values`` in order, in words of its own.
+
+    For models too small to repeat a tool result faithfully: the grammar only
+    lets the answer end once every value has appeared. Between them the model
+    writes freely; only characters that need no JSON escape are allowed.
+    """
+    if not values:
+        return None
+    body = _FREE.join(_literal(v) for v in values)
+    return f"^{_FREE}{body}{_FREE}$"
+
+
 def _describe_argument(name: str, spec: Any) -> str:
     kind = spec.get("type", "any") if isinstance(spec, dict) else "any"
     note = spec.get("description") if isinstance(spec, dict) else None
@@ -149,9 +190,25 @@ def protocol_prompt(request: ModelRequest, *, allow_tools: bool) -> str:
     )
 
 
-def _content_text(part: ToolResultPart) -> str:
-    if part.structured_content is not None:
-        return json.dumps(part.structured_content, ensure_ascii=False)
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def render_result(part: ToolResultPart) -> str:
+    """A tool result as short plain text a small model can repeat.
+
+    SmolLM2-135M given ``{"temperature_c": 20, "conditions": "windy"}`` as JSON
+    mostly answered with one value or none ("Overcast", "Fog"); given
+    ``temperature c: 20; conditions: windy`` it tends to repeat both. Nested
+    values stay JSON: there is no shorter faithful form for them.
+    """
+    content = part.structured_content
+    if content:
+        return "; ".join(f"{key.replace('_', ' ')}: {_scalar(v)}" for key, v in content.items())
     return part.text
 
 
@@ -176,11 +233,15 @@ def to_llama_messages(
         if message.role == "tool":
             results = [p for p in message.parts if isinstance(p, ToolResultPart)]
             text = "\n".join(
-                f"Result of {p.name or 'the tool'}{' (error)' if p.is_error else ''}: "
-                f"{_content_text(p)}"
+                f"{p.name or 'The tool'} {'failed' if p.is_error else 'returned'}: "
+                f"{render_result(p)}."
                 for p in results
             )
-            out.append({"role": "user", "content": text})
+            # Asking for the values keeps a small model from answering from
+            # memory; quoting the question back made it echo the question.
+            out.append(
+                {"role": "user", "content": f"{text}\nTell me in one sentence, with these values."}
+            )
             continue
         chunks: list[str] = []
         for part in message.parts:

@@ -11,7 +11,12 @@ from agentkit_adapters.llamacpp import (
     parse_reply,
     to_llama_messages,
 )
-from agentkit_adapters.llamacpp._protocol import tool_rounds
+from agentkit_adapters.llamacpp._protocol import (
+    render_result,
+    result_values,
+    stating_pattern,
+    tool_rounds,
+)
 
 from agentkit import (
     Message,
@@ -104,12 +109,25 @@ def test_messages_use_three_roles_and_replay_the_protocol() -> None:
     assert out[0]["content"].startswith("Be brief.\n\nReply with a JSON object")
     assert json.loads(out[2]["content"]) == {"tool": "get_weather", "arguments": {"city": "Paris"}}
     assert "secret" not in out[2]["content"]  # reasoning is never replayed as text
-    assert out[3]["content"] == 'Result of get_weather: {"temp": 21}'
+    assert out[3]["content"] == (
+        "get_weather returned: temp: 21.\nTell me in one sentence, with these values."
+    )
     offered = to_llama_messages(request, allow_tools=True, provider="llamacpp", model_id="m")
     assert (
         "- get_weather: Get the weather. Arguments: city (string: City name)."
         in (offered[0]["content"])
     )
+
+
+def test_results_render_as_short_plain_text() -> None:
+    def rendered(**fields: object) -> str:
+        return render_result(ToolResultPart(call_id="1", **fields))  # type: ignore[arg-type]
+
+    assert rendered(structured_content={"temperature_c": 20, "conditions": "windy"}) == (
+        "temperature c: 20; conditions: windy"
+    )
+    assert rendered(structured_content={"ok": True, "tags": ["a"]}) == 'ok: yes; tags: ["a"]'
+    assert rendered(content=[TextPart(text="plain")]) == "plain"
 
 
 def test_images_are_refused() -> None:
@@ -179,3 +197,48 @@ def test_close_objects_closes_open_objects_only() -> None:
     assert closed["properties"]["b"] == schema["properties"]["b"]  # a map stays a map
     assert closed["properties"]["c"]["items"]["additionalProperties"] is False
     assert "additionalProperties" not in schema  # the input is not changed
+
+
+def _after_result(structured: dict[str, object]) -> list[Message]:
+    return [
+        Message.user("Weather in Paris?"),
+        Message(
+            role="assistant",
+            parts=[ToolCallPart(id="c1", name="get_weather", arguments={"city": "Paris"})],
+        ),
+        Message(
+            role="tool",
+            parts=[ToolResultPart(call_id="c1", name="get_weather", structured_content=structured)],
+        ),
+    ]
+
+
+def test_stating_pattern_needs_every_value_in_order() -> None:
+    import re
+
+    values = result_values(
+        _after_result({"city": "Paris", "temperature_c": -2, "sky": "light rain"})
+    )
+    assert values == ["Paris", "-2", "light rain"]
+    pattern = stating_pattern(values)
+    assert pattern is not None
+    assert re.fullmatch(pattern, "In Paris it is -2 C with light rain.")
+    assert not re.fullmatch(pattern, "In Paris it is cold with light rain.")
+    assert not re.fullmatch(pattern, "Light rain, -2 C in Paris.")
+    assert not re.fullmatch(pattern, 'In Paris it is -2 C with light rain. "')
+    assert stating_pattern([]) is None
+    assert result_values([Message.user("hi")]) == []
+
+
+def test_the_bundled_model_must_state_the_result_and_others_need_not() -> None:
+    from agentkit_adapters.llamacpp import LlamaCppAdapter
+
+    request = ModelRequest(
+        messages=_after_result({"temperature_c": 20, "conditions": "windy"}), tools=[WEATHER]
+    )
+    kwargs, _ = LlamaCppAdapter("smollm2-135m")._plan(request)
+    answer = kwargs["response_format"]["schema"]["properties"]["answer"]
+    assert "20" in answer["pattern"]
+    assert "windy" in answer["pattern"]
+    free, _ = LlamaCppAdapter("smollm2-135m", tools_first=False)._plan(request)
+    assert "pattern" not in free["response_format"]["schema"]["properties"]["answer"]
