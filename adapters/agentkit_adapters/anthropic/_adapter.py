@@ -139,6 +139,13 @@ class AnthropicAdapter:
             cache=self.prompt_cache,
         )
 
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The JSON body this adapter would send for ``request``, without sending it.
+
+        For tools that measure a request (``agentkit tokens``); pure, no I/O.
+        """
+        return dict(self._body(request, stream=False)[0])
+
     def _map_error(self, status: int, headers: Mapping[str, str], body: Any) -> ProviderHTTPError:
         return map_anthropic_error(
             self.provider,
