@@ -147,6 +147,16 @@ class RunResult(BaseModel):
             total += usage.cost_usd
         return total
 
+    def __eq__(self, other: object) -> bool:
+        # The outcome, not the bookkeeping: a recorded stream folds to a result
+        # equal to the run's although it holds no requests, and a cached price
+        # or ledger does not make two results differ.
+        if not isinstance(other, RunResult):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
     @property
     def calls(self) -> list[CallRecord]:
         """What each model call was sent and answered, in order (references, not copies)."""
