@@ -38,11 +38,24 @@ def run_command(args: argparse.Namespace) -> int:
 
     agent = load_agent(args.agent, profile=args.profile)
 
+    from .exceptions import AdapterError, SchemaCompileError
+
+    failed: list[str] = []
+
     async def measure() -> list[PrefixCost]:
-        return [await measure_prefix(agent, model) for model in args.model]
+        costs = []
+        for model in args.model:
+            try:
+                costs.append(await measure_prefix(agent, model))
+            except (SchemaCompileError, AdapterError) as exc:
+                # What a run on this model would fail with: said, not fatal here.
+                failed.append(f"{model}: cannot measure: {type(exc).__name__}: {exc}")
+        return costs
 
     costs = anyio.run(measure)
     print(format_prefixes(costs), file=sys.stdout)
+    for line in failed:
+        print(line, file=sys.stdout)
     print(
         "estimates of the request body each provider's adapter would send "
         "(the instructions and tool definitions, compiled for its dialect); no model was called",
