@@ -232,3 +232,18 @@ def test_tool_results_of_earlier_turns_are_history() -> None:
     assert isinstance(earlier.parts[0], ToolResultPart)
     assert third.line("tool_results").tokens == by_bytes(earlier.parts[0].text)
     assert third.line("history").tokens > third.line("tool_results").tokens
+
+
+def test_the_local_model_is_counted_with_its_own_tokenizer() -> None:
+    from agentkit._registry import resolve_model
+
+    local = resolve_model("llamacpp:smollm2-135m")
+    result = run_sync(agent(), QUESTION, model=local)
+    first = result.ledger.calls[0]
+    assert "own tokenizer" in first.method
+    count = local.count_tokens  # type: ignore[attr-defined]
+    assert first.line("instructions").tokens == count(INSTRUCTIONS)
+    assert first.line("new_input").tokens == count(QUESTION)
+    # The GGUF vocabulary, not bytes: the two disagree on this text.
+    assert count(QUESTION) != by_bytes(QUESTION)
+    assert first.input_tokens == first.usage.input_tokens
