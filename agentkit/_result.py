@@ -120,7 +120,9 @@ class RunResult(BaseModel):
     retries: list[RetryEvent] = Field(default_factory=list)
     finish_reason: FinishReason | None = None
     _priced: dict[str, Usage] | None = PrivateAttr(default=None)
-    _calls: list[CallRecord] = PrivateAttr(default_factory=list)
+    # Plain None defaults: pydantic inspects a default_factory's signature on
+    # every instantiation, which cost more than the rest of a short run.
+    _calls: list[CallRecord] | None = PrivateAttr(default=None)
     _ledger: TokenLedger | None = PrivateAttr(default=None)
 
     def priced_usage(self) -> dict[str, Usage]:
@@ -160,6 +162,8 @@ class RunResult(BaseModel):
     @property
     def calls(self) -> list[CallRecord]:
         """What each model call was sent and answered, in order (references, not copies)."""
+        if self._calls is None:
+            self._calls = []
         return self._calls
 
     @property
