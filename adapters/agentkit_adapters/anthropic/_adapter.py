@@ -139,13 +139,6 @@ class AnthropicAdapter:
             cache=self.prompt_cache,
         )
 
-    def request_body(self, request: ModelRequest) -> dict[str, Any]:
-        """The JSON body this adapter would send for ``request``, without sending it.
-
-        For tools that measure a request (``agentkit tokens``); pure, no I/O.
-        """
-        return dict(self._body(request, stream=False)[0])
-
     def _map_error(self, status: int, headers: Mapping[str, str], body: Any) -> ProviderHTTPError:
         return map_anthropic_error(
             self.provider,
@@ -156,6 +149,13 @@ class AnthropicAdapter:
             key_variable=self.key_variable,
             base_url=self.base_url,
         )
+
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The JSON body this adapter would send for ``request``, without sending it.
+
+        For tools that measure a request (``agentkit tokens``); pure, no I/O.
+        """
+        return dict(self._body(request, stream=False)[0])
 
     def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
         return from_anthropic_response(
