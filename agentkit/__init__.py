@@ -68,6 +68,15 @@ _EXPORTS: dict[str, str] = {
     "TurnStartEvent": "._result",
     "WarningEvent": "._result",
     "fold_events": "._result",
+    "CallRecord": "._result",
+    # where the tokens go
+    "CallLedger": "._ledger",
+    "LedgerLine": "._ledger",
+    "TokenLedger": "._ledger",
+    "format_ledger": "._ledger",
+    "token_ledger": "._ledger",
+    "Advice": "._advice",
+    "advice": "._advice",
     "RetryPolicy": "._policy",
     "run": "._runner",
     "run_stream": "._runner",
@@ -77,13 +86,17 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "Advice",
     "Agent",
     "AudioPart",
+    "CallLedger",
+    "CallRecord",
     "Capabilities",
     "ContentBlock",
     "FinishReason",
     "FunctionToolset",
     "ImagePart",
+    "LedgerLine",
     "Message",
     "ModelAdapter",
     "ModelRequest",
@@ -109,6 +122,7 @@ __all__ = [
     "StreamEvent",
     "TextDeltaEvent",
     "TextPart",
+    "TokenLedger",
     "Tool",
     "ToolCallDeltaEvent",
     "ToolCallEndEvent",
@@ -122,8 +136,10 @@ __all__ = [
     "Usage",
     "WarningEvent",
     "__version__",
+    "advice",
     "choose_model",
     "fold_events",
+    "format_ledger",
     "load_agent",
     "parse_tool_arguments",
     "resolve_model",
@@ -131,6 +147,7 @@ __all__ = [
     "run",
     "run_stream",
     "run_sync",
+    "token_ledger",
     "tool",
 ]
 
@@ -151,8 +168,10 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._advice import Advice, advice
     from ._agent import Agent
     from ._agentfile import load_agent
+    from ._ledger import CallLedger, LedgerLine, TokenLedger, format_ledger, token_ledger
     from ._messages import (
         AudioPart,
         ContentBlock,
@@ -188,6 +207,7 @@ if TYPE_CHECKING:
     from ._policy import RetryPolicy
     from ._registry import choose_model, resolve_model
     from ._result import (
+        CallRecord,
         OutputEvent,
         OutputRetryEvent,
         RetryEvent,

@@ -106,6 +106,20 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         "OTEL_EXPORTER_OTLP_ENDPOINT, default http://127.0.0.1:4318) or console (stderr)",
     )
 
+    run.add_argument(
+        "--tokens",
+        action="store_true",
+        help="after the run, show where the tokens went (a ledger per call) and advice",
+    )
+    from ._tokens_command import add_arguments as add_tokens_arguments
+
+    add_tokens_arguments(
+        sub.add_parser(
+            "tokens",
+            help="show what an agent's fixed prefix costs on each model, without calling it",
+        )
+    )
+
     validate = sub.add_parser("validate", help="check an agent file against its schema")
     validate.add_argument("agent", help="path to agent.yaml")
 
@@ -191,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args)
+        if args.command == "tokens":
+            from ._tokens_command import run_command as run_tokens
+
+            return run_tokens(args)
         if args.command == "serve":
             return _serve(args)
         if args.command == "export":
@@ -394,6 +412,11 @@ def _run(args: argparse.Namespace) -> int:
             provider.shutdown()  # sends the spans still batched
     if result is not None and isinstance(printer, _HumanPrinter):
         _print_usage_table(result, printer.turn_usage, sys.stdout)
+    if result is not None and args.tokens:
+        from ._tokens_command import print_ledger
+
+        # Beside JSON lines, on stderr, so stdout stays one object a line.
+        print_ledger(result, sys.stderr if args.json else sys.stdout)
     return 0
 
 

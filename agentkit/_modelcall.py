@@ -160,6 +160,7 @@ class ModelCalls:
             for warning in warnings + self._check_budget(model, request):
                 for event in self.warn(warning):
                     yield event
+            self.fold.sending(request, adapter)  # for the token ledger: a reference
             clock = self.retry.clock
             started = clock()
             attempt = 0

@@ -8,13 +8,16 @@ of ``run_stream()`` and anyone who folds a recorded stream get the same result.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ._messages import Message, ToolCallPart, ToolResultPart, Usage
 from ._model import (
     FinishReason,
+    ModelAdapter,
+    ModelRequest,
+    ModelResponse,
     ReasoningDeltaEvent,
     RefusalDeltaEvent,
     ResponseEndEvent,
@@ -26,7 +29,11 @@ from ._model import (
     ToolCallStartEvent,
 )
 
+if TYPE_CHECKING:
+    from ._ledger import TokenLedger
+
 __all__ = [
+    "CallRecord",
     "OutputEvent",
     "OutputRetryEvent",
     "RetryEvent",
@@ -67,6 +74,24 @@ class RetryEvent(_Event):
     wait_seconds: float
 
 
+class CallRecord(NamedTuple):
+    """One model call as the fold saw it: what was sent, by whom, and the answer.
+
+    Attributes:
+        response: The answer.
+        sent: How many of the run's messages the call was sent (the ones
+            before the answer), for folds that saw no request.
+        request: The request as sent, when the runner recorded it (a
+            recorded event stream does not hold it).
+        adapter: The adapter that answered, when recorded.
+    """
+
+    response: ModelResponse
+    sent: int
+    request: ModelRequest | None = None
+    adapter: ModelAdapter | None = None
+
+
 class RunResult(BaseModel):
     """The outcome of a run.
 
@@ -95,6 +120,10 @@ class RunResult(BaseModel):
     retries: list[RetryEvent] = Field(default_factory=list)
     finish_reason: FinishReason | None = None
     _priced: dict[str, Usage] | None = PrivateAttr(default=None)
+    # Plain None defaults: pydantic inspects a default_factory's signature on
+    # every instantiation, which cost more than the rest of a short run.
+    _calls: list[CallRecord] | None = PrivateAttr(default=None)
+    _ledger: TokenLedger | None = PrivateAttr(default=None)
 
     def priced_usage(self) -> dict[str, Usage]:
         """``usage_by_model`` with ``cost_usd`` filled in from the price table.
@@ -119,6 +148,35 @@ class RunResult(BaseModel):
                 return None
             total += usage.cost_usd
         return total
+
+    def __eq__(self, other: object) -> bool:
+        # The outcome, not the bookkeeping: a recorded stream folds to a result
+        # equal to the run's although it holds no requests, and a cached price
+        # or ledger does not make two results differ.
+        if not isinstance(other, RunResult):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        """What each model call was sent and answered, in order (references, not copies)."""
+        if self._calls is None:
+            self._calls = []
+        return self._calls
+
+    @property
+    def ledger(self) -> TokenLedger:
+        """Where the tokens went, call by call: computed on first access, then kept.
+
+        See ``agentkit.token_ledger``; a run that never reads it pays nothing.
+        """
+        if self._ledger is None:
+            from ._ledger import token_ledger
+
+            self._ledger = token_ledger(self)
+        return self._ledger
 
 
 class RunStartEvent(_Event):
@@ -216,7 +274,9 @@ class RunFold:
     """
 
     __slots__ = (
+        "_calls",
         "_messages",
+        "_pending",
         "_results",
         "finish_reason",
         "model",
@@ -237,6 +297,16 @@ class RunFold:
         self.model = ""
         self.finish_reason: FinishReason | None = None
         self.output: Any = _NO_OUTPUT
+        self._calls: list[CallRecord] = []
+        self._pending: tuple[ModelRequest, ModelAdapter] | None = None
+
+    def sending(self, request: ModelRequest, adapter: ModelAdapter) -> None:
+        """Note the request about to be sent, for the token ledger (a reference, no copy).
+
+        The next ``response_end`` is paired with it; a fold that is never told
+        (a recorded stream) still knows how many messages each call was sent.
+        """
+        self._pending = (request, adapter)
 
     @property
     def messages(self) -> list[Message]:
@@ -275,7 +345,14 @@ class RunFold:
 
     def _response_end(self, event: ResponseEndEvent) -> None:
         response = event.response
-        self.messages.append(response.message)
+        messages = self.messages
+        pending = self._pending
+        if pending is None:
+            self._calls.append(CallRecord(response, len(messages)))
+        else:
+            self._calls.append(CallRecord(response, len(messages), pending[0], pending[1]))
+            self._pending = None
+        messages.append(response.message)
         usage = response.usage or Usage(requests=1)
         key = f"{response.provider}:{response.model_id}"
         previous = self.usage_by_model.get(key)
@@ -309,7 +386,7 @@ class RunFold:
         """
         if self.output is _NO_OUTPUT:
             raise ValueError("these events hold no output event: the run did not finish")
-        return RunResult(
+        result = RunResult(
             output=self.output,
             messages=self.messages,
             usage=self.usage or Usage(requests=0),
@@ -320,6 +397,8 @@ class RunFold:
             retries=self.retries,
             finish_reason=self.finish_reason,
         )
+        result._calls = self._calls
+        return result
 
 
 #: What each kind of event adds to the fold. The rest (deltas, response_start,

@@ -10,6 +10,14 @@ import pytest
 import agentkit
 
 EXPECTED = {
+    "Advice",
+    "CallLedger",
+    "CallRecord",
+    "LedgerLine",
+    "TokenLedger",
+    "advice",
+    "format_ledger",
+    "token_ledger",
     "Agent",
     "AudioPart",
     "Capabilities",

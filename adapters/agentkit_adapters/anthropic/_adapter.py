@@ -147,6 +147,13 @@ class AnthropicAdapter:
             cache=self.prompt_cache,
         )
 
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The JSON body this adapter would send for ``request``, without sending it.
+
+        For tools that measure a request (``agentkit tokens``); pure, no I/O.
+        """
+        return dict(self._body(request, stream=False)[0])
+
     def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
         return from_anthropic_response(
             data,

@@ -140,6 +140,13 @@ class GeminiAdapter:
     def _body(self, request: ModelRequest) -> tuple[GenerateContentRequest, list[RunWarning]]:
         return to_gemini_request(request, model_id=self.model_id, provider=self.provider)
 
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The JSON body this adapter would send for ``request``, without sending it.
+
+        For tools that measure a request (``agentkit tokens``); pure, no I/O.
+        """
+        return dict(self._body(request)[0])
+
     def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
         return from_gemini_response(
             data,

@@ -103,6 +103,17 @@ class LlamaCppAdapter:
         """The loaded model (loaded on first use, shared across the process)."""
         return load(self.path, n_ctx=self.n_ctx, threads=self.threads)
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` under this model's own tokenizer (its GGUF vocabulary)."""
+        return self.model().count_tokens(text)
+
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The llama.cpp arguments this adapter would generate with, without generating.
+
+        For tools that measure a request (``agentkit tokens``).
+        """
+        return self._plan(request)[0]
+
     def _compile(
         self, schema: dict[str, Any], tool: str | None, allow_lossy: bool
     ) -> tuple[dict[str, Any], list[RunWarning]]:

@@ -174,6 +174,13 @@ class OllamaAdapter:
             request, model_id=self.model_id, stream=stream, provider=self.provider
         )
 
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The JSON body this adapter would send for ``request``, without sending it.
+
+        For tools that measure a request (``agentkit tokens``); pure, no I/O.
+        """
+        return dict(self._body(request, stream=False)[0])
+
     def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
         return from_ollama_response(
             data, provider=self.provider, model_id=self.model_id, warnings=warnings

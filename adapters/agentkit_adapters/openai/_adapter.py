@@ -116,6 +116,13 @@ class OpenAIChatAdapter:
             provider=self.provider,
         )
 
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The JSON body this adapter would send for ``request``, without sending it.
+
+        For tools that measure a request (``agentkit tokens``); pure, no I/O.
+        """
+        return dict(self._body(request, stream=False)[0])
+
     def _nulls(self, request: ModelRequest) -> dict[str, CompiledSchema]:
         return tools_with_added_nulls(
             request.tools,

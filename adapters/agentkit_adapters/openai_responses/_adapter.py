@@ -117,6 +117,13 @@ class OpenAIResponsesAdapter:
             reasoning_summary=self.reasoning_summary,
         )
 
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The JSON body this adapter would send for ``request``, without sending it.
+
+        For tools that measure a request (``agentkit tokens``); pure, no I/O.
+        """
+        return dict(self._prepare(request, stream=False).body)
+
     def _parse(self, data: Any, prepared: PreparedRequest) -> ModelResponse:
         return from_responses_response(
             data,

@@ -159,6 +159,13 @@ class _VertexBase:
             self._urls = self._build_urls(project)
         return self._urls
 
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The JSON body this adapter would send for ``request``, without sending it.
+
+        For tools that measure a request (``agentkit tokens``); pure, no I/O.
+        """
+        return dict(self._body(request, stream=False)[0])
+
     def _plan(self, request: ModelRequest) -> StreamPlan:
         raise NotImplementedError
 
