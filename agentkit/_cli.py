@@ -59,6 +59,11 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         description="Write an agent once, run it on any model.",
     )
     parser.add_argument("--version", action="version", version=f"agentkit {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the Python traceback of an unexpected error (a bug worth reporting)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
@@ -235,6 +240,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             _json_error("KeyboardInterrupt", "interrupted", 130, None)
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # Not one of ours: a bug. The person at the terminal gets one line they can
+        # report; the traceback is there for whoever asks for it.
+        if getattr(args, "debug", False):
+            raise
+        if getattr(args, "json", False):
+            _json_error(type(exc).__name__, str(exc), 1, None)
+        print(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(run again with --debug for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _json_error(name: str, message: str, code: int, cause: object) -> None:

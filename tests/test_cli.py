@@ -339,3 +339,21 @@ def test_bytes_that_are_not_utf8_are_user_errors(tmp_path: Path) -> None:
     argv = raw("run", str(EXAMPLE), "-i", os.fsdecode(b"K\xf6ln"), stdin=b"")
     assert argv.returncode == 2
     assert b"--input is not UTF-8 text" in argv.stderr
+
+
+def test_an_unexpected_error_is_one_line_without_debug_and_a_traceback_with_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import agentkit._cli as cli
+
+    def broken(args: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "_validate", broken)
+    assert cli.main(["validate", "examples/weather/agent.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: a bug" in err
+    assert "--debug" in err
+    assert "Traceback" not in err
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["--debug", "validate", "examples/weather/agent.yaml"])
