@@ -16,6 +16,7 @@ that hangs uses up its share, and the other tools keep theirs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import functools
@@ -87,6 +88,10 @@ class ThreadPool:
         # it really finishes after the caller gave up.
         state = "queued"  # -> running -> returned, or queued/running -> abandoned
         lock = threading.Lock()
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio): anyio's blocking hop below
+            loop = None
 
         def release() -> None:  # always on the event loop's thread
             self._all.release_on_behalf_of(borrower)
@@ -105,9 +110,15 @@ class ThreadPool:
                     abandoned = state == "abandoned"
                     state = "returned"
                 if abandoned:
-                    # RuntimeError: the event loop is gone, nothing to account for.
+                    # Hand the release to the loop without waiting for it: once the
+                    # loop has stopped (the server shut down), a blocking hop would
+                    # wait forever and keep the process from exiting. RuntimeError:
+                    # the loop is closed, so there is nothing left to account for.
                     with contextlib.suppress(RuntimeError):
-                        anyio.from_thread.run_sync(release)
+                        if loop is not None:
+                            loop.call_soon_threadsafe(release)
+                        else:
+                            anyio.from_thread.run_sync(release)
 
         try:
             result = await anyio.to_thread.run_sync(

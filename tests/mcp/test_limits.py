@@ -151,3 +151,59 @@ def test_a_hung_sync_tool_does_not_keep_the_finished_server_alive() -> None:
         process.kill()
     assert process.stderr is not None
     assert "leaving 1 worker thread(s) still running" in process.stderr.read().decode()
+
+
+def test_an_abandoned_thread_that_returns_after_its_loop_stopped_does_not_hang() -> None:
+    # The thread frees its slot through the loop. A loop that has stopped but is
+    # not closed yet (pytest's anyio runner between tests, a server shutting
+    # down) never runs that hop, and a thread waiting for it blocks for good,
+    # keeping the process from exiting.
+    import asyncio
+
+    from agentkit.mcp._limits import ThreadPool
+
+    gate = threading.Event()
+    started = threading.Event()
+    finished = threading.Event()
+
+    def block() -> str:
+        started.set()
+        gate.wait(10)
+        return "late"
+
+    async def main() -> None:
+        pool = ThreadPool(total=2, per_tool=1)
+
+        async def call() -> None:
+            try:
+                await pool.run("t", block)
+            finally:
+                finished.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(call)
+            await anyio.to_thread.run_sync(started.wait)
+            group.cancel_scope.cancel()  # the caller gives up; the thread runs on
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+        assert finished.is_set()
+        workers = [t for t in threading.enumerate() if t.name == "AnyIO worker thread"]
+        gate.set()  # the thread returns now, with its loop stopped
+        for thread in workers:
+            thread.join(3)
+        assert not [t for t in workers if t.is_alive() and t.ident in _stuck_in_release()]
+    finally:
+        loop.close()
+
+
+def _stuck_in_release() -> set[int]:
+    import sys
+    import traceback
+
+    stuck = set()
+    for ident, frame in sys._current_frames().items():
+        if any("run_sync_from_thread" in line for line in traceback.format_stack(frame)):
+            stuck.add(ident)
+    return stuck
