@@ -15,7 +15,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    aclosing,
+    nullcontext,
+)
 from typing import Any
 
 import anyio
@@ -216,7 +222,8 @@ class _Run(ModelCalls):
 
         async def one(i: int, call: ToolCallPart) -> None:
             started = time.perf_counter()
-            result = await self._execute(call)
+            with _tool_scope(call):
+                result = await self._execute(call)
             durations[i] = (time.perf_counter() - started) * 1000
             slots[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
 
@@ -336,6 +343,15 @@ def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:
     return ToolResultPart(
         call_id=call.id, name=call.name, content=[TextPart(text=text)], is_error=is_error
     )
+
+
+def _tool_scope(call: ToolCallPart) -> AbstractContextManager[None]:
+    # The call's execute_tool span, current while it runs (see _event_stream).
+    if "opentelemetry.trace" in sys.modules:
+        from ._tracing import tool_scope
+
+        return tool_scope(call)
+    return nullcontext()
 
 
 def _event_stream(state: _Run, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:

@@ -8,14 +8,16 @@ status, the ``gen_ai_latest_experimental`` flavour, now kept in
 
 ``invoke_agent {agent}`` (INTERNAL) around the run; ``chat {model}`` (CLIENT)
 per model call, current while the adapter works so that HTTP instrumentation
-nests under it; ``execute_tool {tool}`` (INTERNAL) per tool call, timed from
-the resumption that ran the tools to each call's ``duration_ms``.
+nests under it; ``execute_tool {tool}`` (INTERNAL) per tool call, opened when
+the runner starts the call (``tool_scope``) and current while the tool runs,
+so whatever the tool calls (an MCP server, a remote A2A agent, a nested run)
+is its child.
 
 MCP needs nothing here: the official SDK (``mcp`` 2.3+) makes the MCP
 conventions' spans itself with the global tracer provider, a CLIENT span per
 request whose context it writes into ``params._meta`` (SEP-414) and a SERVER
-span that continues it. While the runner runs tools, the context is the
-``invoke_agent`` span's, so those spans join the run's trace.
+span that continues it. A2A's SDK propagates nothing, so ``agentkit.a2a``
+does it with ``inject_trace_context`` / ``extract_trace_context``.
 
 Message contents are recorded only when asked for (``instrument(capture_content=True)``
 or ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``). This module
@@ -30,8 +32,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncGenerator, Mapping
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Iterator, Mapping
+from contextlib import aclosing, contextmanager
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from opentelemetry import context as otel_context
@@ -71,11 +73,14 @@ __all__ = [
     "inject_trace_context",
     "instrument",
     "setup_tracing",
+    "tool_scope",
     "traced",
     "uninstrument",
 ]
 
 _SCOPE = "agentkit"
+#: Where a traced step's context keeps its run's spans, for ``tool_scope``.
+_RUN_SPANS = otel_context.create_key("agentkit.run_spans")
 _CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 
 #: Our provider names as the conventions' ``gen_ai.provider.name`` spells them;
@@ -274,7 +279,10 @@ class _RunSpans:
         self.root = tracer.start_span(
             f"invoke_agent {agent.name}", kind=SpanKind.INTERNAL, attributes=attributes
         )
-        self.root_context = trace.set_span_in_context(self.root)
+        self.root_context = otel_context.set_value(
+            _RUN_SPANS, self, trace.set_span_in_context(self.root)
+        )
+        self.tools: dict[str, Span] = {}
         self.chat: Span | None = None
         self.chat_context: otel_context.Context | None = None
         self.turn_pending = False
@@ -318,7 +326,27 @@ class _RunSpans:
             kind=SpanKind.CLIENT,
             attributes=attributes,
         )
-        self.chat_context = trace.set_span_in_context(self.chat)
+        self.chat_context = trace.set_span_in_context(self.chat, self.root_context)
+
+    def open_tool(self, call: ToolCallPart, start_time: int | None = None) -> Span:
+        """The ``execute_tool`` span of ``call``, started now; its result event ends it."""
+        attributes: dict[str, Any] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": call.name,
+            "gen_ai.tool.call.id": call.id,
+            "gen_ai.tool.type": "function",
+        }
+        if self.capture:
+            attributes["gen_ai.tool.call.arguments"] = _json(call.arguments)
+        span = self.tracer.start_span(
+            f"execute_tool {call.name}",
+            context=self.root_context,
+            kind=SpanKind.INTERNAL,
+            attributes=attributes,
+            start_time=start_time,
+        )
+        self.tools[call.id] = span
+        return span
 
     def add(self, event: RunEvent) -> None:
         """Move the spans on by one event."""
@@ -381,31 +409,22 @@ class _RunSpans:
         call, result = event.call, event.result
         if call.name == FINAL_RESULT_TOOL:
             return  # the answer itself, handed over as a call: nothing ran
-        attributes: dict[str, Any] = {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": call.name,
-            "gen_ai.tool.call.id": call.id,
-            "gen_ai.tool.type": "function",
-        }
-        if self.capture:
-            attributes["gen_ai.tool.call.arguments"] = _json(call.arguments)
-            if not result.is_error:
-                payload = result.structured_content
-                attributes["gen_ai.tool.call.result"] = (
-                    _json(payload) if payload is not None else result.text
-                )
-        span = self.tracer.start_span(
-            f"execute_tool {call.name}",
-            context=self.root_context,
-            kind=SpanKind.INTERNAL,
-            attributes=attributes,
-            start_time=started,
-        )
+        span = self.tools.pop(call.id, None)
+        if span is None:
+            # Not opened by tool_scope: timed from the step that produced it.
+            span = self.open_tool(call, started)
+            del self.tools[call.id]
+        start = getattr(span, "start_time", None) or started
+        if self.capture and not result.is_error:
+            payload = result.structured_content
+            span.set_attribute(
+                "gen_ai.tool.call.result", _json(payload) if payload is not None else result.text
+            )
         if result.is_error:
             # What the model was told; the exception itself, if any, stayed in the tool.
             span.set_attribute("error.type", "tool_error")
             span.set_status(Status(StatusCode.ERROR, result.text))
-        span.end(end_time=started + int(event.duration_ms * 1_000_000))
+        span.end(end_time=start + int(event.duration_ms * 1_000_000))
 
     def _end(self, event: RunEndEvent) -> None:
         result = event.result
@@ -430,7 +449,31 @@ class _RunSpans:
         if self.chat is not None:
             self.chat.end()
             self.chat = None
+        for span in self.tools.values():
+            span.end()  # a call cut short: the run failed or was stopped meanwhile
+        self.tools.clear()
         self.root.end()
+
+
+@contextmanager
+def tool_scope(call: ToolCallPart) -> Iterator[None]:
+    """Run one tool call inside its ``execute_tool`` span (the runner wraps each call).
+
+    The span is opened here, when the call starts, and made current while the
+    tool runs, so an MCP request, an A2A call or a nested run the tool makes is
+    its child; the call's result event sets its outcome and ends it. Outside a
+    traced run this does nothing.
+    """
+    spans = otel_context.get_value(_RUN_SPANS)
+    if not isinstance(spans, _RunSpans) or call.name == FINAL_RESULT_TOOL:
+        yield
+        return
+    span = spans.open_tool(call)
+    token = otel_context.attach(trace.set_span_in_context(span, spans.root_context))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 def traced(

@@ -18,6 +18,10 @@ and a warning goes to the run's result (``drain_warnings``). Progress the
 remote agent streams (status messages) is forwarded with
 ``agentkit.mcp.report_progress``, so it reaches an MCP client when this
 agent is itself served over MCP, and is logged (logger ``agentkit.a2a``).
+
+In a traced run the call carries the trace (W3C ``traceparent``) in its HTTP
+headers and in the message's metadata, so the remote agent's spans join the
+caller's trace under the call's ``execute_tool`` span (``_trace.py``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from ..exceptions import UserError
 from ..mcp._context import report_progress
 from ..mcp._names import safe_tool_name
 from ._convert import from_artifacts
+from ._trace import current_trace_fields, inject_trace_headers
 
 __all__ = ["A2AAgentError", "A2AToolset"]
 
@@ -189,7 +194,11 @@ class A2AToolset:
             return self
         # A new run, a new conversation with the remote agent.
         self._context_id = self._waiting_task_id = ""
-        self._http = httpx.AsyncClient(headers=self.headers, timeout=self.call_timeout)
+        self._http = httpx.AsyncClient(
+            headers=self.headers,
+            timeout=self.call_timeout,
+            event_hooks={"request": [inject_trace_headers]},
+        )
         try:
             self.card = await A2ACardResolver(self._http, self.url).get_agent_card(
                 http_kwargs={"timeout": self.timeout}
@@ -262,6 +271,8 @@ class A2AToolset:
                 context_id=self._context_id,
                 task_id=self._waiting_task_id,
                 parts=[Part(text=message)],
+                # The trace travels with the message too (see _trace.py).
+                metadata=current_trace_fields() or None,
             )
         )
         tracker = _Tracker()

@@ -12,6 +12,10 @@ running ``execute``, which cancels the run itself, its model call and tools.
 Conversations: messages sharing a ``contextId`` are one conversation. The
 executor keeps each context's finished messages (bounded, oldest context
 dropped first) and hands them to the next run as its history.
+
+Tracing: the run continues the caller's trace when the request carries one
+(W3C ``traceparent`` in the HTTP headers or the message's metadata), so its
+``invoke_agent`` span is a child of the caller's ``execute_tool`` span.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from .._result import (
 )
 from ..exceptions import AgentkitError
 from ._convert import data_part, from_a2a_message, text_part
+from ._trace import continue_remote_trace
 
 if TYPE_CHECKING:
     from .._agent import Agent
@@ -100,9 +105,11 @@ class AgentkitExecutor(AgentExecutor):
         updater = TaskUpdater(event_queue, task_id, context_id)
         # Two messages of one conversation at once would each miss the other's turn.
         lock = self._locks.setdefault(context_id, asyncio.Lock())
+        headers = context.call_context.state.get("headers")
         try:
             async with lock:
-                await self._execute(updater, context_id, message.parts)
+                with continue_remote_trace(headers, _metadata(message)):
+                    await self._execute(updater, context_id, message.parts)
         finally:
             # A conversation that never finished a run keeps no lock behind.
             if context_id not in self._histories and not lock.locked():
@@ -194,6 +201,10 @@ def _progress(event: object) -> tuple[str | None, dict[str, Any]] | None:
             return warning.message, {"event": "warning", "kind": warning.kind}
         case _:
             return None
+
+
+def _metadata(message: Any) -> dict[str, Any] | None:
+    return dict(message.metadata.items()) if message.HasField("metadata") else None
 
 
 def _describe(exc: AgentkitError) -> str:

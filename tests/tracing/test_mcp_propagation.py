@@ -1,8 +1,8 @@
 """A traced run calling an MCP tool: the server's span continues the caller's trace (SEP-414).
 
 The MCP spans and the ``_meta`` context are the official SDK's (``mcp`` 2.3+,
-with the global tracer provider); what agentkit adds is that the run's span is
-current while its tools run, so they land in the run's trace.
+with the global tracer provider); what agentkit adds is that the call's
+``execute_tool`` span is current while the tool runs, so they land under it.
 """
 
 from __future__ import annotations
@@ -87,8 +87,10 @@ async def test_the_server_span_is_a_child_of_the_client_call_in_the_same_trace(
     trace_id = root.context.trace_id
     assert client.context.trace_id == trace_id
     assert server.context.trace_id == trace_id
+    tool_span = spans.one(f"execute_tool {tool_name}")
     assert client.parent is not None
-    assert client.parent.span_id == root.context.span_id
+    # The MCP request is made by the tool call: its span is the call's child.
+    assert client.parent.span_id == tool_span.context.span_id
     assert server.parent is not None
     assert server.parent.span_id == client.context.span_id
     assert server.parent.is_remote  # it came over the wire, in params._meta
@@ -97,8 +99,6 @@ async def test_the_server_span_is_a_child_of_the_client_call_in_the_same_trace(
     assert attributes["mcp.method.name"] == "tools/call"
     assert attributes["gen_ai.operation.name"] == "execute_tool"
     assert attributes["gen_ai.tool.name"] == tool_name
-    # Our own tool span sits beside the MCP request, in the same run.
-    tool_span = spans.one(f"execute_tool {tool_name}")
     assert tool_span.parent is not None
     assert tool_span.parent.span_id == root.context.span_id
     if tool_name == "forecast":

@@ -277,9 +277,57 @@ async def test_an_agent_used_as_a_tool_runs_inside_the_callers_trace(spans: Span
     boss = spans.one("invoke_agent boss")
     nested = spans.one("invoke_agent helper")
     assert nested.context.trace_id == boss.context.trace_id
-    assert parent_of(nested) == boss.context.span_id
-    assert parent_of(spans.one("chat inner")) == nested.context.span_id
     tool_span = spans.one("execute_tool helper")
+    # The nested run is the tool call's work: a child of its span.
+    assert parent_of(nested) == tool_span.context.span_id
+    assert parent_of(tool_span) == boss.context.span_id
+    assert parent_of(spans.one("chat inner")) == nested.context.span_id
     # The nested run happened while the tool call did.
     assert tool_span.start_time <= nested.start_time  # type: ignore[operator]
     assert nested.end_time <= tool_span.end_time  # type: ignore[operator]
+
+
+async def test_each_concurrent_tool_call_runs_inside_its_own_span(spans: Spans) -> None:
+    import anyio
+    from opentelemetry import trace
+
+    seen: dict[str, int] = {}
+    both_started = anyio.Event()
+    started: list[str] = []
+
+    @make_tool
+    async def lookup(key: str) -> str:
+        """Look a key up.
+
+        Args:
+            key: The key.
+        """
+        started.append(key)
+        if len(started) == 2:
+            both_started.set()
+        await both_started.wait()  # both calls are in flight at once
+        seen[key] = trace.get_current_span().get_span_context().span_id
+        return key.upper()
+
+    def model(request: ModelRequest) -> Any:
+        if request.messages[-1].role == "user":
+            return [
+                ToolCallPart(id=f"k{i}", name="lookup", arguments={"key": key})
+                for i, key in enumerate(["a", "b"])
+            ]
+        return "done"
+
+    agent = Agent(name="looker", tools=[lookup])
+    await run(agent, "Look both up.", model=FunctionAdapter(model))
+    root = spans.one("invoke_agent looker")
+    tool_spans = {
+        (s.attributes or {})["gen_ai.tool.call.id"]: s for s in spans.named("execute_tool lookup")
+    }
+    assert set(tool_spans) == {"k0", "k1"}
+    assert seen == {
+        "a": tool_spans["k0"].context.span_id,
+        "b": tool_spans["k1"].context.span_id,
+    }
+    assert all(parent_of(s) == root.context.span_id for s in tool_spans.values())
+    for span in tool_spans.values():
+        assert root.start_time <= span.start_time <= span.end_time <= root.end_time  # type: ignore[operator]
