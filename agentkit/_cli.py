@@ -170,6 +170,13 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         "instead of MCP; the token is --token-env or AGENTKIT_A2A_TOKEN",
     )
     serve.add_argument("--public-url", help="with --a2a: the URL the Agent Card names")
+    serve.add_argument(
+        "--trace",
+        choices=["otlp", "console"],
+        help="export OpenTelemetry spans of the requests served (MCP and A2A) and of agent "
+        "runs: otlp (to OTEL_EXPORTER_OTLP_ENDPOINT, default http://127.0.0.1:4318) or "
+        "console (stderr); a caller's trace context is continued",
+    )
 
     schema = sub.add_parser("schema", help="print a published JSON Schema")
     schema.add_argument("name", help="message, tool, agent, stream-event, run-event or usage")
@@ -292,6 +299,19 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    provider = _setup_tracing(args.trace) if args.trace else None
+    if provider is not None:
+        from ._tracing import flush_on_sigterm
+
+        flush_on_sigterm(provider)  # a server is usually stopped with SIGTERM
+    try:
+        return _serve_traced(args)
+    finally:
+        if provider is not None:
+            provider.shutdown()  # sends the spans still batched
+
+
+def _serve_traced(args: argparse.Namespace) -> int:
     import os
 
     from .exceptions import UserError

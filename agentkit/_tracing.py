@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "extract_trace_context",
+    "flush_on_sigterm",
     "inject_trace_context",
     "instrument",
     "setup_tracing",
@@ -173,6 +174,26 @@ def setup_tracing(exporter: Literal["otlp", "console"]) -> SDKTracerProvider:
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
     trace.set_tracer_provider(provider)
     return provider
+
+
+def flush_on_sigterm(provider: SDKTracerProvider) -> None:
+    """Send the batched spans before a SIGTERM ends the process (``agentkit serve --trace``).
+
+    uvicorn stops serving on SIGTERM and then raises the signal again, so that
+    the process dies of it: no ``finally`` and no ``atexit`` runs after that.
+    This handler, restored by uvicorn when it is done, shuts the provider down
+    (exporting what is batched) and then lets the signal do what it did before.
+    """
+    import signal
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: Any) -> None:
+        provider.shutdown()
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def inject_trace_context(carrier: dict[str, Any]) -> dict[str, Any]:
