@@ -324,6 +324,11 @@ def _serve_traced(args: argparse.Namespace) -> int:
             raise UserError(f"--token-env {args.token_env}: that variable is not set or empty")
         if args.transport != "http" and not args.a2a:
             raise UserError("--token-env only applies to --transport http or --a2a")
+    if args.a2a and args.stateless:
+        raise UserError(
+            "--stateless is for MCP over HTTP: an A2A server keeps its tasks and "
+            "conversations in memory, so it runs as one process (see the README's A2A section)"
+        )
     if args.a2a:
         from .a2a import serve_a2a_from_args
 

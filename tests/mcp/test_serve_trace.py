@@ -4,7 +4,8 @@ MCP over streamable HTTP exports over OTLP to a loopback collector of the
 test's own (the batch is sent when the server is stopped); A2A prints its
 spans to stderr. Both calls carry a W3C ``traceparent`` of the test's own (MCP
 in ``params._meta``, A2A as an HTTP header), so the server's spans must name
-that trace.
+that trace. Also: the serve options around them (``--trace`` listed,
+``--stateless`` refused with ``--a2a``).
 """
 
 from __future__ import annotations
@@ -151,3 +152,10 @@ def _console_spans(stderr: str) -> list[dict[str, Any]]:
 def test_trace_is_offered_by_serve() -> None:
     out = subprocess.run([*AGENTKIT, "serve", "--help"], capture_output=True, text=True, check=True)
     assert "--trace {otlp,console}" in out.stdout
+
+
+def test_stateless_is_refused_for_a2a(capsys: pytest.CaptureFixture[str]) -> None:
+    from agentkit._cli import main
+
+    assert main(["serve", "agent.yaml", "--a2a", "--stateless"]) == 2
+    assert "A2A server keeps its tasks and conversations in memory" in capsys.readouterr().err
