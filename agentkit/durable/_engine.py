@@ -47,13 +47,21 @@ def database_url(database: str | os.PathLike[str] | None) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
-def launch(database: str | os.PathLike[str] | None = None, *, log_level: str = "WARNING") -> str:
+def launch(
+    database: str | os.PathLike[str] | None = None,
+    *,
+    executor_id: str | None = None,
+    log_level: str = "WARNING",
+) -> str:
     """Start DBOS in this process on ``database`` (once); returns the database URL.
 
     Args:
         database: A ``postgresql://`` or ``sqlite:///`` URL, a ``.sqlite`` file,
             or a directory for ``durable.sqlite``; None: the database launched
             already, else the state directory.
+        executor_id: DBOS's name for this process. By default a new one per
+            process, so DBOS recovers nothing at launch; a worker that takes
+            over a dead worker's runs on restart passes a stable one.
         log_level: DBOS's own log level.
 
     Raises:
@@ -73,7 +81,7 @@ def launch(database: str | os.PathLike[str] | None = None, *, log_level: str = "
     config: DBOSConfig = {
         "name": "agentkit",
         "system_database_url": url,
-        "executor_id": f"agentkit-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        "executor_id": executor_id or f"agentkit-{os.getpid()}-{uuid.uuid4().hex[:8]}",
         "application_version": APPLICATION_VERSION,
         "log_level": log_level,
         "notification_listener_polling_interval_sec": 0.05,
