@@ -4,6 +4,11 @@
 #   2. replay of the committed cassettes (tests/conformance/cassettes: offline, keyless),
 #      then a fresh recording from emulated mode (through the loopback recording
 #      proxy, into a temporary folder) replayed at once;
+#   2b. the hosts of the paid APIs, emulated and replayed: Vertex AI (Gemini with a
+#      project and token, express mode, Claude through :rawPredict), Azure OpenAI
+#      (deployments API, v1 chat and Responses, the dated Responses path) and the
+#      Open Responses presets' hosts (each reshaping the Responses emulator's
+#      answers as it was recorded doing), a few runs at a time;
 #   3. live mode against the in-process local model (llamacpp:smollm2-135m);
 #   4. endpoint mode against llama-cpp-python's own OpenAI-compatible server
 #      (python -m llama_cpp.server) on a free loopback port, checked against
@@ -21,20 +26,47 @@ EXPECTED=tests/conformance/expected_failures
 KIT=("$PYTHON" -m agentkit conformance)
 failed=0
 
-run() {
+# report WHAT OUTPUT STATUS: print one run's tables (and failures), then forget its output.
+report() {
   echo
-  echo "== $*"
+  echo "== $1"
+  # Per-scenario lines that need no attention are left out; the tables stay.
+  grep -v -E '^(PASS|n/a |----|CAN\+|XFAIL) ' "$2" || true
+  rm -f "$2"
+  if [ "$3" -ne 0 ]; then
+    echo "!! failed (exit $3): $1"
+    failed=1
+  fi
+}
+
+run() {
   local out status
   out="$(mktemp)"
   "${KIT[@]}" "$@" >"$out" 2>&1
   status=$?
-  # Per-scenario lines that need no attention are left out; the tables stay.
-  grep -v -E '^(PASS|n/a |----|CAN\+|XFAIL) ' "$out" || true
-  rm -f "$out"
-  if [ "$status" -ne 0 ]; then
-    echo "!! failed (exit $status): $*"
-    failed=1
-  fi
+  report "$*" "$out" "$status"
+}
+
+# run_batch SPEC...: each SPEC is one run's arguments (words without spaces), run
+# JOBS at a time: a kit run mostly waits on its loopback servers, so two cores
+# can overlap a few. Tables are printed in the order given.
+JOBS=3
+run_batch() {
+  local specs=("$@") i j status
+  for ((i = 0; i < ${#specs[@]}; i += JOBS)); do
+    local outs=() pids=()
+    for ((j = i; j < i + JOBS && j < ${#specs[@]}; j++)); do
+      outs+=("$(mktemp)")
+      # shellcheck disable=SC2086  # a spec is split into its words on purpose
+      "${KIT[@]}" ${specs[j]} >"${outs[-1]}" 2>&1 &
+      pids+=($!)
+    done
+    for ((j = 0; j < ${#pids[@]}; j++)); do
+      wait "${pids[j]}"
+      status=$?
+      report "${specs[i + j]}" "${outs[j]}" "$status"
+    done
+  done
 }
 
 for model in openai:gpt-4.1-mini openai-responses:gpt-4.1-mini gemini:gemini-2.5-flash \
@@ -55,6 +87,26 @@ for model in openai:gpt-4.1-mini openai-responses:gpt-4.1-mini gemini:gemini-2.5
   if [ -f "$EXPECTED/$provider.yaml" ]; then args+=(--expected-failures "$EXPECTED/$provider.yaml"); fi
   run "${args[@]}"
 done
+
+# The paid APIs' hosts (issue 12): the same targets emulated, then replayed from
+# tests/conformance/cassettes/<provider>[.<wire>] (folders named by cassette_folder).
+HOSTS=(
+  "vertex:gemini-2.5-flash"
+  "vertex:gemini-2.5-flash --wire vertex-express"
+  "vertex:claude-sonnet-4-5@20250929 --expected-failures $EXPECTED/vertex-claude.yaml"
+  "azure:gpt-4.1-mini"
+  "azure:gpt-4.1-mini --wire azure-v1-chat"
+  "azure-responses:gpt-4.1-mini"
+  "azure-responses:gpt-4.1-mini --wire azure-responses"
+  "openresponses:gpt-oss-120b"
+  "openrouter-responses:openai/gpt-4.1-mini"
+  "deepseek-responses:deepseek-v4-flash"
+  "bedrock-responses:openai.gpt-oss-120b"
+)
+specs=()
+for host in "${HOSTS[@]}"; do specs+=("$host --mode emulated"); done
+for host in "${HOSTS[@]}"; do specs+=("$host --mode replay --cassettes tests/conformance/cassettes"); done
+run_batch "${specs[@]}"
 
 # Record (emulated, through the loopback recording proxy) and replay what was just recorded.
 FRESH="$(mktemp -d)"

@@ -209,8 +209,10 @@ async def check_adapter(
         record_from: What a recording runs: ``live`` or ``emulated``.
         endpoint: The server's URL (endpoint mode).
         protocol: The server's protocol (endpoint mode): see ``ENDPOINT_PROTOCOLS``.
-        wire: The wire protocol the adapter speaks (emulated, and recording
-            from emulated); default: the factory's ``wire_protocol`` attribute.
+        wire: The wire the adapter speaks (emulated, recording from emulated,
+            and the cassettes' folder and options in replay); default: the
+            host's wire a ``WIRES`` entry routes the model to, else the
+            factory's ``wire_protocol`` attribute.
         upstream: A live recording's real API URL (default: the adapter's own
             default ``base_url``, when it has one).
         factory: The adapter factory, instead of the registered one.

@@ -68,9 +68,15 @@ _MIN_SECRET = 8
 Headers = Iterable[tuple[str, str]]
 
 
-def cassette_path(directory: str | Path, target: str, scenario_id: str) -> Path:
-    """Where the cassette of ``scenario_id`` run against ``target`` lives."""
-    provider = target.partition(":")[0] or "adapter"
+def cassette_path(
+    directory: str | Path, target: str, scenario_id: str, folder: str | None = None
+) -> Path:
+    """Where the cassette of ``scenario_id`` run against ``target`` lives.
+
+    In ``folder`` when given (a host's wire: ``vertex.vertex-claude``), else
+    in the folder named after ``target``'s provider.
+    """
+    provider = folder or target.partition(":")[0] or "adapter"
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", provider)
     return Path(directory) / safe / f"{scenario_id}.json"
 

@@ -127,8 +127,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wire",
         choices=WIRE_PROTOCOLS,
-        help="emulated/record: the wire protocol the adapter's base_url speaks "
-        "(default: its factory's wire_protocol attribute)",
+        help="emulated/record/replay: the wire protocol the adapter's base_url speaks, or "
+        "a host's URL shapes for it (vertex-express, azure-v1-chat...) (default: the "
+        "host's wire for vertex, azure and the Responses presets, else the factory's "
+        "wire_protocol attribute)",
     )
     parser.add_argument(
         "--level", action="append", help="only this level (repeatable): core, tools, ..."

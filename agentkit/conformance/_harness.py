@@ -120,7 +120,9 @@ class EmulatedHarness:
         wire = WIRES[protocol]
         self.emulator = wire.emulator(self._script)
         # A host's URL shapes (Azure's, Vertex's) in front of the wire's emulator.
-        served = wire.host(self.emulator) if wire.host is not None else self.emulator
+        served = wire.host(self.emulator, self._script) if wire.host else self.emulator
+        #: What the adapter's requests reach first: the host's wrapper, or the emulator.
+        self.served = served
         self._truncating = Truncating(served)
         self._stalling = Stalling(self._truncating)
         # Outermost, so every request counts, whatever the emulator answers (a 429, a 500).

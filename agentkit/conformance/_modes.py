@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from .._model import ModelAdapter
 from ..exceptions import AgentkitError, HarnessError, UserError
 from ._harness import EmulatedHarness, LiveHarness
 from ._recording import RecordingHarness, ReplayHarness, wire_base_path
-from ._wires import WIRES
+from ._wires import PLACEHOLDER_KEY, WIRES, cassette_folder, routed_wire
 
 __all__ = [
     "ENDPOINT_PROTOCOLS",
@@ -36,8 +36,6 @@ __all__ = [
 #: The wire protocols the kit has an emulator for (one entry each in ``WIRES``).
 WIRE_PROTOCOLS = tuple(WIRES)
 MODES = ("emulated", "live", "record", "replay", "endpoint")
-#: The key given to adapters that talk to the kit's own servers (emulator, replay).
-PLACEHOLDER_KEY = "sk-agentkit-placeholder"
 
 #: openai-chat presets endpoint mode can check a server against: name -> provider.
 #: Each checks the server against the capabilities that preset claims.
@@ -67,12 +65,14 @@ class AdapterBuilder:
         model_id: The model id passed to the factory.
         factory: ``factory(model_id, *, base_url=None, api_key=None, ...)``.
         api_key: The key option; None leaves the factory to its own default.
+        options: More factory options, from the wire's entry (``on_wire``).
     """
 
     provider: str
     model_id: str
     factory: Callable[..., ModelAdapter]
     api_key: str | None = PLACEHOLDER_KEY
+    options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def for_model(
@@ -99,7 +99,7 @@ class AdapterBuilder:
         """
         from .._registry import _unknown_options
 
-        options = {"base_url": base_url, "api_key": self.api_key}
+        options = {"base_url": base_url, "api_key": self.api_key} | self.options
         given = {name: value for name, value in options.items() if value is not None}
         unknown = _unknown_options(self.factory, given)
         if "base_url" in unknown:
@@ -107,6 +107,13 @@ class AdapterBuilder:
                 f"the adapter factory for {self.provider!r} does not take base_url: the "
                 "conformance kit reaches adapters only through "
                 "factory(model_id, *, base_url=..., api_key=...)"
+            )
+        wanted = sorted(set(unknown) & set(self.options) - {"api_key"})
+        if wanted:
+            raise UserError(
+                f"the adapter factory for {self.provider!r} does not take "
+                f"{', '.join(wanted)}, which the wire it is run on needs to reach its "
+                "URL shapes: pick another --wire"
             )
         # The kit's key is a placeholder for its own servers: a factory without
         # an api_key option simply does not get one.
@@ -125,14 +132,29 @@ class AdapterBuilder:
         """Builds the adapter for a server's root URL, as ``protocol``'s ``base_url`` wants it."""
         return lambda root: self(root + wire_base_path(protocol))
 
+    def on_wire(self, wire: str | None) -> AdapterBuilder:
+        """This builder with the factory options ``wire``'s entry needs (none for None)."""
+        entry = WIRES.get(wire or "")
+        return replace(self, options=entry.options() if entry is not None else {})
+
+    def chosen_wire(self, given: str | None) -> str | None:
+        """``given``, else the wire a host's entry routes this model to, else the declared one."""
+        declared = getattr(self.factory, "wire_protocol", None)
+        routed = routed_wire(self.provider, self.model_id)
+        return given or routed or (declared if isinstance(declared, str) else None)
+
+    def cassette_folder(self, wire: str | None) -> str:
+        """The folder of this provider's cassettes on ``wire`` (see ``cassette_folder``)."""
+        return cassette_folder(self.provider, wire)
+
     def wire(self, given: str | None) -> str:
-        """The wire protocol: ``given``, else the factory's ``wire_protocol`` attribute.
+        """The wire protocol: ``given``, else the one a host's entry in ``WIRES``
+        routes this provider and model to, else the factory's ``wire_protocol``.
 
         Raises:
-            UserError: neither names one the kit can emulate.
+            UserError: none names one the kit can emulate.
         """
-        declared = getattr(self.factory, "wire_protocol", None)
-        wire = given or (declared if isinstance(declared, str) else None)
+        wire = self.chosen_wire(given)
         choices = "|".join(WIRE_PROTOCOLS)
         if wire is None:
             raise UserError(
@@ -222,17 +244,22 @@ def build_harness(
     builder = AdapterBuilder.for_model(model, factory)
     if mode == "emulated":
         chosen = builder.wire(wire)
-        return EmulatedHarness(chosen, builder.at_root(chosen)), model
+        return EmulatedHarness(chosen, builder.on_wire(chosen).at_root(chosen)), model
     if mode == "live":
         live = AdapterBuilder(builder.provider, builder.model_id, builder.factory, None)
         return LiveHarness(live(None)), model
     if mode == "replay":
-        return ReplayHarness(str(cassettes), model, builder), model
+        # A host's cassettes were recorded with its wire's options: replay with them too.
+        routed = builder.chosen_wire(wire)
+        folder = builder.cassette_folder(routed)
+        return ReplayHarness(str(cassettes), model, builder.on_wire(routed), folder), model
     assert cassettes is not None
     if record_from == "emulated":
         chosen = builder.wire(wire)
+        builder = builder.on_wire(chosen)
         inner = EmulatedHarness(chosen, builder.at_root(chosen))
-        return RecordingHarness(builder, cassettes, model, inner), model
+        folder = builder.cassette_folder(chosen)
+        return RecordingHarness(builder, cassettes, model, inner, folder), model
     if record_from != "live":
         raise UserError(f"record_from must be live or emulated, not {record_from!r}")
     # Live: the adapter's own key (from its factory's defaults) goes through the proxy.

@@ -70,6 +70,7 @@ class RecordingHarness:
         upstream: An emulated harness (not yet entered: its emulator is run
             and scripted here), or the live upstream's URL (e.g.
             ``https://api.openai.com/v1``).
+        folder: The cassettes' folder, when not the provider's (a host's wire).
     """
 
     def __init__(
@@ -78,7 +79,9 @@ class RecordingHarness:
         directory: str | Path,
         target: str,
         upstream: EmulatedHarness | str,
+        folder: str | None = None,
     ) -> None:
+        self.folder = folder
         self.inner = upstream if isinstance(upstream, EmulatedHarness) else None
         self.mode = "emulated" if self.inner is not None else "live"
         self.protocol = self.inner.protocol if self.inner is not None else None
@@ -151,7 +154,8 @@ class RecordingHarness:
             "protocol": self.protocol,
             "base_path": self.base_path,
         }
-        write_cassette(cassette_path(self.directory, self.target, scenario.id), meta, interactions)
+        path = cassette_path(self.directory, self.target, scenario.id, self.folder)
+        write_cassette(path, meta, interactions)
         return []
 
     def received(self) -> ModelRequest | None:
@@ -190,6 +194,7 @@ class ReplayHarness:
         target: The model string, naming the cassettes' folder.
         make_adapter: Builds the adapter for a ``base_url`` (the server's
             root plus the cassettes' ``base_path``).
+        folder: The cassettes' folder, when not the provider's (a host's wire).
 
     Raises:
         UserError: there are no cassettes for ``target`` in ``directory``.
@@ -198,11 +203,15 @@ class ReplayHarness:
     mode = "replay"
 
     def __init__(
-        self, directory: str | Path, target: str, make_adapter: Callable[[str], ModelAdapter]
+        self,
+        directory: str | Path,
+        target: str,
+        make_adapter: Callable[[str], ModelAdapter],
+        folder: str | None = None,
     ) -> None:
         from ._cassette import cassette_path, load_cassette
 
-        self.folder = cassette_path(directory, target, "x").parent
+        self.folder = cassette_path(directory, target, "x", folder).parent
         files = sorted(self.folder.glob("*.json"))
         if not files:
             raise UserError(f"no cassettes for {target!r} in {self.folder}")

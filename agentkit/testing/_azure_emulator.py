@@ -56,6 +56,10 @@ class AzureOpenAIEmulator:
         prompt_filter_results: The prompt's verdict added to every answer.
         filter_results: The answer's verdict added to every choice with content.
         chunk_size: Characters per streamed fragment.
+        chat: An ``OpenAIChatEmulator`` of your own behind the chat paths (the
+            conformance kit's, which it scripts and watches), instead of one
+            made here from ``function``.
+        responses: Likewise, an ``OpenAIResponsesEmulator`` behind the Responses paths.
 
     Attributes:
         requests: Every request body the wrapped emulators received.
@@ -72,9 +76,14 @@ class AzureOpenAIEmulator:
         prompt_filter_results: Mapping[str, Any] | None = None,
         filter_results: Mapping[str, Any] | None = None,
         chunk_size: int = 8,
+        chat: OpenAIChatEmulator | None = None,
+        responses: OpenAIResponsesEmulator | None = None,
     ) -> None:
-        self.chat = OpenAIChatEmulator(function, chunk_size=chunk_size)
-        self.responses = OpenAIResponsesEmulator(function, chunk_size=chunk_size)
+        if chat is None:
+            chat = OpenAIChatEmulator(function, chunk_size=chunk_size)
+        if responses is None:
+            responses = OpenAIResponsesEmulator(function, chunk_size=chunk_size)
+        self.chat, self.responses = chat, responses
         self.api_key = api_key
         self.token = token
         self.deployments = None if deployments is None else frozenset(deployments)

@@ -70,6 +70,11 @@ class VertexEmulator:
         chunk_size: Characters per streamed fragment.
         call_ids: Give Gemini function calls ids, as Gemini 3 does.
         thought_signatures: Sign Gemini's first function call, as Gemini does.
+        gemini: A ``GeminiEmulator`` of your own behind the Google paths
+            (the conformance kit's, which it scripts and watches), instead of
+            one made here from ``function`` (``chunk_size``, ``call_ids`` and
+            ``thought_signatures`` are then its own).
+        anthropic: Likewise, an ``AnthropicEmulator`` behind the Anthropic paths.
 
     Attributes:
         gemini: The ``GeminiEmulator`` behind the Google paths (``requests``, ``calls``...).
@@ -89,14 +94,20 @@ class VertexEmulator:
         chunk_size: int = 8,
         call_ids: bool = False,
         thought_signatures: bool = False,
+        gemini: GeminiEmulator | None = None,
+        anthropic: AnthropicEmulator | None = None,
     ) -> None:
-        self.gemini = GeminiEmulator(
-            function,
-            chunk_size=chunk_size,
-            call_ids=call_ids,
-            thought_signatures=thought_signatures,
-        )
-        self.anthropic = AnthropicEmulator(function, chunk_size=chunk_size)
+        if gemini is None:
+            gemini = GeminiEmulator(
+                function,
+                chunk_size=chunk_size,
+                call_ids=call_ids,
+                thought_signatures=thought_signatures,
+            )
+        self.gemini = gemini
+        if anthropic is None:
+            anthropic = AnthropicEmulator(function, chunk_size=chunk_size)
+        self.anthropic = anthropic
         self.token = token
         self.api_key = api_key
         self.project = project
