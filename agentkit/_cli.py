@@ -520,6 +520,13 @@ class _HumanPrinter:
                 file=self.err,
                 flush=True,
             )
+        elif kind == "escalation":
+            print(
+                f"escalate: turn {event.turn} {event.from_model} → {event.to_model} "
+                f"({event.condition}: {event.detail})",
+                file=self.err,
+                flush=True,
+            )
         elif kind == "response_end":
             response = event.response
             model = f"{response.provider}:{response.model_id}"
