@@ -285,15 +285,22 @@ def agent_from_document(
     spec = _apply_profile(AgentFile.model_validate(document), profile, source)
     model = ",".join(spec.model) if isinstance(spec.model, list) else spec.model
     default_model = ",".join(spec.models) if spec.models else model
+    # Tools first: resolving them puts the file's folder on the import path,
+    # where escalate_on's check modules are found too.
+    tools = [
+        *resolve_tools(spec.tools, source, base),
+        *_mcp_toolsets(spec, source, base),
+        *a2a_toolsets(spec.a2a_agents, source),
+    ]
+    escalate_on = [
+        item if isinstance(item, str) else import_check(item.check, source)
+        for item in spec.escalate_on
+    ]
     return Agent(
         name=spec.name,
         description=spec.description,
         instructions=spec.instructions,
-        tools=[
-            *resolve_tools(spec.tools, source, base),
-            *_mcp_toolsets(spec, source, base),
-            *a2a_toolsets(spec.a2a_agents, source),
-        ],
+        tools=tools,
         output_schema=spec.output_schema,
         settings=spec.settings,
         max_turns=spec.max_turns,
@@ -303,10 +310,7 @@ def agent_from_document(
         output_retries=spec.output_retries,
         max_cost_usd=spec.max_cost_usd,
         allow_lossy_schemas=spec.allow_lossy_schemas,
-        escalate_on=[
-            item if isinstance(item, str) else import_check(item.check, source)
-            for item in spec.escalate_on
-        ],
+        escalate_on=escalate_on,
     )
 
 
