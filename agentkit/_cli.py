@@ -521,6 +521,8 @@ class _HumanPrinter:
                 flush=True,
             )
         elif kind == "escalation":
+            if not self.at_line_start:
+                self._write("\n")  # the discarded answer's line ends before the reason
             print(
                 f"escalate: turn {event.turn} {event.from_model} → {event.to_model} "
                 f"({event.condition}: {event.detail})",

@@ -463,3 +463,15 @@ def test_escalation_events_are_in_the_public_event_union() -> None:
     parsed = TypeAdapter(RunEvent).validate_json(event.model_dump_json())
     assert parsed == event
     assert isinstance(RunEndEvent, type)
+
+
+def test_a_comma_separated_chain_cascades_too(servers: Servers) -> None:
+    agent = Agent(name="w", output_type=Weather, escalate_on=["invalid_output"])
+    servers.cheap_script.append(text("no JSON here"))
+    servers.paid_script.append(text(GOOD))
+
+    result = run_sync(agent, "Weather in Paris?", model=f"{CHEAP},{PAID}")
+
+    assert result.cascade == CASCADE
+    assert [e.condition for e in result.escalations] == ["invalid_output"]
+    assert "not valid JSON" in result.escalations[0].detail

@@ -40,6 +40,7 @@ RUNTIME_ONLY = (
     "output_retries",
     "max_cost_usd",
     "allow_lossy_schemas",
+    "escalate_on",
     "mcp_config",
     "profiles",
 )
