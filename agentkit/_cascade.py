@@ -24,7 +24,7 @@ in the conversation), the earlier turns are not paid for twice, and
 reasoning never crosses providers: adapters replay a reasoning part only to
 the provider that made it, as on a fallback. On the last model the
 conditions no longer apply; the run behaves as without a cascade (output
-retries, the truncation warning).
+retries, the truncation warning). A discarded call counts against ``max_turns``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from ._agent import Agent
     from ._model import ModelAdapter
-    from ._result import RunResult
+    from ._result import RunFold, RunResult
     from ._runner import _Run
 
 __all__ = [
@@ -139,8 +139,6 @@ class Cascade:
         self.models = [f"{a.provider}:{a.model_id}" for a in self.adapters]
         self.conditions = frozenset(i for i in agent.escalate_on if isinstance(i, str))
         self.checks = [i for i in agent.escalate_on if not isinstance(i, str)]
-        #: Where the run's chain starts now: raised by each escalation.
-        self.start = 0
         self._validators: dict[str, Validator] = {}
 
     @classmethod
@@ -155,35 +153,49 @@ class Cascade:
         """The conditions, checks by ``module:function``, for the run's start event."""
         return [*sorted(self.conditions), *(_check_name(c) for c in self.checks)]
 
-    def _tier(self, model: str) -> int | None:
-        """Where in the chain the model that answered is (from the current start)."""
-        for at in range(self.start, len(self.models)):
+    def _find(self, model: str, start: int) -> int | None:
+        for at in range(start, len(self.models)):
             if self.models[at] == model:
                 return at
         return None
 
-    async def escalate(self, run: _Run, response: ModelResponse) -> EscalationEvent | None:
-        """Judge ``response``; when it meets a condition, move the run up and say why.
+    def start(self, fold: RunFold) -> int:
+        """Where the run's chain starts now: after its last escalation, read from the fold.
 
-        The run's chain (``run.adapters``) then starts at the next model, for
+        The cascade keeps no state of its own, so a run rebuilt from its
+        events (a durable engine resuming it) starts where it left off.
+        """
+        start = 0
+        for escalation in fold.escalations:
+            found = self._find(escalation.to_model, start)
+            if found is not None:
+                start = found
+        return start
+
+    def remaining(self, fold: RunFold) -> list[ModelAdapter]:
+        """The models the run may still ask, from where the cascade stands."""
+        return self.adapters[self.start(fold) :]
+
+    async def escalate(self, run: _Run, response: ModelResponse) -> EscalationEvent | None:
+        """Judge ``response``: the escalation to the next model it calls for, or None.
+
+        Once the event is folded, ``remaining`` starts at that next model, for
         every later call of the run.
         """
-        tier = self._tier(run.answered_by)
+        tier = self._find(run.answered_by, self.start(run.fold))
         if tier is None or tier + 1 >= len(self.models):
             return None
         found = await self._judge(run, response)
         if found is None:
             return None
         condition, detail = found
-        self.start = tier + 1
-        run.adapters = self.adapters[self.start :]
         for call in response.message.tool_calls:
             # A rejected call of the discarded answer will never be run.
             run.rejected.pop(call.id, None)
         return EscalationEvent(
             turn=run.fold.turns,
             from_model=run.answered_by,
-            to_model=self.models[self.start],
+            to_model=self.models[tier + 1],
             condition=condition,
             detail=detail,
             discarded=response.message,
@@ -292,6 +304,7 @@ class CascadeSaving:
         reference: The cascade's last model, the one the saving is measured against.
         answered_by: The model that gave the final answer.
         escalations: Moves up the cascade during the run.
+        discarded_calls: The calls (1 for the first) whose answers escalation threw away.
         actual_usd: What the run cost, every call at its own model's price.
         discarded_usd: Of that, the calls whose answers escalation threw away.
         reference_usd: The kept calls' reported tokens at the reference's price:
@@ -305,6 +318,7 @@ class CascadeSaving:
     reference: str
     answered_by: str
     escalations: int
+    discarded_calls: tuple[int, ...]
     actual_usd: float | None
     discarded_usd: float | None
     reference_usd: float | None
@@ -341,6 +355,7 @@ def cascade_saving(result: RunResult) -> CascadeSaving | None:
         reference=reference,
         answered_by=result.model,
         escalations=len(result.escalations),
+        discarded_calls=tuple(sorted(discarded_turns)),
         actual_usd=actual,
         discarded_usd=discarded,
         reference_usd=counterfactual,
@@ -358,12 +373,13 @@ def _money(value: float | None) -> str:
 
 def format_saving(saving: CascadeSaving) -> str:
     """The saving as a few lines of text, under the token ledger's table."""
+    calls = ", ".join(f"call {n}" for n in saving.discarded_calls) or "no call"
     return "\n".join(
         [
             f"cascade: answered by {saving.answered_by} after {saving.escalations} "
             f"escalation(s); measured against {saving.reference}",
             f"  this run cost {_money(saving.actual_usd)} "
-            f"(discarded by escalation: {_money(saving.discarded_usd)})",
+            f"(discarded by escalation: {calls}, {_money(saving.discarded_usd)})",
             f"  on {saving.reference} alone, estimated: {_money(saving.reference_usd)}",
             f"  saving, estimated: {_money(saving.saving_usd)}",
             f"  method: {saving.method}",

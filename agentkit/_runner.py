@@ -190,6 +190,7 @@ class _Run(ModelCalls):
                 escalation = await self.cascade.escalate(self, response)
                 if escalation is not None:
                     yield escalation
+                    self.adapters = self.cascade.remaining(fold)
                     continue
             if response.finish_reason == "length":
                 for event in self._truncated(response):

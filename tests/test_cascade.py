@@ -382,6 +382,7 @@ def test_the_ledger_shows_the_saving_of_a_cheap_answer(
     table = format_ledger(result.ledger)
     assert f"cascade: answered by {CHEAP} after 0 escalation(s); measured against {PAID}" in table
     assert f"saving, estimated: ${expected:.6f}" in table
+    assert "(discarded by escalation: no call, $0.000000)" in table
 
 
 def test_the_ledger_counts_a_discarded_attempt_against_the_saving(
@@ -408,6 +409,8 @@ def test_the_ledger_counts_a_discarded_attempt_against_the_saving(
     # Asking the paid model at once would have made only its own call.
     assert saving.reference_usd == pytest.approx(paid)
     assert saving.saving_usd == pytest.approx(-cheap)
+    assert saving.discarded_calls == (1,)
+    assert f"(discarded by escalation: call 1, ${cheap:.6f})" in format_ledger(result.ledger)
 
 
 def test_an_unknown_price_stays_unknown_in_the_saving(servers: Servers) -> None:
@@ -475,3 +478,19 @@ def test_a_comma_separated_chain_cascades_too(servers: Servers) -> None:
     assert result.cascade == CASCADE
     assert [e.condition for e in result.escalations] == ["invalid_output"]
     assert "not valid JSON" in result.escalations[0].detail
+
+
+def test_three_models_escalate_one_step_at_a_time(servers: Servers) -> None:
+    agent = Agent(name="w", output_type=Weather, escalate_on=["invalid_output"])
+    chain = ["ollama:tiny", "ollama:small", PAID]
+    servers.cheap_script += [text("no"), text('{"city": "Paris"}')]
+    servers.paid_script.append(text(GOOD))
+
+    result = run_sync(agent, "Weather in Paris?", model=chain)
+
+    steps = [(e.turn, e.from_model, e.to_model) for e in result.escalations]
+    assert steps == [(1, "ollama:tiny", "ollama:small"), (2, "ollama:small", PAID)]
+    assert [body["model"] for body in servers.cheap.requests] == ["tiny", "small"]
+    assert result.model == PAID
+    assert result.ledger.cascade is not None
+    assert result.ledger.cascade.discarded_calls == (1, 2)
