@@ -69,6 +69,8 @@ _EXPORTS: dict[str, str] = {
     "WarningEvent": "._result",
     "fold_events": "._result",
     "CallRecord": "._result",
+    "EscalationEvent": "._result",
+    "CascadeSaving": "._cascade",
     # where the tokens go
     "CallLedger": "._ledger",
     "LedgerLine": "._ledger",
@@ -92,7 +94,9 @@ __all__ = [
     "CallLedger",
     "CallRecord",
     "Capabilities",
+    "CascadeSaving",
     "ContentBlock",
+    "EscalationEvent",
     "FinishReason",
     "FunctionToolset",
     "ImagePart",
@@ -171,6 +175,7 @@ if TYPE_CHECKING:
     from ._advice import Advice, advice
     from ._agent import Agent
     from ._agentfile import load_agent
+    from ._cascade import CascadeSaving
     from ._ledger import CallLedger, LedgerLine, TokenLedger, format_ledger, token_ledger
     from ._messages import (
         AudioPart,
@@ -208,6 +213,7 @@ if TYPE_CHECKING:
     from ._registry import choose_model, resolve_model
     from ._result import (
         CallRecord,
+        EscalationEvent,
         OutputEvent,
         OutputRetryEvent,
         RetryEvent,

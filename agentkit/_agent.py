@@ -48,6 +48,11 @@ class Agent:
         allow_lossy_schemas: Accept tool and output schemas that a provider can
             only take in a form that accepts different values (a dropped
             constraint, say); each change is still reported as a warning.
+        escalate_on: Makes the model chain a cascade, cheapest first: the
+            conditions (``"invalid_output"``, ``"invalid_tool_call"``,
+            ``"truncated"``) and check functions (given the final output,
+            True accepts, False or a reason escalates) that move the run from
+            a model to the next (see ``agentkit._cascade``).
     """
 
     name: str
@@ -64,12 +69,17 @@ class Agent:
     output_retries: int = 2
     max_cost_usd: float | None = None
     allow_lossy_schemas: bool = False
+    escalate_on: Sequence[str | Callable[[Any], Any]] = ()
 
     def __post_init__(self) -> None:
         if self.output_type is not None and self.output_schema is not None:
             raise UserError(f"agent {self.name}: give output_type or output_schema, not both")
         if self.max_turns < 1:
             raise UserError(f"agent {self.name}: max_turns must be at least 1")
+        if self.escalate_on:
+            from ._cascade import check_escalate_on
+
+            check_escalate_on(self.escalate_on, f"agent {self.name}")
         functions: list[Tool | Callable[..., Any]] = []
         toolsets: list[Toolset] = []
         for item in self.tools:

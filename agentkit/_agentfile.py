@@ -11,11 +11,12 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._agent import Agent
+from ._cascade import import_check
 from ._model import ModelSettings
 from ._registry import load_toolset_entry_point
 from ._tools import Tool, Toolset
@@ -27,14 +28,44 @@ __all__ = ["AgentFile", "load_agent"]
 
 _MODEL_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*:[^,]*(,\s*[a-z0-9][a-z0-9_.\-]*:[^,]*)*$"
 
+#: ``model:`` as one string (a comma-separated chain) or a list of them, in order.
+ModelChain = (
+    Annotated[str, Field(pattern=_MODEL_PATTERN)]
+    | Annotated[list[Annotated[str, Field(pattern=_MODEL_PATTERN)]], Field(min_length=1)]
+)
+
+
+class CheckEntry(BaseModel):
+    """A check function of ``escalate_on``: True accepts the output, False or a reason escalates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check: str = Field(
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+        description="package.module:function, imported when the file loads",
+    )
+
+
+#: One ``escalate_on`` item: a condition's name or a check function.
+EscalateItem = Annotated[
+    Literal["invalid_output", "invalid_tool_call", "truncated"] | CheckEntry,
+    Field(
+        description="invalid_output, invalid_tool_call, truncated, "
+        "or {check: package.module:function}"
+    ),
+]
+
 
 class Profile(BaseModel):
     """Overrides for one environment, chosen with ``--profile`` or ``AGENTKIT_PROFILE``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str | None = Field(default=None, pattern=_MODEL_PATTERN)
+    model: ModelChain | None = None
     models: list[str] | None = Field(default=None, min_length=1)
+    escalate_on: list[EscalateItem] | None = Field(
+        default=None, description="replaces the file's escalate_on; [] turns the cascade off"
+    )
     settings: ModelSettings | None = None
     max_turns: int | None = Field(default=None, ge=1)
     max_cost_usd: float | None = Field(default=None, gt=0)
@@ -66,16 +97,20 @@ class AgentFile(BaseModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str | None = None
     instructions: str = ""
-    model: str | None = Field(
+    model: ModelChain | None = Field(
         default=None,
-        pattern=_MODEL_PATTERN,
-        description="default provider:model (or a comma-separated chain), used when none "
-        "is given at run time",
+        description="default provider:model, or a chain of them (a list, or comma-separated), "
+        "used when none is given at run time",
     )
     models: list[str] | None = Field(
         default=None,
         min_length=1,
         description="a chain of provider:model tried in order on retryable failures",
+    )
+    escalate_on: list[EscalateItem] = Field(
+        default_factory=list,
+        description="makes the model chain a cascade, cheapest first: a model's answer that "
+        "meets one of these moves the run to the next model",
     )
     tools: list[str] = Field(
         default_factory=list,
@@ -133,7 +168,12 @@ def validate_document(document: Any, schema_name: str, source: str) -> None:
     validator = Draft202012Validator(load_schema(schema_name))
     error = best_match(validator.iter_errors(document))
     if error is not None:
-        raise SpecValidationError(source, _json_path(error.absolute_path), error.message)
+        message = error.message
+        described = error.schema.get("description") if isinstance(error.schema, dict) else None
+        if error.validator in ("anyOf", "oneOf") and described:
+            # "not valid under any of the given schemas" alone does not say what is.
+            message += f"; expected {described}"
+        raise SpecValidationError(source, _json_path(error.absolute_path), message)
 
 
 def _import_object(reference: str, source: str) -> Any:
@@ -220,6 +260,8 @@ def _apply_profile(spec: AgentFile, profile: str | None, source: str) -> AgentFi
     update: dict[str, Any] = {}
     if chosen.model is not None or chosen.models is not None:
         update["model"], update["models"] = chosen.model, chosen.models
+    if chosen.escalate_on is not None:
+        update["escalate_on"] = chosen.escalate_on
     if chosen.settings is not None:
         update["settings"] = spec.settings.merged(chosen.settings)
     for name in ("max_turns", "max_cost_usd"):
@@ -241,16 +283,24 @@ def agent_from_document(
     """
     validate_document(document, "agent", source)
     spec = _apply_profile(AgentFile.model_validate(document), profile, source)
-    default_model = ",".join(spec.models) if spec.models else spec.model
+    model = ",".join(spec.model) if isinstance(spec.model, list) else spec.model
+    default_model = ",".join(spec.models) if spec.models else model
+    # Tools first: resolving them puts the file's folder on the import path,
+    # where escalate_on's check modules are found too.
+    tools = [
+        *resolve_tools(spec.tools, source, base),
+        *_mcp_toolsets(spec, source, base),
+        *a2a_toolsets(spec.a2a_agents, source),
+    ]
+    escalate_on = [
+        item if isinstance(item, str) else import_check(item.check, source)
+        for item in spec.escalate_on
+    ]
     return Agent(
         name=spec.name,
         description=spec.description,
         instructions=spec.instructions,
-        tools=[
-            *resolve_tools(spec.tools, source, base),
-            *_mcp_toolsets(spec, source, base),
-            *a2a_toolsets(spec.a2a_agents, source),
-        ],
+        tools=tools,
         output_schema=spec.output_schema,
         settings=spec.settings,
         max_turns=spec.max_turns,
@@ -260,6 +310,7 @@ def agent_from_document(
         output_retries=spec.output_retries,
         max_cost_usd=spec.max_cost_usd,
         allow_lossy_schemas=spec.allow_lossy_schemas,
+        escalate_on=escalate_on,
     )
 
 

@@ -604,6 +604,15 @@ class _HumanPrinter:
                 file=self.err,
                 flush=True,
             )
+        elif kind == "escalation":
+            if not self.at_line_start:
+                self._write("\n")  # the discarded answer's line ends before the reason
+            print(
+                f"escalate: turn {event.turn} {event.from_model} → {event.to_model} "
+                f"({event.condition}: {event.detail})",
+                file=self.err,
+                flush=True,
+            )
         elif kind == "response_end":
             response = event.response
             model = f"{response.provider}:{response.model_id}"

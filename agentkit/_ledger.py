@@ -38,6 +38,7 @@ from ._messages import (
 from ._model import ToolDefinition
 
 if TYPE_CHECKING:
+    from ._cascade import CascadeSaving
     from ._result import CallRecord, RunResult
 
 __all__ = [
@@ -144,10 +145,13 @@ class TokenLedger:
     Attributes:
         calls: The calls, in order.
         tools_called: Names of the tools the model called during the run.
+        cascade: What the run's cascade saved, estimated against its last
+            model (None when the run had no cascade).
     """
 
     calls: tuple[CallLedger, ...]
     tools_called: frozenset[str] = frozenset()
+    cascade: CascadeSaving | None = None
 
     def totals(self) -> dict[str, LedgerLine]:
         """Each part summed over the calls (a cost is None when any call's is)."""
@@ -352,7 +356,9 @@ def token_ledger(result: RunResult) -> TokenLedger:
         for part in message.parts
         if isinstance(part, ToolCallPart)
     )
-    return TokenLedger(calls=calls, tools_called=called)
+    from ._cascade import cascade_saving
+
+    return TokenLedger(calls=calls, tools_called=called, cascade=cascade_saving(result))
 
 
 def _money(value: float | None) -> str:
@@ -388,4 +394,8 @@ def format_ledger(ledger: TokenLedger) -> str:
     ]
     methods = sorted({f"{c.model}: {c.method}" for c in ledger.calls})
     lines += ["estimated with " + m for m in methods]
+    if ledger.cascade is not None:
+        from ._cascade import format_saving
+
+        lines.append(format_saving(ledger.cascade))
     return "\n".join(lines)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CallRecord",
+    "EscalationEvent",
     "OutputEvent",
     "OutputRetryEvent",
     "RetryEvent",
@@ -74,6 +75,23 @@ class RetryEvent(_Event):
     wait_seconds: float
 
 
+class EscalationEvent(_Event):
+    """A cheaper model's answer met an ``escalate_on`` condition: the run moves up the cascade.
+
+    The answer is taken out of the conversation (``discarded``) and the next
+    model continues from the conversation before it, tool results included,
+    for the rest of the run.
+    """
+
+    type: Literal["escalation"] = "escalation"
+    turn: int = Field(description="the model call whose answer was discarded")
+    from_model: str
+    to_model: str
+    condition: Literal["invalid_output", "invalid_tool_call", "truncated", "check"]
+    detail: str
+    discarded: Message = Field(description="the answer taken out of the conversation")
+
+
 class CallRecord(NamedTuple):
     """One model call as the fold saw it: what was sent, by whom, and the answer.
 
@@ -106,6 +124,10 @@ class RunResult(BaseModel):
         retries: Every failed model call that was retried, in order.
         finish_reason: Why the last model call stopped; ``length`` means the
             answer was cut off at ``max_tokens`` (see also ``warnings``).
+        cascade: The models of the cascade the run used, cheapest first
+            (empty when the agent has no ``escalate_on``).
+        escalations: Every move up the cascade, in order, each with its
+            condition and detail; ``model`` is the one that answered.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -119,6 +141,8 @@ class RunResult(BaseModel):
     warnings: list[RunWarning] = Field(default_factory=list)
     retries: list[RetryEvent] = Field(default_factory=list)
     finish_reason: FinishReason | None = None
+    cascade: list[str] = Field(default_factory=list)
+    escalations: list[EscalationEvent] = Field(default_factory=list)
     _priced: dict[str, Usage] | None = PrivateAttr(default=None)
     # Plain None defaults: pydantic inspects a default_factory's signature on
     # every instantiation, which cost more than the rest of a short run.
@@ -185,6 +209,10 @@ class RunStartEvent(_Event):
     type: Literal["run_start"] = "run_start"
     messages: list[Message]
     models: list[str] = Field(description="the model chain, as provider:model, in order")
+    escalate_on: list[str] = Field(
+        default_factory=list,
+        description="the cascade's conditions (checks by name); empty: a plain fallback chain",
+    )
 
 
 class TurnStartEvent(_Event):
@@ -255,6 +283,7 @@ RunEvent = Annotated[
     | WarningEvent
     | RetryEvent
     | OutputRetryEvent
+    | EscalationEvent
     | OutputEvent
     | RunEndEvent,
     Field(discriminator="type"),
@@ -278,6 +307,8 @@ class RunFold:
         "_messages",
         "_pending",
         "_results",
+        "cascade",
+        "escalations",
         "finish_reason",
         "model",
         "output",
@@ -299,6 +330,8 @@ class RunFold:
         self.output: Any = _NO_OUTPUT
         self._calls: list[CallRecord] = []
         self._pending: tuple[ModelRequest, ModelAdapter] | None = None
+        self.cascade: list[str] = []
+        self.escalations: list[EscalationEvent] = []
 
     def sending(self, request: ModelRequest, adapter: ModelAdapter) -> None:
         """Note the request about to be sent, for the token ledger (a reference, no copy).
@@ -371,12 +404,20 @@ class RunFold:
     def _output_retry(self, event: OutputRetryEvent) -> None:
         self.messages.append(event.message)
 
+    def _escalation(self, event: EscalationEvent) -> None:
+        messages = self.messages
+        # The runner yields an escalation right after the answer it discards.
+        if messages and messages[-1] == event.discarded:
+            messages.pop()
+        self.escalations.append(event)
+
     def _output(self, event: OutputEvent) -> None:
         self.output = event.output
         self.model = event.model
 
     def _run_start(self, event: RunStartEvent) -> None:
         self.messages[:] = event.messages
+        self.cascade = list(event.models) if event.escalate_on else []
 
     def result(self) -> RunResult:
         """The ``RunResult`` of the events so far.
@@ -396,6 +437,8 @@ class RunFold:
             warnings=self.warnings,
             retries=self.retries,
             finish_reason=self.finish_reason,
+            cascade=self.cascade,
+            escalations=self.escalations,
         )
         result._calls = self._calls
         return result
@@ -410,6 +453,7 @@ _FOLDS: dict[type[Any], Callable[[RunFold, Any], None]] = {
     WarningEvent: RunFold._warning,
     RetryEvent: RunFold._retry,
     OutputRetryEvent: RunFold._output_retry,
+    EscalationEvent: RunFold._escalation,
     OutputEvent: RunFold._output,
     RunStartEvent: RunFold._run_start,
 }

@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 
 from ._agent import Agent
+from ._cascade import Cascade
 from ._messages import Message, TextPart, ToolCallPart, ToolResultPart
 from ._model import ModelAdapter, ModelResponse, ModelSettings, ResponseEndEvent
 from ._modelcall import ModelCalls, OnTruncation
@@ -139,6 +140,7 @@ class _Run(ModelCalls):
         if not chain:
             raise UserError("no model given: name one as provider:model")
         self.adapters = [cached_model(m, self.model_options) for m in chain]
+        self.cascade = Cascade.of(agent, self.adapters)
 
     async def events(self, stream: bool, deltas: bool = True) -> AsyncGenerator[RunEvent, None]:
         """The run's events; each is folded before the caller sees it.
@@ -157,7 +159,9 @@ class _Run(ModelCalls):
                 if isinstance(toolset, AbstractAsyncContextManager):
                     await stack.enter_async_context(toolset)
             start = RunStartEvent(
-                messages=self.input, models=[f"{a.provider}:{a.model_id}" for a in self.adapters]
+                messages=self.input,
+                models=[f"{a.provider}:{a.model_id}" for a in self.adapters],
+                escalate_on=self.cascade.names if self.cascade else [],
             )
             fold.add(start)
             yield start
@@ -181,8 +185,8 @@ class _Run(ModelCalls):
     async def _loop(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
         agent = self.agent
         fold = self.fold
-        primary = self.adapters[0]
         while True:
+            primary = self.adapters[0]  # an escalation moves it up the cascade
             if fold.turns >= agent.max_turns:
                 raise self.error(
                     MaxTurnsError,
@@ -198,6 +202,12 @@ class _Run(ModelCalls):
                     yield event
             if response is None:
                 raise self.error(ModelCallError, "the model's stream ended without a response")
+            if self.cascade is not None:
+                escalation = await self.cascade.escalate(self, response)
+                if escalation is not None:
+                    yield escalation
+                    self.adapters = self.cascade.remaining(fold)
+                    continue
             if response.finish_reason == "length":
                 for event in self._truncated(response):
                     yield event

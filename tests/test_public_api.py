@@ -13,6 +13,8 @@ EXPECTED = {
     "Advice",
     "CallLedger",
     "CallRecord",
+    "CascadeSaving",
+    "EscalationEvent",
     "LedgerLine",
     "TokenLedger",
     "advice",

@@ -40,6 +40,7 @@ RUNTIME_ONLY = (
     "output_retries",
     "max_cost_usd",
     "allow_lossy_schemas",
+    "escalate_on",
     "mcp_config",
     "profiles",
 )
@@ -191,7 +192,8 @@ def _outputs(spec: AgentFile, kept: dict[str, Any]) -> tuple[list[Any], list[Con
 def _model_chain(spec: AgentFile) -> list[str]:
     chain = list(spec.models) if spec.models else []
     if not chain and spec.model:
-        chain = [part.strip() for part in spec.model.split(",")]
+        written = spec.model if isinstance(spec.model, list) else [spec.model]
+        chain = [part.strip() for item in written for part in item.split(",")]
     return chain
 
 

@@ -303,7 +303,8 @@ def from_agentspec(
     first = chain[0] if isinstance(chain, list) else str(chain).split(",")[0].strip()
     if chain and model is not None and first == model:
         # The fallback chain export kept, as long as the document still starts it.
-        result["models" if isinstance(chain, list) else "model"] = chain
+        # Under the key it was written with: ``model:`` may hold a list too.
+        result["models" if "models" in kept else "model"] = chain
     elif model is not None:
         result["model"] = model
 
