@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ._compaction import Compaction
 from ._model import ModelSettings
 from ._tools import FunctionToolset, Tool, Toolset
 from .exceptions import UserError
@@ -48,6 +49,8 @@ class Agent:
         allow_lossy_schemas: Accept tool and output schemas that a provider can
             only take in a form that accepts different values (a dropped
             constraint, say); each change is still reported as a warning.
+        compaction: Send model calls a shorter conversation (the last turns,
+            a summary, small tool results); the result keeps every message.
     """
 
     name: str
@@ -64,6 +67,7 @@ class Agent:
     output_retries: int = 2
     max_cost_usd: float | None = None
     allow_lossy_schemas: bool = False
+    compaction: Compaction | None = None
 
     def __post_init__(self) -> None:
         if self.output_type is not None and self.output_schema is not None:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._agent import Agent
+from ._compaction import Compaction
 from ._model import ModelSettings
 from ._registry import load_toolset_entry_point
 from ._tools import Tool, Toolset
@@ -94,6 +95,11 @@ class AgentFile(BaseModel):
         default=False,
         description="accept schemas a provider can only take in a changed form that "
         "accepts different values (each change is reported as a warning)",
+    )
+    compaction: Compaction | None = Field(
+        default=None,
+        description="send model calls a shorter history: keep_last_turns, summarize_with, "
+        "max_tool_result_tokens (the result keeps every message)",
     )
     mcp_servers: list[MCPServerEntry] = Field(
         default_factory=list, description="MCP servers whose tools the agent may call"
@@ -260,6 +266,7 @@ def agent_from_document(
         output_retries=spec.output_retries,
         max_cost_usd=spec.max_cost_usd,
         allow_lossy_schemas=spec.allow_lossy_schemas,
+        compaction=spec.compaction,
     )
 
 
