@@ -143,10 +143,11 @@ def compact_messages(
     kept: list[Message] = [*system]
     if older:
         count = sum(len(t) for t in older)
+        earlier = f"{count} earlier message{'' if count == 1 else 's'}"
         note = (
-            f"Summary of the {count} earlier messages of this conversation: {summary}"
+            f"Summary of the {earlier} of this conversation: {summary}"
             if summary
-            else f"[{count} earlier messages of this conversation were left out to save tokens]"
+            else f"[{earlier} of this conversation left out to save tokens]"
         )
         kept.append(Message.user(note))
     kept.extend(m for turn in turns for m in turn)
