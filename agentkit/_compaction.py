@@ -6,9 +6,10 @@ keeps every message. Two independent rules:
 
 - ``keep_last_turns``: the conversation is cut into turns (a user message;
   an assistant message together with the tool results that answer it, so a
-  tool call is never split from its result). Past the last K turns, older
-  ones are summarised by ``summarize_with`` (a cheap model) or, without one,
-  left out; either way one user message says so where they were.
+  tool call is never split from its result). At least the last K turns are
+  sent; older ones, in steps of K/2 turns, are summarised by
+  ``summarize_with`` (a cheap model) or, without one, left out; either way
+  one user message says so where they were.
 - ``max_tool_result_tokens``: a tool result of an earlier turn larger than
   this (estimated) is replaced by a one-line placeholder. The latest turn's
   results always go whole: the model has not read them yet.
@@ -40,8 +41,9 @@ class Compaction(BaseModel):
     """How to shorten the conversation a model call is sent (``Agent.compaction``).
 
     Attributes:
-        keep_last_turns: Send the last K turns as they are; older turns are
-            summarised (``summarize_with``) or left out. None keeps every turn.
+        keep_last_turns: Send at least the last K turns as they are; older
+            turns are summarised (``summarize_with``) or left out, K/2 turns
+            at a time. None keeps every turn.
         summarize_with: ``provider:model`` that summarises the older turns
             (choose a cheap one); None leaves them out with a note.
         summary_max_tokens: The summary's ``max_tokens``.
@@ -132,8 +134,12 @@ def compact_messages(
     system = [m for m in messages if m.role == "system"]
     turns = split_turns(messages)
     older: list[list[Message]] = []
-    if policy.keep_last_turns is not None and len(turns) > policy.keep_last_turns:
-        cut = len(turns) - policy.keep_last_turns
+    keep = policy.keep_last_turns
+    if keep is not None and len(turns) > keep:
+        # Older turns go in steps of half the window, not one a call: what is
+        # sent then stays byte-identical for several calls, so caches hit.
+        step = max(1, keep // 2)
+        cut = (len(turns) - keep) // step * step
         older, turns = turns[:cut], turns[cut:]
     limit = policy.max_tool_result_tokens
     if limit is not None:

@@ -86,6 +86,16 @@ def test_keep_last_turns_leaves_older_turns_out_with_a_note() -> None:
     assert results <= calls
 
 
+def test_older_turns_go_in_steps_so_the_prefix_holds_for_several_calls() -> None:
+    messages = [Message.user(f"q{i}") for i in range(10)]
+    policy = Compaction(keep_last_turns=4)
+    sent = [compact_messages(messages[:n], policy)[0] for n in range(5, 11)]
+    # 5 turns: nothing yet; 6-7: two left out; 8-9: four; 10: six.
+    assert [len(s) for s in sent] == [5, 5, 6, 5, 6, 5]
+    assert sent[1][:4] == sent[2][:4]  # the same beginning, byte for byte
+    assert sent[3][:4] == sent[4][:4]
+
+
 def test_large_results_of_earlier_turns_become_placeholders() -> None:
     sent, older = compact_messages(conversation(), Compaction(max_tool_result_tokens=100))
     assert older == []
