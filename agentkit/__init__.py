@@ -78,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "format_ledger": "._ledger",
     "token_ledger": "._ledger",
     "Advice": "._advice",
+    "PromptCache": "._caching",
     "advice": "._advice",
     "RetryPolicy": "._policy",
     "run": "._runner",
@@ -109,6 +110,7 @@ __all__ = [
     "OutputEvent",
     "OutputRetryEvent",
     "Part",
+    "PromptCache",
     "ReasoningDeltaEvent",
     "ReasoningPart",
     "RefusalDeltaEvent",
@@ -176,6 +178,7 @@ if TYPE_CHECKING:
     from ._agent import Agent
     from ._agentfile import load_agent
     from ._cascade import CascadeSaving
+    from ._caching import PromptCache
     from ._ledger import CallLedger, LedgerLine, TokenLedger, format_ledger, token_ledger
     from ._messages import (
         AudioPart,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ._compaction import Compaction
 from ._model import ModelSettings
 from ._tools import FunctionToolset, Tool, Toolset
 from .exceptions import UserError
@@ -53,6 +54,8 @@ class Agent:
             ``"truncated"``) and check functions (given the final output,
             True accepts, False or a reason escalates) that move the run from
             a model to the next (see ``agentkit._cascade``).
+        compaction: Send model calls a shorter conversation (the last turns,
+            a summary, small tool results); the result keeps every message.
     """
 
     name: str
@@ -70,6 +73,7 @@ class Agent:
     max_cost_usd: float | None = None
     allow_lossy_schemas: bool = False
     escalate_on: Sequence[str | Callable[[Any], Any]] = ()
+    compaction: Compaction | None = None
 
     def __post_init__(self) -> None:
         if self.output_type is not None and self.output_schema is not None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._agent import Agent
 from ._cascade import import_check
+from ._compaction import Compaction
 from ._model import ModelSettings
 from ._registry import load_toolset_entry_point
 from ._tools import Tool, Toolset
@@ -129,6 +130,11 @@ class AgentFile(BaseModel):
         default=False,
         description="accept schemas a provider can only take in a changed form that "
         "accepts different values (each change is reported as a warning)",
+    )
+    compaction: Compaction | None = Field(
+        default=None,
+        description="send model calls a shorter history: keep_last_turns, summarize_with, "
+        "max_tool_result_tokens (the result keeps every message)",
     )
     mcp_servers: list[MCPServerEntry] = Field(
         default_factory=list, description="MCP servers whose tools the agent may call"
@@ -311,6 +317,7 @@ def agent_from_document(
         max_cost_usd=spec.max_cost_usd,
         allow_lossy_schemas=spec.allow_lossy_schemas,
         escalate_on=escalate_on,
+        compaction=spec.compaction,
     )
 
 

@@ -113,6 +113,9 @@ class CallLedger:
         tools_digest: of the tool definitions: equal digests, identical
             text, so a change between calls shows (it defeats prompt caches).
         tools_known: Whether the request, hence the tool definitions, was recorded.
+        compacted_tokens: Conversation tokens (estimated) that history
+            compaction kept out of this call: the whole conversation minus
+            what was sent; 0 without a compaction policy.
     """
 
     turn: int
@@ -124,6 +127,14 @@ class CallLedger:
     instructions_digest: str = ""
     tools_digest: str = ""
     tools_known: bool = True
+    compacted_tokens: int = 0
+
+    @property
+    def hit_rate(self) -> float | None:
+        """Cached input tokens / input tokens, as the provider reported; None without input."""
+        if self.usage.input_tokens <= 0:
+            return None
+        return self.usage.cache_read_input_tokens / self.usage.input_tokens
 
     def line(self, part: str) -> LedgerLine:
         """The line of ``part`` (zero tokens when the call has none)."""
@@ -152,6 +163,19 @@ class TokenLedger:
     calls: tuple[CallLedger, ...]
     tools_called: frozenset[str] = frozenset()
     cascade: CascadeSaving | None = None
+
+    @property
+    def hit_rate(self) -> float | None:
+        """The run's prompt-cache hit rate: cached input over input, all calls summed."""
+        total = sum(c.usage.input_tokens for c in self.calls)
+        if total <= 0:
+            return None
+        return sum(c.usage.cache_read_input_tokens for c in self.calls) / total
+
+    @property
+    def compacted_tokens(self) -> int:
+        """Input tokens history compaction kept out of the run's calls (estimated)."""
+        return sum(c.compacted_tokens for c in self.calls)
 
     def totals(self) -> dict[str, LedgerLine]:
         """Each part summed over the calls (a cost is None when any call's is)."""
@@ -279,6 +303,13 @@ def _call_ledger(turn: int, call: CallRecord, messages: Sequence[Message]) -> Ca
         method += "; tool definitions as neutral JSON (name, description, schema)"
     else:
         method += "; the request was not recorded, so tool definitions are in unattributed"
+    compacted = 0
+    if request is not None:
+        # The whole conversation so far against what was sent: equal unless a
+        # compaction policy shortened it (system messages are the prefix, not history).
+        whole = sum(count(_message_text(m)) for m in messages[: call.sent] if m.role != "system")
+        sent_history = sum(count(_message_text(m)) for m in sent if m.role != "system")
+        compacted = max(0, whole - sent_history)
     estimates["tool_definitions"] = sum(tools.values())
     estimated = sum(estimates.values())
     estimates["unattributed"] = usage.input_tokens - estimated
@@ -297,6 +328,7 @@ def _call_ledger(turn: int, call: CallRecord, messages: Sequence[Message]) -> Ca
         instructions_digest=_digest(_message_text(m) for m in split["instructions"]),
         tools_digest=_digest(tool_definition_text(t) for t in request.tools) if request else "",
         tools_known=request is not None,
+        compacted_tokens=compacted,
     )
 
 
@@ -365,6 +397,10 @@ def _money(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.6f}"
 
 
+def _rate(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
 def format_ledger(ledger: TokenLedger) -> str:
     """The ledger as a plain-text table: one row per part, one column per call, a total."""
     if not ledger.calls:
@@ -384,6 +420,18 @@ def format_ledger(ledger: TokenLedger) -> str:
     rows.append(
         ["reported input", *reported, str(sum(c.usage.input_tokens for c in ledger.calls)), "", ""]
     )
+    rows.append(
+        [
+            "cache hit rate",
+            *(_rate(c.hit_rate) for c in ledger.calls),
+            _rate(ledger.hit_rate),
+            "",
+            "",
+        ]
+    )
+    if ledger.compacted_tokens:
+        saved = [str(c.compacted_tokens) for c in ledger.calls]
+        rows.append(["compaction saved", *saved, str(ledger.compacted_tokens), "", ""])
     widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
     lines = [
         "  ".join(

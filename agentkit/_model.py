@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._caching import PromptCache
 from ._messages import Message, ToolCallPart, Usage
 
 __all__ = [
@@ -91,6 +92,12 @@ class ModelSettings(BaseModel):
         gt=0,
         description="deadline in seconds for each model call, from connecting to the last "
         "byte of the answer (keep-alives included); a call past it raises ProviderTimeoutError",
+    )
+    prompt_cache: bool | PromptCache | None = Field(
+        default=None,
+        description="cache the stable prefix (instructions, tools, earlier turns) with the "
+        "provider's own mechanism: true, or {key, ttl, explicit_min_tokens}; a provider "
+        "without one answers with a warning",
     )
     extra: dict[str, Any] = Field(default_factory=dict)
 

@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._messages import Message, ToolCallPart
@@ -42,6 +43,7 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from ._agent import Agent
+    from ._compaction import Compactor
     from ._toolindex import ToolIndex
 
 __all__ = ["ModelCalls", "OnTruncation"]
@@ -70,6 +72,14 @@ class ModelCalls:
     mode: OutputMode | None
     #: Error texts for tool calls the provider rejected, by call id (``_rejected``).
     rejected: dict[str, str]
+
+    @cached_property
+    def compactor(self) -> Compactor:
+        """This run's history compaction (only built when the agent has a policy)."""
+        from ._compaction import Compactor
+
+        assert self.agent.compaction is not None
+        return Compactor(self.agent.compaction, getattr(self, "model_options", None))
 
     def error(self, cls: type[RunError], message: str, cause: Any = None) -> RunError:
         return cls(message, messages=self.fold.messages, usage=self.fold.usage, cause=cause)
@@ -159,6 +169,9 @@ class ModelCalls:
                 failures.append((model, exc))
                 last_error = exc
                 continue
+            if self.agent.compaction is not None:  # the one call site (_compaction.py)
+                request, notes = await self.compactor.compact(request)
+                warnings += notes
             for warning in warnings + self._check_budget(model, request):
                 for event in self.warn(warning):
                     yield event

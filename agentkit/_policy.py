@@ -141,7 +141,11 @@ def check_capabilities(
     unsupported = [
         name
         for name in settings.model_fields_set
-        if name != "extra" and name not in caps.settings and getattr(settings, name) is not None
+        if name != "extra"
+        and name not in caps.settings
+        and getattr(settings, name) is not None
+        # prompt_cache: false asks for nothing, so there is nothing to warn about.
+        and not (name == "prompt_cache" and settings.prompt_cache is False)
     ]
     if unsupported:
         for name in sorted(unsupported):

@@ -30,6 +30,10 @@ The contract:
   ``tool_result_text`` (a tool result as text, placeholders and warnings
   included), ``resource_text``, ``unsupported_content`` (the error),
   ``reasoning_left_out`` and ``setting_not_sent`` (the warnings).
+- Prompt caching is one setting (``ModelSettings.prompt_cache``):
+  ``prompt_cache_of`` reads it, ``prefix_key`` gives the key of a request's
+  fixed prefix; an adapter that honours it lists ``prompt_cache`` in its
+  ``Capabilities.settings``.
 - Streams are framed with ``SSEDecoder`` or ``NDJSONDecoder`` and folded with
   ``StreamAccumulator``; a whole answer replays as events with
   ``response_events``. Error statuses go through ``map_http_error``.
@@ -37,6 +41,7 @@ The contract:
 
 from __future__ import annotations
 
+from ._caching import PromptCache, prefix_key, prompt_cache_of
 from ._conversion import (
     reasoning_left_out,
     resource_text,
@@ -99,6 +104,7 @@ __all__ = [
     "ModelResponse",
     "ModelSettings",
     "NDJSONDecoder",
+    "PromptCache",
     "ReasoningDeltaEvent",
     "RefusalDeltaEvent",
     "ResponseEndEvent",
@@ -125,6 +131,8 @@ __all__ = [
     "map_http_error",
     "parse_retry_after",
     "parse_tool_arguments",
+    "prefix_key",
+    "prompt_cache_of",
     "reasoning_left_out",
     "resource_text",
     "response_events",

@@ -20,6 +20,7 @@ import base64
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -45,6 +46,9 @@ from ._openai_emulator import ScriptedHTTPError
 __all__ = ["GeminiEmulator", "gemini_error", "parse_gemini_request"]
 
 _ROUTE = re.compile(r"/v1(?:alpha|beta)?/models/([^/:]+):(generateContent|streamGenerateContent)")
+_CACHES = re.compile(r"/v1(?:alpha|beta)?/cachedContents")
+#: What a request naming a cached content may not carry itself (the API's 400).
+_CACHED_FIELDS = ("systemInstruction", "tools", "toolConfig")
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     403: "PERMISSION_DENIED",
@@ -328,6 +332,9 @@ class GeminiEmulator:
         paths: The path and query of every request.
         calls: Every ``ModelRequest`` the function was asked.
         signatures: Every signature handed out, in order.
+        cached_contents: Explicit caches made with ``POST cachedContents``, by
+            name: the stored fields. A request naming one gets them back,
+            and its usage reports their estimated tokens as cached.
         disconnected: Set when a client hung up in the middle of a stream.
     """
 
@@ -351,6 +358,7 @@ class GeminiEmulator:
         self.paths: list[str] = []
         self.calls = self._model.calls
         self.signatures: list[str] = []
+        self.cached_contents: dict[str, dict[str, Any]] = {}
         self.disconnected = threading.Event()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -365,6 +373,9 @@ class GeminiEmulator:
         path, query = scope["path"], scope.get("query_string", b"").decode()
         self.paths.append(f"{path}?{query}" if query else path)
         route = _ROUTE.fullmatch(path)
+        if scope["method"] == "POST" and _CACHES.fullmatch(path):
+            await self._create_cache(send, json.loads(await _read_body(receive)))
+            return
         if scope["method"] != "POST" or route is None:
             message = f"The requested URL {path} was not found on this server."
             await _send_json(send, 404, gemini_error(404, message).body)
@@ -380,7 +391,11 @@ class GeminiEmulator:
         try:
             body = json.loads(await _read_body(receive))
             self.requests.append(body)
-            request = parse_gemini_request(body, model)
+            cached = self._cached_content(body)
+            if isinstance(cached, ScriptedHTTPError):
+                await _send(send, cached.status, cached.body, kind)
+                return
+            request = parse_gemini_request({**body, **cached}, model)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             await _send(send, 400, gemini_error(400, f"Invalid JSON payload: {exc!r}").body, kind)
             return
@@ -397,6 +412,10 @@ class GeminiEmulator:
             error = gemini_error(500, f"the scripted model raised {exc!r}")
             await _send(send, 500, error.body, kind)
             return
+        if cached and response.usage is not None:
+            tokens = min(_tokens(cached), response.usage.input_tokens)
+            usage = response.usage.model_copy(update={"cache_read_input_tokens": tokens})
+            response = response.model_copy(update={"usage": usage})
         base = {"modelVersion": model, "responseId": uuid.uuid4().hex[:22]}
         if streaming and "alt=sse" in query:
             await self._stream(send, receive, self._chunks(response, base))
@@ -405,6 +424,31 @@ class GeminiEmulator:
             await _send(send, 200, list(self._chunks(response, base)), "application/json")
         else:
             await _send(send, 200, self._whole(response, base), kind)
+
+    async def _create_cache(self, send: Send, body: dict[str, Any]) -> None:
+        name = f"cachedContents/{uuid.uuid4().hex[:12]}"
+        self.cached_contents[name] = {k: body[k] for k in _CACHED_FIELDS if k in body}
+        ttl = str(body.get("ttl", "3600s")).removesuffix("s")
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + float(ttl)))
+        usage = {"totalTokenCount": _tokens(self.cached_contents[name])}
+        answer = {"name": name, "model": body.get("model"), "expireTime": expires}
+        await _send_json(send, 200, answer | {"usageMetadata": usage})
+
+    def _cached_content(self, body: dict[str, Any]) -> dict[str, Any] | ScriptedHTTPError:
+        """The fields a request's ``cachedContent`` stands for ({} when it names none)."""
+        name = body.get("cachedContent")
+        if name is None:
+            return {}
+        if any(field in body for field in _CACHED_FIELDS):
+            return gemini_error(
+                400,
+                "CachedContent can not be used with GenerateContent request setting "
+                "system_instruction, tools or tool_config.",
+            )
+        stored = self.cached_contents.get(name)
+        if stored is None:
+            return gemini_error(403, f"CachedContent not found (or permission denied): {name}")
+        return stored
 
     def _parts(self, response: ModelResponse) -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
@@ -493,6 +537,11 @@ class GeminiEmulator:
             disconnected=self.disconnected,
             delay=self.stream_delay,
         )
+
+
+def _tokens(fields: dict[str, Any]) -> int:
+    # Four bytes a token, as the adapters' estimates: the emulator has no tokenizer.
+    return -(-len(json.dumps(fields, separators=(",", ":"))) // 4)
 
 
 def _query_key(query: str) -> str:

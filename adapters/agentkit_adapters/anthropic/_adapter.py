@@ -49,6 +49,7 @@ _SETTINGS = frozenset(
         "parallel_tool_calls",
         "reasoning_effort",
         "timeout",
+        "prompt_cache",
         "extra",
     }
 )
@@ -83,7 +84,8 @@ class AnthropicAdapter:
             authentication errors.
         headers: Extra request headers (``anthropic-beta``, say); they win.
         prompt_cache: Mark the stable prefix (tools, system, the conversation
-            so far) with ``cache_control`` breakpoints on every call.
+            so far) with ``cache_control`` breakpoints on every call, as the
+            ``prompt_cache`` setting does for the calls that ask for it.
         capabilities: Override the declared capabilities.
         client: An ``httpx2.AsyncClient`` to use instead of the shared pool.
     """
@@ -233,7 +235,8 @@ def create_anthropic_adapter(
         api_key: The key, instead of ``ANTHROPIC_API_KEY``.
         headers: Extra request headers.
         http_client: A client of your own instead of the shared pool.
-        prompt_cache: Mark the stable prefix for prompt caching.
+        prompt_cache: Mark the stable prefix on every call (the same as
+            ``ModelSettings(prompt_cache=True)`` on every request).
 
     Returns:
         The adapter.

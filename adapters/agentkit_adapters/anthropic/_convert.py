@@ -24,10 +24,14 @@ Decisions worth knowing:
   and a ``top_p`` below 0.95: the thinking, or the setting, is left out with
   a warning. Claude Opus 4.1, Sonnet 4.5 and later refuse ``temperature``
   and ``top_p`` together: ``top_p`` is left out, with a warning.
-- With ``cache=True``, ``cache_control: {"type": "ephemeral"}`` marks the
-  stable prefix: the last tool, the last system block and the last block of
-  the last message (three of the four breakpoints the API allows), as in
-  case ``parallel_tool_use_json_then_tool_result``.
+- With ``settings.prompt_cache`` (or ``cache=True``), ``cache_control:
+  {"type": "ephemeral"}`` marks the stable prefix: the last tool, the last
+  system block and the last block of the last message (three of the four
+  breakpoints the API allows), as in case
+  ``parallel_tool_use_json_then_tool_result``. The mark on the last message
+  moves forward each turn, so each call reads what the one before wrote. A
+  ``PromptCache.ttl`` above five minutes asks for the one-hour cache
+  (``"ttl": "1h"``), the longest there is.
 """
 
 from __future__ import annotations
@@ -49,12 +53,12 @@ from agentkit import (
     ToolCallPart,
     ToolResultPart,
 )
-from agentkit.adapter import ModelRequest, RunWarning, reasoning_left_out
+from agentkit.adapter import ModelRequest, RunWarning, prompt_cache_of, reasoning_left_out
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ._profile import claude_profile
 from ._schemas import to_anthropic_output_schema, to_anthropic_tools
-from ._wire import ContentBlock, MessageParam, MessagesRequest, TextBlock, ToolChoice
+from ._wire import CacheControl, ContentBlock, MessageParam, MessagesRequest, TextBlock, ToolChoice
 
 __all__ = [
     "ANTHROPIC_VERSION",
@@ -80,6 +84,8 @@ _ANSWER_ROOM = 4096
 _IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _DATA_URL = re.compile(r"data:(image/[\w.+-]+);base64,(.*)", re.DOTALL)
 _EPHEMERAL = {"type": "ephemeral"}
+#: The default cache lives five minutes; a longer ``PromptCache.ttl`` asks for an hour.
+_SHORT_TTL = 300
 #: Blocks that cannot carry ``cache_control``.
 _UNCACHEABLE = frozenset({"thinking", "redacted_thinking"})
 
@@ -306,18 +312,21 @@ def _tool_choice(
     return wire
 
 
-def _mark_cache(body: MessagesRequest) -> None:
+def _mark_cache(body: MessagesRequest, ttl: int | None) -> None:
+    mark: CacheControl = {"type": "ephemeral"}
+    if ttl is not None and ttl > _SHORT_TTL:
+        mark["ttl"] = "1h"
     tools = body.get("tools")
     if tools:
-        tools[-1]["cache_control"] = {"type": "ephemeral"}
+        tools[-1]["cache_control"] = mark.copy()
     system = body.get("system")
     if system:
-        system[-1]["cache_control"] = {"type": "ephemeral"}
+        system[-1]["cache_control"] = mark.copy()
     # The last block that can carry the mark (thinking blocks cannot).
     for turn in reversed(body.get("messages") or []):
         for block in reversed(turn["content"]):
             if block.get("type") not in _UNCACHEABLE:
-                block["cache_control"] = dict(_EPHEMERAL)
+                block["cache_control"] = mark.copy()
                 return
 
 
@@ -346,7 +355,9 @@ def to_anthropic_request(
         include_model: Put ``model`` in the body (Vertex names it in the URL instead).
         anthropic_version: Put this ``anthropic_version`` in the body (Vertex);
             None leaves it to the ``anthropic-version`` header.
-        cache: Mark the stable prefix with ``cache_control`` breakpoints.
+        cache: Mark the stable prefix with ``cache_control`` breakpoints even
+            when ``settings.prompt_cache`` does not ask for it (the adapter's
+            ``prompt_cache`` option).
 
     Returns:
         The body and the warnings of everything that could not be sent as asked.
@@ -409,8 +420,9 @@ def to_anthropic_request(
         )
     if stream:
         body["stream"] = True
-    if cache:
-        _mark_cache(body)
+    asked = prompt_cache_of(settings)
+    if cache or asked is not None:
+        _mark_cache(body, asked.ttl if asked is not None else None)
     if settings.extra:
         body.update(settings.extra)  # type: ignore[typeddict-item]
     return body, warnings

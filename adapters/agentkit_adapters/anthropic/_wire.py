@@ -29,10 +29,14 @@ __all__ = [
 ]
 
 
-class CacheControl(TypedDict):
-    """A prompt-cache breakpoint: everything up to and including the block is cached."""
+class CacheControl(TypedDict, total=False):
+    """A prompt-cache breakpoint: everything up to and including the block is cached.
+
+    ``ttl`` is ``"5m"`` (the default) or ``"1h"``.
+    """
 
     type: Literal["ephemeral"]
+    ttl: Literal["5m", "1h"]
 
 
 class TextBlock(TypedDict, total=False):

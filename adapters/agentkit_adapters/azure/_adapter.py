@@ -45,7 +45,10 @@ def azure_chat_quirks(api_version: str | None) -> OpenAIQuirks:
     if api_version is None or api_version >= _MODERN:
         return OpenAIQuirks()
     return OpenAIQuirks(
-        supports_strict=False, max_tokens_field="max_tokens", supports_stream_usage=False
+        supports_strict=False,
+        max_tokens_field="max_tokens",
+        supports_stream_usage=False,
+        prompt_cache_fields=False,
     )
 
 

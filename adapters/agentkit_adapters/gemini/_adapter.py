@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
 import httpx2
 
 from agentkit import Capabilities, ModelRequest, ModelResponse, RunWarning, StreamEvent
-from agentkit.adapter import map_http_error
+from agentkit.adapter import map_http_error, prompt_cache_of
 from agentkit.exceptions import (
     BadRequestError,
     ContextLengthError,
@@ -25,6 +26,14 @@ from agentkit.exceptions import (
 )
 
 from .._exchange import HTTPExchange, StreamPlan
+from ._caching import (
+    DEFAULT_TTL,
+    cached_content_body,
+    fixed_prefix,
+    prefix_digest,
+    prefix_tokens,
+    with_cached_content,
+)
 from ._convert import to_gemini_request
 from ._parse import GeminiChunkReader, from_gemini_response
 from ._profile import gemini_capabilities
@@ -107,6 +116,9 @@ class GeminiAdapter:
         model_url = f"{root}/models/{self.model_id}"
         self._generate_url = f"{model_url}:generateContent"
         self._stream_url = f"{model_url}:streamGenerateContent?alt=sse"
+        self._caches_url = f"{root}/cachedContents"
+        #: Explicit cached contents made by this adapter: prefix digest -> (name, expiry).
+        self.cached_contents: dict[str, tuple[str, float]] = {}
 
         def map_error(status: int, headers: Mapping[str, str], body: Any) -> ProviderHTTPError:
             return map_gemini_error(
@@ -156,6 +168,60 @@ class GeminiAdapter:
             key_variable=self.key_variable,
         )
 
+    async def _cached(
+        self, request: ModelRequest, body: GenerateContentRequest, warnings: list[RunWarning]
+    ) -> GenerateContentRequest:
+        """``body``, naming an explicit cached content when the prefix is long enough for one.
+
+        The cached content is created on the first call with a given prefix
+        (said in a warning of kind ``other``, feature ``prompt_cache``) and
+        reused until shortly before its TTL runs out. Shorter prefixes are
+        left to Gemini's implicit cache: nothing is sent for them.
+        """
+        cache = prompt_cache_of(request.settings)
+        if cache is None:
+            return body
+        prefix = fixed_prefix(body)
+        tokens = prefix_tokens(prefix)
+        if not prefix or tokens < cache.explicit_min_tokens:
+            return body
+        digest = prefix_digest(self.model_id, prefix)
+        ttl = cache.ttl or DEFAULT_TTL
+        now = time.monotonic()
+        known = self.cached_contents.get(digest)
+        if known is None or known[1] <= now:
+            created = await self._http.post_json(
+                self._caches_url,
+                cached_content_body(self.model_id, prefix, ttl),
+                http_timeout=request.settings.timeout,
+            )
+            name = created.get("name") if isinstance(created, dict) else None
+            if not isinstance(name, str):
+                warnings.append(
+                    RunWarning(
+                        kind="other",
+                        feature="prompt_cache",
+                        provider=self.provider,
+                        message="Gemini created no named cached content; the prefix was sent "
+                        "whole (implicit caching still applies)",
+                    )
+                )
+                return body
+            # A margin, so a call never names a cache that expires on the way.
+            known = (name, now + ttl - min(60, ttl / 10))
+            self.cached_contents[digest] = known
+            warnings.append(
+                RunWarning(
+                    kind="other",
+                    feature="prompt_cache",
+                    provider=self.provider,
+                    message=f"the fixed prefix (about {tokens} tokens of instructions and "
+                    f"tools) is stored as Gemini cached content {name} for {ttl} s; "
+                    "calls with the same prefix name it instead of sending it",
+                )
+            )
+        return with_cached_content(body, known[0])  # type: ignore[return-value]
+
     async def generate(self, request: ModelRequest) -> ModelResponse:
         """Make one call and return the whole answer.
 
@@ -168,6 +234,7 @@ class GeminiAdapter:
             SchemaCompileError: a schema would change and lossy changes are not allowed.
         """
         body, warnings = self._body(request)
+        body = await self._cached(request, body, warnings)
         data = await self._http.post_json(
             self._generate_url, body, http_timeout=request.settings.timeout
         )
@@ -189,15 +256,32 @@ class GeminiAdapter:
             UnsupportedFeatureError: the request holds content Gemini cannot carry.
             SchemaCompileError: a schema would change and lossy changes are not allowed.
         """
-        return self._http.stream(
+        if prompt_cache_of(request.settings) is None:
+            return self._http.stream(
+                self._stream_url,
+                lambda: self._stream_plan(request),
+                framing="sse",
+                http_timeout=request.settings.timeout,
+            )
+        return self._stream_cached(request)
+
+    async def _stream_cached(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        body, warnings = self._body(request)
+        body = await self._cached(request, body, warnings)
+        async for event in self._http.stream(
             self._stream_url,
-            lambda: self._stream_plan(request),
+            lambda: self._stream_plan(request, (body, warnings)),
             framing="sse",
             http_timeout=request.settings.timeout,
-        )
+        ):
+            yield event
 
-    def _stream_plan(self, request: ModelRequest) -> StreamPlan:
-        body, warnings = self._body(request)
+    def _stream_plan(
+        self,
+        request: ModelRequest,
+        built: tuple[GenerateContentRequest, list[RunWarning]] | None = None,
+    ) -> StreamPlan:
+        body, warnings = built or self._body(request)
         reader = GeminiChunkReader(
             self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
         )

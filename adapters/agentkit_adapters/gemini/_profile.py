@@ -26,9 +26,14 @@ from agentkit import Capabilities
 
 __all__ = ["GEMINI_SETTINGS", "gemini_capabilities", "gemini_generation"]
 
+#: ``prompt_cache`` is honoured by implicit caching (nothing to send) and, on
+#: the Gemini API, explicit cached contents for long fixed prefixes.
 GEMINI_SETTINGS = frozenset(
-    {"max_tokens", "temperature", "top_p", "stop", "seed", "reasoning_effort", "timeout", "extra"}
-)
+    {
+        "max_tokens", "temperature", "top_p", "stop", "seed", "reasoning_effort", "timeout",
+        "prompt_cache", "extra",
+    }
+)  # fmt: skip
 
 # "gemini-2.5-flash", "gemini-3-pro-preview", "gemini-3.1-flash-lite", "models/gemini-2.0-flash"...
 _VERSION = re.compile(r"^(?:models/)?gemini-(\d+)(?:\.(\d+))?(?:-|$)")

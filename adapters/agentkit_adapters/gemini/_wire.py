@@ -157,6 +157,7 @@ class GenerateContentRequest(TypedDict, total=False):
     tools: list[Tool]
     toolConfig: ToolConfig
     generationConfig: GenerationConfig
+    cachedContent: str
 
 
 class UsageMetadata(TypedDict, total=False):

@@ -39,6 +39,7 @@ _SETTINGS = frozenset(
         "parallel_tool_calls",
         "reasoning_effort",
         "timeout",
+        "prompt_cache",
         "extra",
     }
 )

@@ -46,6 +46,8 @@ from agentkit import (
     ToolResultPart,
 )
 from agentkit.adapter import (
+    prefix_key,
+    prompt_cache_of,
     reasoning_left_out,
     resource_text,
     setting_not_sent,
@@ -65,7 +67,9 @@ from ._wire import (
 )
 
 __all__ = [
+    "EXTENDED_RETENTION_AFTER",
     "OpenAIQuirks",
+    "openai_cache_fields",
     "to_openai_messages",
     "to_openai_request",
     "to_openai_tools",
@@ -87,6 +91,8 @@ class OpenAIQuirks:
         reasoning_history_field: Assistant-message key that carries the host's
             own reasoning back to it (DeepSeek's thinking mode answers 400 in a
             tool loop without ``reasoning_content``); None drops reasoning.
+        prompt_cache_fields: Accepts ``prompt_cache_key`` and
+            ``prompt_cache_retention`` (api.openai.com and Azure's modern APIs).
     """
 
     supports_strict: bool = True
@@ -94,6 +100,7 @@ class OpenAIQuirks:
     supports_stream_usage: bool = True
     unsupported_settings: frozenset[str] = frozenset()
     reasoning_history_field: str | None = None
+    prompt_cache_fields: bool = True
 
 
 _API = "Chat Completions"
@@ -305,6 +312,48 @@ def to_openai_tools(
     return out, warnings
 
 
+#: A ``PromptCache.ttl`` above this many seconds asks for OpenAI's extended
+#: retention (``"24h"``); the default in-memory cache lives minutes, up to an hour.
+EXTENDED_RETENTION_AFTER = 3600
+
+
+def openai_cache_fields(
+    request: ModelRequest, *, supported: bool, provider: str, retention: bool = True
+) -> tuple[dict[str, Any], list[RunWarning]]:
+    """``prompt_cache_key`` (and ``prompt_cache_retention``) for ``request``'s caching.
+
+    OpenAI caches every prompt of 1,024 tokens or more by itself; the key
+    keeps the calls of one agent on one cache machine, which is what makes
+    the automatic cache hit under load. Shared by Chat Completions and Responses.
+
+    Args:
+        request: The neutral request; nothing is returned unless its
+            settings ask for caching.
+        supported: The host takes these fields; if not, a warning says the
+            setting was not sent.
+        provider: For the warnings.
+        retention: The host takes ``prompt_cache_retention``.
+
+    Returns:
+        The body fields and the warnings.
+    """
+    cache = prompt_cache_of(request.settings)
+    if cache is None:
+        return {}, []
+    if not supported:
+        why = f"{provider} takes no prompt_cache_key (a prefix cache of its own, if any, applies)"
+        return {}, [setting_not_sent("prompt_cache", why=why, provider=provider)]
+    fields: dict[str, Any] = {"prompt_cache_key": cache.key or prefix_key(request)}
+    warnings: list[RunWarning] = []
+    if cache.ttl is not None and cache.ttl > EXTENDED_RETENTION_AFTER:
+        if retention:
+            fields["prompt_cache_retention"] = "24h"
+        else:
+            why = f"{provider} takes no prompt_cache_retention (it keeps caches as long as it will)"
+            warnings.append(setting_not_sent("prompt_cache.ttl", why=why, provider=provider))
+    return fields, warnings
+
+
 def to_openai_request(
     request: ModelRequest,
     *,
@@ -402,6 +451,11 @@ def to_openai_request(
         else:
             key = quirks.max_tokens_field if name == "max_tokens" else name
             body[key] = value  # type: ignore[literal-required]
+    cache_fields, cache_warnings = openai_cache_fields(
+        request, supported=quirks.prompt_cache_fields, provider=provider
+    )
+    body.update(cache_fields)  # type: ignore[typeddict-item]
+    warnings += cache_warnings
     if stream:
         body["stream"] = True
         if quirks.supports_stream_usage:

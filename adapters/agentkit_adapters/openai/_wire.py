@@ -99,6 +99,8 @@ class ChatRequest(TypedDict, total=False):
     stop: list[str]
     seed: int
     reasoning_effort: str
+    prompt_cache_key: str
+    prompt_cache_retention: str
     stream: bool
     stream_options: dict[str, bool]
 

@@ -84,6 +84,8 @@ def _quirks(
         max_tokens_field=max_tokens,
         supports_stream_usage=usage,
         unsupported_settings=unsupported,
+        # prompt_cache_key is OpenAI's own; the hosts cache (or not) on their own terms.
+        prompt_cache_fields=False,
     )
 
 

@@ -41,6 +41,7 @@ SETTINGS = frozenset(
         "parallel_tool_calls",
         "reasoning_effort",
         "timeout",
+        "prompt_cache",
         "extra",
     }
 )
@@ -64,6 +65,8 @@ class OpenAIResponsesAdapter:
             summary of the reasoning when ``reasoning_effort`` is set (it
             arrives as ``ReasoningPart`` text); None (default) asks for none,
             which every organisation may do (summaries need a verified one).
+        cache_retention: The server takes ``prompt_cache_retention`` besides
+            ``prompt_cache_key`` (OpenAI, Azure); Open Responses hosts leave it out.
     """
 
     spec_version: Literal["1"] = "1"
@@ -80,8 +83,10 @@ class OpenAIResponsesAdapter:
         capabilities: Capabilities | None = None,
         client: httpx2.AsyncClient | None = None,
         reasoning_summary: ReasoningSummary | None = None,
+        cache_retention: bool = True,
     ) -> None:
         self.model_id = model_id
+        self.cache_retention = cache_retention
         self.reasoning_summary = reasoning_summary
         self.provider = provider
         self.base_url = base_url.rstrip("/")
@@ -115,6 +120,7 @@ class OpenAIResponsesAdapter:
             stream=stream,
             provider=self.provider,
             reasoning_summary=self.reasoning_summary,
+            cache_retention=self.cache_retention,
         )
 
     def request_body(self, request: ModelRequest) -> dict[str, Any]:

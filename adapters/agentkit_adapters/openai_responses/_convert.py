@@ -52,6 +52,7 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import UnsupportedFeatureError
 
+from ..openai._convert import openai_cache_fields
 from ..openai._strict import compile_openai_schema
 from ._wire import (
     FunctionTool,
@@ -276,6 +277,7 @@ def to_responses_request(
     stream: bool,
     provider: str = "openai",
     reasoning_summary: ReasoningSummary | None = None,
+    cache_retention: bool = True,
 ) -> PreparedRequest:
     """A whole ``POST /responses`` body for ``request``.
 
@@ -293,6 +295,9 @@ def to_responses_request(
             ``concise``, ``detailed``) when ``reasoning_effort`` is set. None
             (the default) asks for none: OpenAI rejects the request for an
             organisation that is not verified, and effort alone works for all.
+        cache_retention: The server takes ``prompt_cache_retention`` (OpenAI
+            and Azure do; the Open Responses specification has only
+            ``prompt_cache_key``).
 
     Returns:
         The body, its warnings and the compiled strict schemas.
@@ -354,6 +359,11 @@ def to_responses_request(
         if getattr(settings, name) is not None:
             why = f"{_API} has no such setting"
             warnings.append(setting_not_sent(name, why=why, provider=provider))
+    cache_fields, cache_warnings = openai_cache_fields(
+        request, supported=True, provider=provider, retention=cache_retention
+    )
+    body.update(cache_fields)  # type: ignore[typeddict-item]
+    warnings += cache_warnings
     if stream:
         body["stream"] = True
     if settings.extra:

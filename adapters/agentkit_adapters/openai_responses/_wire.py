@@ -167,6 +167,8 @@ class ResponsesRequest(TypedDict, total=False):
     reasoning: dict[str, str]
     include: list[str]
     store: bool
+    prompt_cache_key: str
+    prompt_cache_retention: str
     stream: bool
 
 

@@ -159,6 +159,8 @@ def responses_preset_adapter(
         key_variable=variable,
         headers=headers,
         client=client,
+        # The specification has prompt_cache_key but no retention field.
+        cache_retention=False,
     )
 
 

@@ -434,7 +434,8 @@ def test_factory_reads_the_environment(
     assert caps.tool_choice == {"auto", "none", "required", "named"}
     assert caps.structured_output == {"native", "tool", "prompted"}
     assert caps.settings == {
-        "max_tokens", "temperature", "top_p", "stop", "seed", "reasoning_effort", "timeout", "extra"
+        "max_tokens", "temperature", "top_p", "stop", "seed", "reasoning_effort", "timeout",
+        "prompt_cache", "extra",
     }  # fmt: skip
 
 
