@@ -52,6 +52,7 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import UnsupportedFeatureError
 
+from .._memo import memo_by_tools
 from ..openai._strict import compile_openai_schema
 from ._wire import (
     FunctionTool,
@@ -207,6 +208,7 @@ _REASONING_LEFT_OUT = (
 )
 
 
+@memo_by_tools
 def to_responses_tools(
     tools: Sequence[ToolDefinition],
     *,
