@@ -25,6 +25,7 @@ from agentkit.adapter import (
     compile_schema_cached,
 )
 
+from .._memo import memo_by_tools
 from ._wire import FunctionDeclaration, Tool, ToolConfig
 
 __all__ = [
@@ -69,6 +70,7 @@ def compile_gemini_schema(
     raise first
 
 
+@memo_by_tools
 def to_gemini_tools(
     tools: Sequence[ToolDefinition],
     *,

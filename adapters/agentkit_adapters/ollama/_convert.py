@@ -51,6 +51,7 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import UnsupportedFeatureError
 
+from .._memo import memo_by_tools
 from ._wire import OllamaChatRequest, OllamaMessage, OllamaTool, OllamaToolCall, ThinkValue
 
 __all__ = ["OPTION_NAMES", "to_ollama_messages", "to_ollama_request", "to_ollama_tools"]
@@ -203,6 +204,7 @@ def to_ollama_messages(
     return out, warnings
 
 
+@memo_by_tools
 def to_ollama_tools(
     tools: Sequence[ToolDefinition], *, allow_lossy: bool, provider: str
 ) -> tuple[list[OllamaTool], list[RunWarning]]:

@@ -56,6 +56,7 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import UnsupportedFeatureError
 
+from .._memo import memo_by_tools
 from ._strict import compile_openai_schema
 from ._wire import (
     ChatContentPart,
@@ -255,6 +256,7 @@ def to_openai_messages(
     return out, warnings
 
 
+@memo_by_tools
 def to_openai_tools(
     tools: Sequence[ToolDefinition],
     *,

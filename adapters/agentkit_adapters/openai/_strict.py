@@ -33,6 +33,8 @@ from agentkit.adapter import (
     compile_schema_cached,
 )
 
+from .._memo import memo_by_tools
+
 __all__ = ["compile_openai_schema", "tools_with_added_nulls"]
 
 
@@ -92,6 +94,7 @@ def _warnings(
     return changes_to_warnings(compiled, tool=None if output else name, provider=provider)
 
 
+@memo_by_tools
 def tools_with_added_nulls(
     tools: Sequence[ToolDefinition], *, allow_lossy: bool = False, strict: bool = True
 ) -> dict[str, CompiledSchema]:

@@ -53,6 +53,7 @@ from agentkit.adapter import (
 from agentkit.exceptions import UnsupportedFeatureError
 
 from ..openai._convert import openai_cache_fields
+from .._memo import memo_by_tools
 from ..openai._strict import compile_openai_schema
 from ._wire import (
     FunctionTool,
@@ -208,6 +209,7 @@ _REASONING_LEFT_OUT = (
 )
 
 
+@memo_by_tools
 def to_responses_tools(
     tools: Sequence[ToolDefinition],
     *,
