@@ -11,7 +11,7 @@ import itertools
 import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from agentkit import (
     FinishReason,
     ModelRequest,
     ModelResponse,
+    Part,
     RunWarning,
     StreamAccumulator,
     StreamEvent,
@@ -32,6 +33,7 @@ from agentkit.adapter import changes_to_warnings, compile_schema_cached
 from agentkit.exceptions import ContextLengthError, UnexpectedResponseError, UserError
 
 from ._catalogue import DEFAULT_MODEL, TOOLS_FIRST, locate_model
+from ._grounding import grounded, user_text
 from ._protocol import (
     TOOL_ROUNDS,
     AnswerStreamer,
@@ -60,9 +62,11 @@ class LlamaCppAdapter:
         tool_rounds: Tool rounds in a row after which only an answer may follow;
             this is what makes a small model's tool loop end.
         tools_first: For models too small to decide or to quote: on the first
-            turn with tools on offer, require a tool call, and after a result
-            require an answer that states the result's values (on by default
-            for the bundled model; off lets the model choose and answer freely).
+            turn with tools on offer (``tool_choice`` auto) the model drafts a
+            call, kept only if its free-text arguments come from the user's
+            words, else it answers; after a result its answer must state the
+            result's values (on by default for the bundled model; off lets the
+            model choose and answer freely).
     """
 
     spec_version: Literal["1"] = "1"
@@ -128,9 +132,13 @@ class LlamaCppAdapter:
         )
         return compiled.schema, changes_to_warnings(compiled, tool=tool, provider=self.provider)
 
-    def _choose(self, request: ModelRequest) -> tuple[list[ToolDefinition], bool, bool]:
+    def _choose(
+        self, request: ModelRequest, answer_only: bool = False
+    ) -> tuple[list[ToolDefinition], bool, bool]:
         """The tools on offer this turn, whether a call is allowed, whether an answer is."""
         choice = request.tool_choice or "auto"
+        if answer_only:
+            return [], False, True
         named = choice not in ("auto", "none", "required")
         tools = [t for t in request.tools if not named or t.name == choice]
         if not tools or choice == "none":
@@ -141,9 +149,14 @@ class LlamaCppAdapter:
         must_call = choice != "auto" or (self.tools_first and rounds == 0)
         return tools, True, not must_call
 
-    def _plan(self, request: ModelRequest) -> tuple[dict[str, Any], list[RunWarning]]:
-        """The llama.cpp arguments for this request, and the warnings on the way."""
-        tools, allow_tools, allow_answer = self._choose(request)
+    def _plan(
+        self, request: ModelRequest, *, answer_only: bool = False
+    ) -> tuple[dict[str, Any], list[RunWarning]]:
+        """The llama.cpp arguments for this request, and the warnings on the way.
+
+        ``answer_only``: the model's drafted call was dropped; it must answer.
+        """
+        tools, allow_tools, allow_answer = self._choose(request, answer_only)
         warnings: list[RunWarning] = []
         compiled_tools = []
         for definition in tools:
@@ -199,14 +212,61 @@ class LlamaCppAdapter:
             UnexpectedResponseError: generation ended without a finish reason.
         """
         kwargs, warnings = self._plan(request)
-        model = self.model()
         acc = StreamAccumulator(self.provider, self.model_id)
         yield acc.start()
+        draft = _Generation()
+        async for event in self._generate(kwargs, acc, draft):
+            yield event
+        if draft.is_call and self._drafts_calls(request) and not self._grounded(draft, request):
+            # The model filled in a call the user's words do not support: take
+            # it as "no tool needed" and let it answer (see _grounding).
+            kwargs, _ = self._plan(request, answer_only=True)
+            answer = _Generation(draft.prompt_tokens, draft.completion_tokens)
+            async for event in self._generate(kwargs, acc, answer):
+                yield event
+            draft = answer
+        if not draft.streamed:
+            # A tool call or a structured answer only means something whole.
+            for part in draft.parts:
+                if isinstance(part, ToolCallPart):
+                    for event in acc.whole_call(0, part.id, part.name, part.arguments):
+                        yield event
+                elif isinstance(part, TextPart):
+                    for event in acc.add_text(part.text):
+                        yield event
+        usage = Usage(input_tokens=draft.prompt_tokens, output_tokens=draft.completion_tokens)
+        reason: FinishReason = "tool_calls" if draft.is_call else _FINISH.get(draft.finish, "other")
+        for event in acc.finish(
+            reason, raw_finish_reason=draft.finish, usage=usage, warnings=warnings
+        ):
+            yield event
+
+    def _drafts_calls(self, request: ModelRequest) -> bool:
+        """Whether this turn's call is a draft the model must back with the user's words."""
+        return self.tools_first and (request.tool_choice or "auto") == "auto"
+
+    def _grounded(self, draft: _Generation, request: ModelRequest) -> bool:
+        text = user_text(request.messages)
+        schemas = {t.name: t.input_schema for t in request.tools}
+        return all(
+            grounded(part.arguments, schemas.get(part.name, {}), text)
+            for part in draft.parts
+            if isinstance(part, ToolCallPart)
+        )
+
+    async def _generate(
+        self, kwargs: dict[str, Any], acc: StreamAccumulator, out: _Generation
+    ) -> AsyncIterator[StreamEvent]:
+        """One generation: stream an answer's text as it forms, record the rest in ``out``.
+
+        Raises:
+            UnexpectedResponseError: generation ended without a finish reason.
+        """
         streamer = AnswerStreamer()
-        finish: str | None = None
         completion_tokens = 0
         context_tokens = 0
-        async with aclosing(model.chunks(kwargs)) as chunks:
+        finish: str | None = None
+        async with aclosing(self.model().chunks(kwargs)) as chunks:
             async for chunk in self._translated(chunks):
                 if CONTEXT_TOKENS in chunk:
                     context_tokens = int(chunk[CONTEXT_TOKENS])
@@ -224,23 +284,12 @@ class LlamaCppAdapter:
                 provider=self.provider,
                 model_id=self.model_id,
             )
-        parts, is_call = parse_reply(streamer.raw, f"call_local_{next(_ids)}")
-        if not streamer.streaming:
-            # A tool call or a structured answer only means something whole.
-            for part in parts:
-                if isinstance(part, ToolCallPart):
-                    for event in acc.whole_call(0, part.id, part.name, part.arguments):
-                        yield event
-                elif isinstance(part, TextPart):
-                    for event in acc.add_text(part.text):
-                        yield event
-        usage = Usage(
-            input_tokens=max(0, context_tokens - completion_tokens),
-            output_tokens=completion_tokens,
-        )
-        reason: FinishReason = "tool_calls" if is_call else _FINISH.get(finish, "other")
-        for event in acc.finish(reason, raw_finish_reason=finish, usage=usage, warnings=warnings):
-            yield event
+        out.parts, out.is_call = parse_reply(streamer.raw, f"call_local_{next(_ids)}")
+        out.streamed = bool(streamer.streaming)
+        out.finish = finish
+        # A dropped draft was real work: its tokens count too.
+        out.prompt_tokens += max(0, context_tokens - completion_tokens)
+        out.completion_tokens += completion_tokens
 
     async def _translated(
         self, chunks: AsyncIterator[dict[str, Any]]
@@ -276,6 +325,18 @@ class LlamaCppAdapter:
         raise UnexpectedResponseError(  # pragma: no cover - stream always ends with one
             "no response", provider=self.provider, model_id=self.model_id
         )
+
+
+@dataclass
+class _Generation:
+    """What one generation produced: its parts, how it ended, the tokens so far."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    parts: list[Part] = field(default_factory=list)
+    is_call: bool = False
+    streamed: bool = False
+    finish: str = "stop"
 
 
 _TOO_LONG = re.compile(r"Requested tokens \((\d+)\) exceed context window of (\d+)")

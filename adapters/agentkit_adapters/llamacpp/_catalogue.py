@@ -30,11 +30,13 @@ BUNDLED: dict[str, tuple[str, str]] = {
 }
 
 #: Models too small to decide on their own when a tool is needed, or to repeat a
-#: tool's result: their first turn with tools on offer must call one, and their
-#: answer after a result must state its values (see ``stating_pattern``).
-#: Measured on bench/local_eval.yaml, SmolLM2-135M chose right 21/34 times when
-#: forced and 19/34 or fewer when free, whatever the prompt (plain, "only if
-#: needed", few-shot turns, a yes/no question): it does not tell the cases apart.
+#: tool's result. On their first turn with tools on offer they draft a call,
+#: which is kept only when its free-text arguments come from the user's words
+#: (see ``_grounding``); otherwise they answer. Their answer after a result must
+#: state its values (see ``stating_pattern``). Measured on bench/local_eval.yaml,
+#: SmolLM2-135M left free chose right about 19/34 times whatever the prompt
+#: (plain, "only if needed", few-shot turns, a yes/no question), forced to call
+#: 21/34; drafting and checking the draft is what tells the cases apart.
 TOOLS_FIRST = frozenset({"smollm2-135m"})
 
 

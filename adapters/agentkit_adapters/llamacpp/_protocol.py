@@ -120,6 +120,10 @@ def constraint_schema(
 
 
 _FREE = '[^"\\\\]{0,40}'  # a few JSON string characters, no quote or escape
+_TAIL = '[^"\\\\]{0,12}'
+_AFTER_NUMBER = '([^0-9"\\\\][^"\\\\]{0,39})?'
+_AFTER_NUMBER_LAST = '([^0-9"\\\\][^"\\\\]{0,11})?'
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def result_values(messages: Sequence[Message], *, limit: int = 4) -> list[str]:
@@ -151,12 +155,25 @@ def stating_pattern(values: Sequence[str]) -> str | None:
 
     For models too small to repeat a tool result faithfully: the grammar only
     lets the answer end once every value has appeared. Between them the model
-    writes freely; only characters that need no JSON escape are allowed.
+    writes freely; only characters that need no JSON escape are allowed. A
+    number stands as a number of its own, after a space and before no digit:
+    left to itself SmolLM2-135M glued numbers to words ("the city of4celsius",
+    ".19Celsius") or made them longer ("3000" for 3). After the last value only
+    a few characters may follow, since the tail is where it rambled
+    ("overcast, overcast, overcast, ...").
     """
     if not values:
         return None
-    body = _FREE.join(_literal(v) for v in values)
-    return f"^{_FREE}{body}{_FREE}$"
+    pieces = [_FREE]
+    for index, value in enumerate(values):
+        last = index == len(values) - 1
+        if _NUMBER.fullmatch(value):
+            pieces.append(f"[ ]{_literal(value)}")
+            pieces.append(_AFTER_NUMBER_LAST if last else _AFTER_NUMBER)
+        else:
+            pieces.append(_literal(value))
+            pieces.append(_TAIL if last else _FREE)
+    return "^" + "".join(pieces) + "$"
 
 
 def _describe_argument(name: str, spec: Any) -> str:

@@ -58,3 +58,14 @@ async def test_the_answer_after_a_weather_result_states_its_values() -> None:
     # examples/weather/weather_tools.py gives Paris 20 °C and windy.
     assert "20" in result.output
     assert "windy" in result.output.lower()
+
+
+async def test_the_bundled_model_answers_a_greeting_instead_of_calling_a_tool() -> None:
+    # Its draft call (get_weather for some city) has no support in "Hello!",
+    # so the example agent answers without touching its tool.
+    local = _fresh(LlamaCppAdapter("smollm2-135m"))
+    result = await run(load_agent(EXAMPLE), "Hello!", model=local)
+    assert [m.role for m in result.messages] == ["system", "user", "assistant"]
+    assert result.messages[2].tool_calls == []
+    assert isinstance(result.output, str)
+    assert result.output.strip()

@@ -226,6 +226,12 @@ def test_stating_pattern_needs_every_value_in_order() -> None:
     assert not re.fullmatch(pattern, "In Paris it is cold with light rain.")
     assert not re.fullmatch(pattern, "Light rain, -2 C in Paris.")
     assert not re.fullmatch(pattern, 'In Paris it is -2 C with light rain. "')
+    # A number stands on its own: after a space, before no digit.
+    assert not re.fullmatch(pattern, "In Paris it is-2 C with light rain.")
+    assert not re.fullmatch(pattern, "In Paris it is -20 C with light rain.")
+    # Only a few characters may follow the last value.
+    assert not re.fullmatch(pattern, "In Paris it is -2 C with light rain for the rest of the day.")
+    assert re.fullmatch(stating_pattern(["7"]) or "", "It is 7.")
     assert stating_pattern([]) is None
     assert result_values([Message.user("hi")]) == []
 
