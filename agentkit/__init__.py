@@ -177,8 +177,8 @@ if TYPE_CHECKING:
     from ._advice import Advice, advice
     from ._agent import Agent
     from ._agentfile import load_agent
-    from ._cascade import CascadeSaving
     from ._caching import PromptCache
+    from ._cascade import CascadeSaving
     from ._ledger import CallLedger, LedgerLine, TokenLedger, format_ledger, token_ledger
     from ._messages import (
         AudioPart,

@@ -52,8 +52,8 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import UnsupportedFeatureError
 
-from ..openai._convert import openai_cache_fields
 from .._memo import memo_by_tools
+from ..openai._convert import openai_cache_fields
 from ..openai._strict import compile_openai_schema
 from ._wire import (
     FunctionTool,
