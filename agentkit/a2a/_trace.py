@@ -40,6 +40,10 @@ def current_trace_fields() -> dict[str, str]:
     """The current trace context as W3C fields (``traceparent``...); empty when there is none."""
     if not _loaded():
         return {}
+    from opentelemetry import trace
+
+    if not trace.get_current_span().get_span_context().is_valid:
+        return {}  # untraced: leave the propagators unloaded
     from .._tracing import inject_trace_context
 
     return inject_trace_context({})
