@@ -11,7 +11,9 @@ otherwise bytes at ``BYTES_PER_TOKEN``. Whatever the estimates do not cover
 (message framing, chat templates, images, a provider's hidden tool prompt) is
 the ``unattributed`` line: reported minus estimated, negative when the
 estimates overshoot, never hidden. Prices come from ``_cost.price_usage``; an
-unknown price stays None.
+unknown price stays None. Each call and the run have a prompt-cache hit rate
+(cached input over input, as reported) and the tokens a history compaction
+policy kept out (``compacted_tokens``: the whole conversation minus what was sent).
 """
 
 from __future__ import annotations

@@ -248,3 +248,25 @@ def test_hit_rate_per_call_and_per_run() -> None:
 
     row = next(line for line in format_ledger(result.ledger).splitlines() if "hit rate" in line)
     assert row.split()[-3:] == ["0%", "75%", "41%"]
+
+
+def test_hosts_are_configured_for_what_they_take() -> None:
+    from agentkit._prefix import prefix_adapter
+
+    long = request(PromptCache(ttl=7200))
+    openrouter = prefix_adapter("openrouter-responses:openai/gpt-5-mini").request_body(long)
+    assert "prompt_cache_key" in openrouter
+    assert "prompt_cache_retention" not in openrouter
+    azure = prefix_adapter("azure-responses:gpt-4.1-mini").request_body(long)
+    assert azure["prompt_cache_retention"] == "24h"
+    groq = prefix_adapter("groq:llama-3.3-70b").request_body(long)
+    assert "prompt_cache_key" not in groq
+    assert "prompt_cache" not in prefix_adapter("groq:llama-3.3-70b").capabilities.settings
+
+
+def test_old_azure_api_versions_take_no_cache_key() -> None:
+    from agentkit_adapters.azure import azure_chat_quirks
+
+    assert azure_chat_quirks(None).prompt_cache_fields
+    assert azure_chat_quirks("2024-10-21").prompt_cache_fields
+    assert not azure_chat_quirks("2024-06-01").prompt_cache_fields
