@@ -50,11 +50,34 @@ class SSEDecoder:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = (self._buffer + chunk).split(b"\n")
         self._buffer = lines.pop()
+        # One loop over the lines with the state in locals, no call per line: a
+        # model stream is thousands of small events, and this is their hot path.
         events: list[SSEEvent] = []
+        name = self._event
+        data = self._data
         for line in lines:
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
+            if line.startswith(b"data:"):
+                value = line[6:] if line.startswith(b"data: ") else line[5:]
+                data.append(value.decode("utf-8"))
+            elif line.startswith(b"event:"):
+                value = line[7:] if line.startswith(b"event: ") else line[6:]
+                name = value.decode("utf-8")
+            elif not line:
+                if data:
+                    joined = data[0] if len(data) == 1 else "\n".join(data)
+                    events.append(SSEEvent(name or "message", joined))
+                    data = []
+                name = ""
+            elif line[0] != 0x3A:  # ":" starts a comment (keep-alive pings)
+                field, _, value = line.partition(b":")
+                if value.startswith(b" "):
+                    value = value[1:]
+                if field == b"data":
+                    data.append(value.decode("utf-8"))
+                elif field == b"event":
+                    name = value.decode("utf-8")
+        self._event = name
+        self._data = data
         return events
 
     def flush(self) -> list[SSEEvent]:
@@ -62,26 +85,6 @@ class SSEDecoder:
         events = self.feed(b"\n\n") if self._buffer or self._data else []
         self._buffer = b""
         return events
-
-    def _line(self, line: bytes) -> SSEEvent | None:
-        if not line:
-            if not self._data:
-                self._event = ""
-                return None
-            event = SSEEvent(self._event or "message", "\n".join(self._data))
-            self._event = ""
-            self._data = []
-            return event
-        if line[0] == 0x3A:  # ":" starts a comment (keep-alive pings)
-            return None
-        name, _, value = line.partition(b":")
-        if value.startswith(b" "):
-            value = value[1:]
-        if name == b"data":
-            self._data.append(value.decode("utf-8"))
-        elif name == b"event":
-            self._event = value.decode("utf-8")
-        return None
 
 
 class NDJSONDecoder:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._messages import Message, Part, ReasoningPart, TextPart, ToolCallPart, Usage
 from ._model import (
@@ -27,6 +27,7 @@ from ._model import (
     ToolCallStartEvent,
 )
 from ._schema._nulls import strip_added_nulls
+from ._trusted import trusted
 
 if TYPE_CHECKING:
     from ._schema._types import CompiledSchema
@@ -52,6 +53,17 @@ def parse_tool_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, An
     if isinstance(value, dict):
         return value, None
     return {}, raw
+
+
+_TextEvent = TypeVar("_TextEvent", TextDeltaEvent, ReasoningDeltaEvent, RefusalDeltaEvent)
+
+
+def _text_event(cls: type[_TextEvent], kind: str, text: str) -> _TextEvent:
+    # One event per delta: built without validation when the text is a str, as
+    # parsed JSON gives (anything else goes through pydantic and its errors).
+    if type(text) is str:
+        return trusted(cls, {"type": kind, "text": text}, {"text"})
+    return cls(text=text)
 
 
 class _PendingCall:
@@ -126,7 +138,7 @@ class StreamAccumulator:
         if self._reasoning:
             self._flush_text()
         self._text.append(text)
-        return [TextDeltaEvent(text=text)]
+        return [_text_event(TextDeltaEvent, "text_delta", text)]
 
     def add_reasoning(self, text: str) -> list[StreamEvent]:
         """Append reasoning text."""
@@ -135,7 +147,7 @@ class StreamAccumulator:
         if self._text:
             self._flush_text()
         self._reasoning.append(text)
-        return [ReasoningDeltaEvent(text=text)]
+        return [_text_event(ReasoningDeltaEvent, "reasoning_delta", text)]
 
     def add_part(self, part: Part) -> None:
         """Append a finished part (e.g. a reasoning item with a signature)."""
@@ -147,7 +159,7 @@ class StreamAccumulator:
         if not text:
             return []
         self._refusal.append(text)
-        return [RefusalDeltaEvent(text=text)]
+        return [_text_event(RefusalDeltaEvent, "refusal_delta", text)]
 
     def has_call(self, index: int) -> bool:
         """Whether a tool call with this index is open."""
@@ -164,6 +176,9 @@ class StreamAccumulator:
         if not fragment:
             return []
         self._calls[index].fragments.append(fragment)
+        if type(fragment) is str and type(index) is int:
+            values = {"type": "tool_call_delta", "index": index, "arguments_delta": fragment}
+            return [trusted(ToolCallDeltaEvent, values, {"index", "arguments_delta"})]
         return [ToolCallDeltaEvent(index=index, arguments_delta=fragment)]
 
     def end_call(

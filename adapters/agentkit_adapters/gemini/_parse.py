@@ -88,6 +88,10 @@ def _count(value: Any) -> int:
     return value if type(value) is int and value >= 0 else 0
 
 
+def _has_counts(usage: Any) -> bool:
+    return isinstance(usage, dict) and any(k.endswith("TokenCount") for k in usage)
+
+
 def from_gemini_usage(usage: Any) -> Usage | None:
     """``usageMetadata`` to ``Usage``, or None when it holds no counts.
 
@@ -97,7 +101,7 @@ def from_gemini_usage(usage: Any) -> Usage | None:
     ``promptTokenCount`` already includes ``cachedContentTokenCount``; tokens of
     tool-use prompts (``toolUsePromptTokenCount``) count as input.
     """
-    if not isinstance(usage, dict) or not any(k.endswith("TokenCount") for k in usage):
+    if not _has_counts(usage):
         return None  # Vertex's intermediate chunks carry only {"trafficType": ...}
     thoughts = _count(usage.get("thoughtsTokenCount"))
     return Usage(
@@ -143,12 +147,17 @@ class GeminiChunkReader:
         self.provider = provider
         self.model_id = model_id
         self.warnings = list(warnings or [])
-        self.usage: Usage | None = None
+        self._usage: Any = None
         self.raw_finish_reason: str | None = None
         self._thought: list[str] = []
         self._calls = 0
         self._partial: PartialCall | None = None
         self._ignored: set[str] = set()
+
+    @property
+    def usage(self) -> Usage | None:
+        """The usage reported so far (the last ``usageMetadata`` with counts)."""
+        return from_gemini_usage(self._usage)
 
     def _unexpected(self, message: str) -> UnexpectedResponseError:
         return UnexpectedResponseError(message, provider=self.provider, model_id=self.model_id)
@@ -170,9 +179,10 @@ class GeminiChunkReader:
         events: list[StreamEvent] = []
         if not acc.started:
             events.append(acc.start(chunk.get("responseId"), chunk.get("modelVersion")))
-        usage = from_gemini_usage(chunk.get("usageMetadata"))
-        if usage is not None:
-            self.usage = usage  # cumulative on every chunk: the last one is the total
+        usage = chunk.get("usageMetadata")
+        if usage is not None and _has_counts(usage):
+            # Cumulative on every chunk: the last one is the total, made a Usage once.
+            self._usage = usage
         feedback = chunk.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
             reason = str(feedback["blockReason"])

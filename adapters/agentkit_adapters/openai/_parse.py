@@ -293,7 +293,12 @@ class OpenAIChunkReader:
             if choice.get("index", 0) != 0:
                 continue  # agentkit never asks for n > 1
             delta = choice.get("delta")
-            if delta:
+            if delta and len(delta) == 1 and "content" in delta:
+                # The common chunk: one piece of text and nothing else.
+                text = delta["content"]
+                if text:
+                    events += acc.add_text(text)
+            elif delta:
                 reasoning = delta.get("reasoning_content") or delta.get("reasoning")
                 if reasoning:
                     events += acc.add_reasoning(reasoning)
