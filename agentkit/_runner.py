@@ -251,11 +251,7 @@ class _Run(ModelCalls):
                         yield event
         self._check_tool_budget(calls, results)
 
-    async def tool_round(
-        self,
-        calls: list[ToolCallPart],
-        execute: Callable[[ToolCallPart], Awaitable[ToolResultPart]],
-    ) -> ToolRound:
+    async def tool_round(self, calls: list[ToolCallPart], execute: ToolExecutor) -> ToolRound:
         """Run one round of ``calls`` concurrently through ``execute`` (``RunIO.call_tools``).
 
         The calls start in their order, each reaching ``execute`` before the

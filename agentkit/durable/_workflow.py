@@ -205,11 +205,27 @@ async def _handle(run_id: str, spec: RunSpec) -> Any:
     if status is None:
         with SetWorkflowID(run_id):
             return await DBOS.start_workflow_async(run_workflow, spec.model_dump_json())
+    _check_same_run(run_id, status, spec)
     if status.status == "PENDING":
         # Nobody in this process runs it: its process died. DBOS puts it back
         # on its queue, and the first process to take it replays its steps.
         return await DBOS.resume_workflow_async(run_id)
     return await DBOS.retrieve_workflow_async(run_id)
+
+
+def _check_same_run(run_id: str, status: Any, spec: RunSpec) -> None:
+    """A run id names one run: asking for it with another agent or input is a mistake."""
+    if status.name != "agentkit.run":
+        raise UserError(f"run id {run_id!r} belongs to another kind of workflow ({status.name})")
+    args = (status.input or {}).get("args") or ()
+    if not args or not isinstance(args[0], str):
+        return  # not readable here: trust the id
+    stored = RunSpec.model_validate_json(args[0])
+    if (stored.agent_name, stored.input) != (spec.agent_name, spec.input):
+        raise UserError(
+            f"durable run {run_id!r} was started for agent {stored.agent_name!r} with another "
+            "input; give the same agent and input to resume it, or a new run id for a new run"
+        )
 
 
 async def durable_stream(

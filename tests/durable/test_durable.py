@@ -182,3 +182,15 @@ def test_import_agentkit_does_not_import_dbos() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.anyio
+async def test_a_run_id_asked_for_with_another_input_is_refused(engine: Path) -> None:
+    from agentkit.durable import durable_run
+
+    agent = Agent(name="echo")
+    model = FunctionAdapter(lambda request: "hello")
+    await durable_run(agent, "first", model=model, run_id="one-input")
+    with pytest.raises(UserError, match="another input"):
+        await durable_run(agent, "second", model=model, run_id="one-input")
+    assert len(model.calls) == 1
