@@ -37,6 +37,7 @@ EXIT_TABLE: tuple[tuple[int, str, str], ...] = (
     (10, "AdapterError", "any other provider or connection failure"),
     (11, "BudgetExceededError", "the next model call would pass max_cost_usd"),
     (12, "TruncatedError", "an answer was cut off at max_tokens (--fail-on-truncation)"),
+    (13, "ToolNotRepeatableError", "a resumed --durable run found a not-repeatable tool in flight"),
     (130, "", "interrupted"),
 )
 EXIT_CODES = {name: code for code, name, _ in EXIT_TABLE if name}
@@ -109,6 +110,23 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         choices=["otlp", "console"],
         help="export OpenTelemetry spans of the run: otlp (HTTP/protobuf to "
         "OTEL_EXPORTER_OTLP_ENDPOINT, default http://127.0.0.1:4318) or console (stderr)",
+    )
+    run.add_argument(
+        "--durable",
+        action="store_true",
+        help="record every model call and tool call (DBOS, SQLite by default), so that a run "
+        "whose process died resumes with --run-id instead of starting over",
+    )
+    run.add_argument(
+        "--run-id",
+        help="with --durable: the run's id; give the id of an unfinished run to resume it, "
+        "of a finished one to print its result again (default: a new id, printed on stderr)",
+    )
+    run.add_argument(
+        "--database",
+        help="with --durable: where runs are stored, a postgresql:// or sqlite:/// URL, a "
+        ".sqlite file or a directory (default: AGENTKIT_DURABLE_DATABASE, else "
+        "~/.local/state/agentkit/durable.sqlite)",
     )
 
     run.add_argument(
@@ -431,14 +449,20 @@ def _run(args: argparse.Namespace) -> int:
         from ._runner import run_stream
 
         result = None
-        events = run_stream(
-            agent,
-            message,
-            model=choice.model,
-            stream=args.stream,
-            model_options=options,
-            on_truncation="error" if args.fail_on_truncation else "warn",
-        )
+        on_truncation: Any = "error" if args.fail_on_truncation else "warn"
+        if args.durable:
+            events = _durable_events(args, message, choice.model, options, on_truncation)
+        else:
+            if args.run_id or args.database:
+                raise UserError("--run-id and --database only apply to --durable runs")
+            events = run_stream(
+                agent,
+                message,
+                model=choice.model,
+                stream=args.stream,
+                model_options=options,
+                on_truncation=on_truncation,
+            )
         async for event in events:
             result = printer.event(event) or result
         return result
@@ -449,6 +473,8 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if provider is not None:
             provider.shutdown()  # sends the spans still batched
+        if args.durable and "agentkit.durable" in sys.modules:
+            sys.modules["agentkit.durable"].shutdown()
     if result is not None and isinstance(printer, _HumanPrinter):
         _print_usage_table(result, printer.turn_usage, sys.stdout)
     if result is not None and args.tokens:
@@ -457,6 +483,39 @@ def _run(args: argparse.Namespace) -> int:
         # Beside JSON lines, on stderr, so stdout stays one object a line.
         print_ledger(result, sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _durable_events(
+    args: argparse.Namespace,
+    message: str,
+    model: str,
+    options: dict[str, Any],
+    on_truncation: Any,
+) -> Any:
+    """``run --durable``: the run's events from the durable engine, its id on stderr."""
+    import os
+    import uuid
+
+    from .exceptions import UserError
+
+    try:
+        from .durable import durable_stream
+    except ImportError as exc:
+        raise UserError(str(exc)) from exc
+    run_id = args.run_id or uuid.uuid4().hex
+    if not args.run_id:
+        print(f"durable run: {run_id} (resume with --run-id {run_id})", file=sys.stderr)
+    return durable_stream(
+        args.agent,
+        message,
+        run_id=run_id,
+        model=model,
+        stream=args.stream,
+        model_options=options,
+        on_truncation=on_truncation,
+        profile=args.profile,
+        database=args.database or os.environ.get("AGENTKIT_DURABLE_DATABASE") or None,
+    )
 
 
 def _setup_tracing(exporter: str) -> Any:

@@ -131,11 +131,13 @@ class ModelCalls:
             )
         return []
 
-    async def _call_model(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
+    async def model_call(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
         """One model call: capability checks, budget, retries, then the chain.
 
         Never retries or falls back once an answer's delta has reached the
         caller: the user would see the start of one answer and then another.
+        Besides its events it sets ``answered_by`` and ``mode`` (and may add
+        to ``rejected``): the policy state a replay must restore with them.
         """
         failures: list[tuple[str, AgentkitError]] = []
         last_error: AgentkitError | None = None

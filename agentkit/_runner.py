@@ -7,14 +7,15 @@ every change to the run's state is an event, the fold is the state, and
 ``run``, ``run_stream`` and ``run_sync`` drive the same generator, so the
 events users see are exactly what the result is made of. The model call
 itself (request, capabilities, budget, retries, the chain) is in
-``_modelcall.py``.
+``_modelcall.py``. The loop reaches models and tools only through its
+``io`` (``_runio.py``), so a durable engine can record and replay both.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, aclosing
 from typing import Any
 
@@ -38,6 +39,7 @@ from ._result import (
     ToolResultEvent,
     TurnStartEvent,
 )
+from ._runio import MEMORY, RunIO, ToolRound
 from ._toolindex import ToolIndex
 from ._tools import error_result
 from .exceptions import (
@@ -52,6 +54,9 @@ __all__ = ["run", "run_stream", "run_sync"]
 
 Input = str | Message | Sequence[Message]
 Model = str | ModelAdapter | Sequence[str | ModelAdapter]
+
+#: What runs one tool call: ``_Run.execute``, or a durable engine's step around it.
+ToolExecutor = Callable[[ToolCallPart], Awaitable[ToolResultPart]]
 
 #: Frozen, so one instance serves every run that names no policy.
 _DEFAULT_RETRY = RetryPolicy()
@@ -89,7 +94,12 @@ class _Run(ModelCalls):
     yields an event and reads the fold, which ``events`` feeds before the
     loop resumes. What the loop keeps besides is policy bookkeeping (retry
     counters, the output mode) that is not part of the result.
+
+    Model calls and tool calls go through ``io``: the in-memory ``MEMORY``
+    unless a durable engine sets its own before the run starts.
     """
+
+    io: RunIO = MEMORY
 
     def __init__(
         self,
@@ -175,7 +185,7 @@ class _Run(ModelCalls):
             model = f"{primary.provider}:{primary.model_id}"
             yield TurnStartEvent(turn=fold.turns + 1, model=model)
             response: ModelResponse | None = None
-            async with aclosing(self._call_model(stream, deltas)) as call:
+            async with aclosing(self.io.call_model(self, stream, deltas)) as call:
                 async for event in call:
                     if isinstance(event, ResponseEndEvent):
                         response = event.response
@@ -211,24 +221,7 @@ class _Run(ModelCalls):
                 return
 
     async def _run_tools(self, calls: list[ToolCallPart]) -> AsyncIterator[RunEvent]:
-        slots: list[ToolResultPart | None] = [None] * len(calls)
-        durations = [0.0] * len(calls)
-
-        async def one(i: int, call: ToolCallPart) -> None:
-            started = time.perf_counter()
-            result = await self._execute(call)
-            durations[i] = (time.perf_counter() - started) * 1000
-            slots[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
-
-        if len(calls) == 1:
-            await one(0, calls[0])  # one call needs no task group
-        else:
-            async with anyio.create_task_group() as group:
-                for i, call in enumerate(calls):
-                    group.start_soon(one, i, call)
-        # Every call has its result now (a failure is an error result); the
-        # strict zip below would catch one that had not.
-        results = [r for r in slots if r is not None]
+        results, durations = await self.io.call_tools(self, calls)
         # One round's results, in the calls' order, fold into one tool message.
         for call, result, duration in zip(calls, results, durations, strict=True):
             yield ToolResultEvent(call=call, result=result, duration_ms=duration)
@@ -242,7 +235,38 @@ class _Run(ModelCalls):
                         yield event
         self._check_tool_budget(calls, results)
 
-    async def _execute(self, call: ToolCallPart) -> ToolResultPart:
+    async def tool_round(
+        self,
+        calls: list[ToolCallPart],
+        execute: Callable[[ToolCallPart], Awaitable[ToolResultPart]],
+    ) -> ToolRound:
+        """Run one round of ``calls`` concurrently through ``execute`` (``RunIO.call_tools``).
+
+        The calls start in their order, each reaching ``execute`` before the
+        next starts, so an engine that numbers its steps numbers them alike
+        on every replay.
+        """
+        slots: list[ToolResultPart | None] = [None] * len(calls)
+        durations = [0.0] * len(calls)
+
+        async def one(i: int, call: ToolCallPart) -> None:
+            started = time.perf_counter()
+            result = await execute(call)
+            durations[i] = (time.perf_counter() - started) * 1000
+            slots[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
+
+        if len(calls) == 1:
+            await one(0, calls[0])  # one call needs no task group
+        else:
+            async with anyio.create_task_group() as group:
+                for i, call in enumerate(calls):
+                    group.start_soon(one, i, call)
+        # Every call has its result now (a failure is an error result); the
+        # strict zip in _run_tools would catch one that had not.
+        return [r for r in slots if r is not None], durations
+
+    async def execute(self, call: ToolCallPart) -> ToolResultPart:
+        """One tool call, as the loop makes it: a failure is an error result, never raised."""
         rejected = self.rejected.pop(call.id, None)
         if rejected is not None:  # the provider refused this call (ModelCalls._rejected)
             return error_result(rejected)

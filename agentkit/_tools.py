@@ -129,6 +129,8 @@ class Tool:
         timeout: Seconds one call may take, or None for the agent's default.
         retries: Failed calls allowed per run before the run stops, or None
             for the agent's default.
+        idempotent: Whether calling again with the same arguments has no
+            further effect (MCP's ``idempotentHint``); None when unsaid.
     """
 
     def __init__(
@@ -142,13 +144,24 @@ class Tool:
         retries: int | None = None,
         annotations: dict[str, Any] | None = None,
         blocking: bool | None = None,
+        idempotent: bool | None = None,
         localns: dict[str, Any] | None = None,
     ) -> None:
         if retries is not None and retries < 0:
             raise UserError(f"tool {function.__name__}: retries must be 0 or more")
+        if idempotent is not None:
+            # One flag, kept where MCP clients read it: served tools say it too.
+            said = (annotations or {}).get("idempotentHint", idempotent)
+            if said != idempotent:
+                raise UserError(
+                    f"tool {function.__name__}: idempotent={idempotent} contradicts "
+                    f"annotations idempotentHint={said}"
+                )
+            annotations = {**(annotations or {}), "idempotentHint": idempotent}
         self.function = function
         self.timeout = timeout
         self.retries = retries
+        self.idempotent = idempotent
         self._is_async = inspect.iscoroutinefunction(function)
         # A sync function may block (files, sockets, sleep): by default it runs in a
         # worker thread so other runs and tools keep going. blocking=False runs a
@@ -319,6 +332,7 @@ def tool(
     retries: int | None = None,
     annotations: dict[str, Any] | None = None,
     blocking: bool | None = None,
+    idempotent: bool | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -333,6 +347,7 @@ def tool(
     retries: int | None = None,
     annotations: dict[str, Any] | None = None,
     blocking: bool | None = None,
+    idempotent: bool | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function (sync or async) into a tool.
 
@@ -352,6 +367,10 @@ def tool(
         annotations: MCP tool annotations, like ``{"readOnlyHint": True}``.
         blocking: For a sync function: False runs it inline on the event loop
             (for quick pure functions); by default it runs in a worker thread.
+        idempotent: False marks a tool that must not run twice for one call
+            (it pays, sends, books): a durable run whose process died during
+            its call stops with ``ToolNotRepeatableError`` instead of calling
+            it again. Sets MCP's ``idempotentHint`` annotation.
 
     Returns:
         A ``Tool``, still callable like the function.
@@ -371,6 +390,7 @@ def tool(
             retries=retries,
             annotations=annotations,
             blocking=blocking,
+            idempotent=idempotent,
             localns=localns,
         )
 

@@ -29,7 +29,9 @@ AgentkitError
     ├── OutputValidationError    the final answer never matched the output schema
     ├── ToolRetriesError         a tool kept failing past its retry budget
     ├── BudgetExceededError      the next call would pass max_cost_usd
-    └── TruncatedError           an answer was cut off at max_tokens (on_truncation="error")
+    ├── TruncatedError           an answer was cut off at max_tokens (on_truncation="error")
+    └── ToolNotRepeatableError   a durable run resumed where a tool that must not run twice
+                                 was in flight: .tool .call_id .run_id
 ```
 
 Vendor and transport errors are translated at one seam in each adapter and
@@ -72,6 +74,7 @@ __all__ = [
     "SpecValidationError",
     "ToolCallRejectedError",
     "ToolError",
+    "ToolNotRepeatableError",
     "ToolRetriesError",
     "TruncatedError",
     "UnexpectedResponseError",
@@ -353,3 +356,38 @@ class TruncatedError(RunError):
     Raised only with ``on_truncation="error"`` (CLI: ``--fail-on-truncation``);
     ``messages`` ends with the cut-off answer.
     """
+
+
+class ToolNotRepeatableError(RunError):
+    """A durable run resumed where a tool marked ``idempotent=False`` was in flight.
+
+    The process died while the tool ran, so nobody knows whether it took
+    effect; calling it again could do it twice (pay twice, send twice). The
+    run stops instead. Check whether the call took effect, then start a new
+    run (another run id) with what you know, or repeat the call yourself.
+
+    Attributes:
+        tool: The tool's name.
+        call_id: The model's id for the call in flight.
+        arguments: The arguments it was called with.
+        run_id: The durable run that stopped.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tool: str = "",
+        call_id: str = "",
+        arguments: dict[str, Any] | None = None,
+        run_id: str = "",
+        messages: Sequence[Message] = (),
+        usage: Usage | None = None,
+    ) -> None:
+        # Defaults on every field: the durable engine stores the error and
+        # rebuilds it from its message, then its attributes (pickle's way).
+        self.tool = tool
+        self.call_id = call_id
+        self.arguments = dict(arguments or {})
+        self.run_id = run_id
+        super().__init__(message, messages=messages, usage=usage)
