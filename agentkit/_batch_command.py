@@ -13,26 +13,23 @@ from pathlib import Path
 __all__ = [
     "add_batch_arguments",
     "add_worker_arguments",
-    "default_db_url",
+    "db_url",
     "run_batch_command",
     "run_worker_command",
 ]
 
 DB_HELP = (
-    "system database of the durable runs: sqlite:///PATH (one machine) or "
-    "postgresql://USER@HOST:PORT/DB (shared by workers on many machines); default "
-    "$AGENTKIT_DB, else a SQLite file in ~/.cache/agentkit"
+    "system database of the durable runs: sqlite:///PATH or a .sqlite file (one machine) "
+    "or postgresql://USER@HOST:PORT/DB (shared by workers on many machines); default "
+    "$AGENTKIT_DURABLE_DATABASE, else durable.sqlite in ~/.local/state/agentkit"
 )
 
 
-def default_db_url() -> str:
-    """``$AGENTKIT_DB``, else ``~/.cache/agentkit/durable.sqlite`` (made if missing)."""
-    configured = os.environ.get("AGENTKIT_DB")
-    if configured:
-        return configured
-    folder = Path.home() / ".cache" / "agentkit"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'durable.sqlite'}"
+def db_url(given: str | None) -> str:
+    """``--db``, else ``$AGENTKIT_DURABLE_DATABASE``, else the state directory's SQLite file."""
+    from .durable._engine import database_url
+
+    return database_url(given or os.environ.get("AGENTKIT_DURABLE_DATABASE") or None)
 
 
 def _positive(text: str) -> int:
@@ -62,7 +59,7 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", help="provider:model (default: as for agentkit run)")
     parser.add_argument("--base-url", help="send the model's requests to this API root")
     parser.add_argument("--profile", "-p", help="a profile of the agent file")
-    parser.add_argument("--db", help=DB_HELP)
+    parser.add_argument("--db", "--database", dest="db", help=DB_HELP)
     parser.add_argument(
         "--rate",
         help="the provider's rate limit across all workers: at most LIMIT runs started per "
@@ -87,7 +84,7 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``agentkit worker``."""
-    parser.add_argument("--db", help=DB_HELP)
+    parser.add_argument("--db", "--database", dest="db", help=DB_HELP)
     parser.add_argument(
         "--concurrency",
         type=_positive,
@@ -104,14 +101,14 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_batch_command(args: argparse.Namespace) -> int:
     """``agentkit batch``: exit 0 when every input is answered, 1 when some failed."""
-    from .durable._batchjob import parse_rate
     from .durable._batchrun import BatchOptions, run_batch
+    from .durable._queues import parse_rate
 
     options = BatchOptions(
         agent=Path(args.agent),
         inputs=Path(args.inputs),
         out=Path(args.out),
-        db_url=args.db or default_db_url(),
+        db_url=db_url(args.db),
         model=args.model,
         base_url=args.base_url,
         profile=args.profile or os.environ.get("AGENTKIT_PROFILE") or None,
@@ -128,5 +125,5 @@ def run_worker_command(args: argparse.Namespace) -> int:
     """``agentkit worker``: serve until SIGTERM or Ctrl-C."""
     from .durable._worker import run_worker
 
-    run_worker(args.db or default_db_url(), concurrency=args.concurrency, providers=args.provider)
+    run_worker(db_url(args.db), concurrency=args.concurrency, providers=args.provider)
     return 0

@@ -17,10 +17,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..exceptions import UserError
-from ._batchjob import WORKFLOW_NAME
+
+if TYPE_CHECKING:
+    from .._agent import Agent
 
 __all__ = ["BatchItem", "BatchProgress", "batch_id", "read_done", "read_inputs", "workflow_id"]
 
@@ -181,26 +183,39 @@ class BatchProgress:
         )
 
 
-def result_line(key: str, status: Any) -> dict[str, Any]:
-    """The output line of a finished run from its DBOS status."""
+def result_line(key: str, status: Any, agent: Agent) -> dict[str, Any]:
+    """The output line of a finished run from its DBOS status (a ``RunOutcome``)."""
+    from ._records import RunOutcome, result_from_record
+
     line: dict[str, Any] = {"id": key}
-    if status.status == "SUCCESS" and isinstance(status.output, dict):
-        line.update(status.output)
-        return line
-    message = (
-        str(status.error)
-        if status.error is not None
-        else f"the run ended {status.status.lower().replace('_', ' ')}"
-    )
-    line.update(
-        output=None,
-        usage=None,
-        cost_usd=None,
-        error={
-            "type": type(status.error).__name__ if status.error else status.status,
-            "message": message,
-        },
-    )
+    if status.status == "SUCCESS" and isinstance(status.output, str):
+        outcome = RunOutcome.model_validate_json(status.output)
+        if outcome.result is not None:
+            result = result_from_record(outcome.result, agent)
+            usage = result.usage
+            line.update(
+                output=outcome.result["output"],
+                usage={
+                    "requests": usage.requests,
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                },
+                cost_usd=result.cost_usd,
+                model=result.model,
+                turns=result.turns,
+                retries=len(result.retries),
+                error=None,
+                worker=status.executor_id,
+            )
+            return line
+        assert outcome.error is not None
+        error = {"type": outcome.error.type, "message": outcome.error.message}
+    elif status.error is not None:
+        error = {"type": type(status.error).__name__, "message": str(status.error)}
+    else:
+        ended = status.status.lower().replace("_", " ")
+        error = {"type": status.status, "message": f"the run ended {ended}"}
+    line.update(output=None, usage=None, cost_usd=None, error=error, worker=status.executor_id)
     return line
 
 
@@ -209,8 +224,3 @@ def write_lines(out: TextIO, lines: Iterable[dict[str, Any]]) -> None:
     for line in lines:
         out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
     out.flush()
-
-
-def is_batch_workflow(status: Any) -> bool:
-    """Whether a DBOS status is one of our batch runs."""
-    return bool(status.name == WORKFLOW_NAME)

@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ._batch import (
     FINAL,
@@ -19,6 +19,9 @@ from ._batch import (
     workflow_id,
     write_lines,
 )
+
+if TYPE_CHECKING:
+    from .._agent import Agent
 
 __all__ = ["BatchOptions", "run_batch"]
 
@@ -56,17 +59,21 @@ class BatchOptions:
     poll: float = 0.2
 
 
-def _job(options: BatchOptions, document: Any, model: str, item: BatchItem) -> dict[str, Any]:
-    model_options = {"base_url": options.base_url} if options.base_url else {}
-    return {
-        "document": document,
-        "source": str(options.agent),
-        "base": str(options.agent.resolve().parent),
-        "profile": options.profile,
-        "input": item.input,
-        "model": model,
-        "model_options": model_options,
-    }
+def _spec(options: BatchOptions, agent: Agent, model: str, item: BatchItem) -> str:
+    from .._runner import _input_messages
+    from ._records import RunSpec
+
+    spec = RunSpec(
+        agent=str(options.agent.resolve()),
+        agent_name=agent.name,
+        profile=options.profile,
+        model=model,
+        base_url=options.base_url,
+        input=_input_messages(agent, item.input, None),
+        # Nobody watches a batch run's tokens arrive: whole answers cost less.
+        stream=False,
+    )
+    return spec.model_dump_json()
 
 
 class _Display:
@@ -96,18 +103,17 @@ def run_batch(options: BatchOptions, err: TextIO | None = None) -> BatchProgress
     Raises:
         UserError: a bad agent file, inputs file, output file or limit.
     """
-    import yaml
     from dbos import DBOS, SetWorkflowID
 
     err = err or sys.stderr
     from .._agentfile import load_agent
     from .._registry import choose_model
-    from ._batchjob import batch_run, queue_name, set_queue_limits
+    from ._queues import queue_name, set_queue_limits
     from ._worker import Worker
+    from ._workflow import run_workflow
 
     agent = load_agent(options.agent, profile=options.profile)
     text = options.agent.read_bytes()
-    document = yaml.safe_load(text.decode("utf-8-sig"))
     choice = choose_model(options.model, agent.default_model)
     items = read_inputs(options.inputs)
     done = read_done(options.out)
@@ -146,12 +152,12 @@ def run_batch(options: BatchOptions, err: TextIO | None = None) -> BatchProgress
             # A known id gives back the run already recorded: done, in
             # flight or queued, it is not started a second time.
             with SetWorkflowID(wid):
-                dbos_queue.enqueue(batch_run, _job(options, document, choice.model, item))
+                dbos_queue.enqueue(run_workflow, _spec(options, agent, choice.model, item))
             waiting[wid] = item.key
         with options.out.open("a", encoding="utf-8") as out:
             while waiting:
                 display.show(progress)
-                _collect(waiting, progress, out)
+                _collect(waiting, progress, out, agent)
                 if waiting:
                     time.sleep(options.poll)
         display.show(progress, final=True)
@@ -160,7 +166,7 @@ def run_batch(options: BatchOptions, err: TextIO | None = None) -> BatchProgress
     return progress
 
 
-def _collect(waiting: dict[str, str], progress: BatchProgress, out: TextIO) -> None:
+def _collect(waiting: dict[str, str], progress: BatchProgress, out: TextIO, agent: Agent) -> None:
     """Write the answers of runs that finished since the last look."""
     from dbos import DBOS
 
@@ -182,7 +188,7 @@ def _collect(waiting: dict[str, str], progress: BatchProgress, out: TextIO) -> N
         for status in DBOS.list_workflows(
             workflow_ids=finished[start : start + 100], load_input=False, load_output=True
         ):
-            line = result_line(waiting.pop(status.workflow_id), status)
+            line = result_line(waiting.pop(status.workflow_id), status, agent)
             lines.append(line)
             progress.add(line)
     write_lines(out, lines)

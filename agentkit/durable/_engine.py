@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from dbos import DBOS, DBOSConfig
@@ -47,13 +48,22 @@ def database_url(database: str | os.PathLike[str] | None) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
-def launch(database: str | os.PathLike[str] | None = None, *, log_level: str = "WARNING") -> str:
+def launch(
+    database: str | os.PathLike[str] | None = None,
+    *,
+    log_level: str = "WARNING",
+    executor_id: str | None = None,
+    queues: Sequence[str] | None = None,
+) -> str:
     """Start DBOS in this process on ``database`` (once); returns the database URL.
 
     Args:
         database: A ``postgresql://`` or ``sqlite:///`` URL, a ``.sqlite`` file,
             or a directory for ``durable.sqlite``; defaults to the state directory.
         log_level: DBOS's own log level.
+        executor_id: This process's executor id (default: a fresh one); a
+            worker takes it before launch to hold its liveness lock.
+        queues: Dequeue only from these queues (default: all; empty: none).
 
     Raises:
         UserError: DBOS is running here on another database already.
@@ -70,12 +80,14 @@ def launch(database: str | os.PathLike[str] | None = None, *, log_level: str = "
     config: DBOSConfig = {
         "name": "agentkit",
         "system_database_url": url,
-        "executor_id": f"agentkit-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        "executor_id": executor_id or f"agentkit-{os.getpid()}-{uuid.uuid4().hex[:8]}",
         "application_version": APPLICATION_VERSION,
         "log_level": log_level,
         "notification_listener_polling_interval_sec": 0.05,
     }
     DBOS(config=config)
+    if queues is not None:
+        DBOS.listen_queues(list(queues))
     DBOS.launch()
     _launched = url
     return url

@@ -3,35 +3,21 @@
 Any number of workers, on any machines, launch DBOS on the same Postgres
 system database and dequeue from the ``agentkit-<provider>`` queues; DBOS
 enforces each queue's rate limit and concurrency across all of them. On
-Postgres each worker holds a liveness lock (see ``_liveness``) and sweeps
-for workers that died, so their runs are picked up by the living.
+start-up and then every second each worker sweeps for workers that died
+(see ``_liveness``), so their runs are picked up by the living.
 """
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import threading
-import uuid
 from collections.abc import Sequence
 from types import FrameType
 
-from ._batchjob import QUEUE_PREFIX, launch_engine
-from ._liveness import EXECUTOR_PREFIX, ExecutorLiveness
+from ._liveness import liveness_for, new_executor_id
+from ._queues import QUEUE_PREFIX, launch_engine
 
-__all__ = ["Worker", "is_postgres", "new_executor_id", "run_worker"]
-
-
-def is_postgres(db_url: str) -> bool:
-    """Whether a system database URL names Postgres (else SQLite)."""
-    return db_url.startswith(("postgresql", "postgres://"))
-
-
-def new_executor_id() -> str:
-    """A fresh executor id: host, process and a random part, never reused."""
-    host = socket.gethostname().split(".", 1)[0] or "host"
-    return f"{EXECUTOR_PREFIX}{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+__all__ = ["Worker", "run_worker"]
 
 
 class Worker:
@@ -60,12 +46,8 @@ class Worker:
         self.queues = [f"{QUEUE_PREFIX}{p}" for p in providers]
         self.sweep_interval = sweep_interval
         self.listen = listen
-        self.executor_id = new_executor_id() if is_postgres(db_url) else None
-        self.liveness = (
-            ExecutorLiveness(db_url, self.executor_id)
-            if self.executor_id is not None and listen
-            else None
-        )
+        self.executor_id = new_executor_id()
+        self.liveness = liveness_for(db_url, self.executor_id) if listen else None
         self._configured: set[str] = set()
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -114,12 +96,12 @@ class Worker:
 
     def stop(self) -> None:
         """Stop sweeping and shut DBOS down; unfinished runs are recovered elsewhere."""
-        from dbos import DBOS
+        from ._engine import shutdown
 
         self._stop.set()
         if self._sweeper is not None:
             self._sweeper.join(timeout=10)
-        DBOS.destroy(workflow_completion_timeout_sec=0)
+        shutdown()
         if self.liveness is not None:
             self.liveness.release()
 
@@ -141,7 +123,7 @@ def run_worker(
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     served = ", ".join(worker.queues) if worker.queues else "every agentkit queue"
     print(
-        f"worker {worker.executor_id or 'local'} ready on {served}",
+        f"worker {worker.executor_id} ready on {served}",
         flush=True,
     )
     if ready is not None:

@@ -13,7 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from batch_helpers import (
+
+from agentkit._cli import main
+from agentkit.durable._queues import parse_rate, queue_name
+from agentkit.exceptions import UserError
+from tests.durable.batch_helpers import (
     Recorder,
     batch_argv,
     child_env,
@@ -22,10 +26,6 @@ from batch_helpers import (
     write_agent,
     write_inputs,
 )
-
-from agentkit._cli import main
-from agentkit.durable._batchjob import parse_rate, queue_name
-from agentkit.exceptions import UserError
 
 
 @pytest.fixture

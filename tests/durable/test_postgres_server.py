@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import psycopg
-from postgres_server import PostgresServer, postgres_server
+
+from tests.durable.postgres_server import PostgresServer, postgres_server
 
 __all__ = ["postgres_server"]
 

@@ -1,11 +1,12 @@
-"""One batch input as a DBOS workflow, the per-provider queues, and the engine's launch.
+"""The per-provider queues of batch runs, their shared limits, and the engine's launch.
 
 A batch enqueues one workflow per input on the queue of its model's
 provider; any process that launched DBOS on the same system database (the
 ``agentkit batch`` command itself, ``agentkit worker`` processes on any
-machine) dequeues and runs them. Everything a worker needs travels in the
-job: the parsed agent file (so a worker on another machine needs no copy of
-it, only the tool modules it names), the input and the model.
+machine) dequeues and runs them. The workflow is ``agentkit.durable``'s
+``run_workflow`` (every model call and tool call a recorded step), and its
+``RunSpec`` names the agent by its file's absolute path: a worker on another
+machine needs the same files at the same place (one image, one checkout).
 
 A queue's limits are stored with the queue in the system database, so they
 hold across every worker that shares it: ``limiter`` is DBOS's rolling
@@ -18,17 +19,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..exceptions import AgentkitError, UserError
+from ..exceptions import UserError
 
 __all__ = [
-    "APP_NAME",
     "QUEUE_PREFIX",
-    "WORKFLOW_NAME",
-    "batch_run",
     "ensure_queue",
     "launch_engine",
     "parse_rate",
@@ -36,17 +32,8 @@ __all__ = [
     "set_queue_limits",
 ]
 
-#: The DBOS application every agentkit process joins: queues belong to one.
-APP_NAME = "agentkit"
 #: Every provider's queue is named ``agentkit-<provider>``.
 QUEUE_PREFIX = "agentkit-"
-#: The registered name of the batch workflow (stable across code edits).
-WORKFLOW_NAME = "agentkit.batch.run"
-#: Workers only dequeue and recover workflows of their own application
-#: version; one fixed version per agentkit release lets a batch started by
-#: one process be run by workers started from the same installation elsewhere.
-APP_VERSION = f"agentkit-{__version__}"
-
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -140,93 +127,17 @@ def _follow_stderr() -> None:
 def launch_engine(
     db_url: str, *, executor_id: str | None = None, queues: Sequence[str] | None = None
 ) -> None:
-    """Start DBOS on ``db_url`` in this process.
+    """Start the durable engine (``agentkit.durable.launch``) on ``db_url`` in this process.
 
     Args:
         db_url: ``sqlite:///path`` or ``postgresql://...``.
         executor_id: This process's id in the database; each worker that
-            shares a Postgres database needs its own, so that the others can
-            tell its runs apart and recover them when it dies.
+            shares a database needs its own, so that the others can tell its
+            runs apart and recover them when it dies.
         queues: Dequeue and run work from these queues only (None: every
             queue; empty: none, the process only enqueues and reads).
     """
-    from dbos import DBOS, DBOSConfig
+    from ._engine import launch
 
-    config: DBOSConfig = {
-        "name": APP_NAME,
-        "system_database_url": db_url,
-        "application_version": APP_VERSION,
-        "log_level": "WARNING",
-    }
-    if executor_id is not None:
-        config["executor_id"] = executor_id
     _follow_stderr()
-    DBOS(config=config)
-    if queues is not None:
-        DBOS.listen_queues(list(queues))
-    DBOS.launch()
-
-
-def _result_line(result: Any) -> dict[str, Any]:
-    usage = result.usage
-    return {
-        "output": result.output,
-        "usage": {
-            "requests": usage.requests,
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-        },
-        "cost_usd": result.cost_usd,
-        "model": result.model,
-        "turns": result.turns,
-        "retries": len(result.retries),
-        "error": None,
-    }
-
-
-def _error_line(exc: BaseException) -> dict[str, Any]:
-    cause = getattr(exc, "cause", None)
-    return {
-        "output": None,
-        "usage": None,
-        "cost_usd": None,
-        "error": {
-            "type": type(exc).__name__,
-            "message": str(exc),
-            **({"cause": type(cause).__name__} if cause is not None else {}),
-        },
-    }
-
-
-async def _run_job(job: dict[str, Any]) -> dict[str, Any]:
-    from .._agentfile import agent_from_document
-    from .._runner import run
-
-    agent = agent_from_document(
-        job["document"], job["source"], Path(job["base"]), profile=job.get("profile")
-    )
-    result = await run(
-        agent, job["input"], model=job["model"], model_options=job.get("model_options") or {}
-    )
-    from dbos import DBOS
-
-    return {**_result_line(result), "worker": DBOS.executor_id}
-
-
-def _register() -> Any:
-    from dbos import DBOS
-
-    @DBOS.workflow(name=WORKFLOW_NAME)
-    async def run_batch_item(job: dict[str, Any]) -> dict[str, Any]:
-        # A failed run is an answer too (a line with its error), so the
-        # workflow succeeds with it and a rerun of the batch does not retry it.
-        try:
-            return await DBOS.run_step_async({"name": "agentkit.run"}, _run_job, job)
-        except AgentkitError as exc:
-            return _error_line(exc)
-
-    return run_batch_item
-
-
-#: The workflow function, registered with DBOS when this module is imported.
-batch_run = _register()
+    launch(db_url, executor_id=executor_id, queues=queues)
