@@ -95,7 +95,8 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         "--provider",
         action="append",
         default=[],
-        help="serve only this provider's queue (repeat for several; default: all)",
+        help="serve only this provider's queue, its adapter loaded before the first run "
+        "(repeat for several; default: every queue)",
     )
 
 

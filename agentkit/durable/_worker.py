@@ -27,7 +27,8 @@ class Worker:
         db_url: The system database (Postgres to share it between processes).
         concurrency: Runs at once in each worker, per provider queue; stored
             on the queues (DBOS keeps it there), so it applies to every worker.
-        providers: Serve only these providers' queues (default: all).
+        providers: Serve only these providers' queues (default: all), and
+            load their adapters before taking work.
         sweep_interval: Seconds between sweeps for dead workers.
         listen: Run work here; False makes a process that only enqueues.
     """
@@ -43,6 +44,7 @@ class Worker:
     ) -> None:
         self.db_url = db_url
         self.concurrency = concurrency
+        self.providers = list(providers)
         self.queues = [f"{QUEUE_PREFIX}{p}" for p in providers]
         self.sweep_interval = sweep_interval
         self.listen = listen
@@ -54,6 +56,8 @@ class Worker:
 
     def start(self) -> None:
         """Take the liveness lock, launch DBOS, start sweeping."""
+        if self.listen:
+            self._warm_up()
         if self.liveness is not None:
             self.liveness.hold()
         queues = (self.queues or None) if self.listen else []
@@ -65,6 +69,20 @@ class Worker:
             target=self._sweep_loop, name="agentkit-sweep", daemon=True
         )
         self._sweeper.start()
+
+    def _warm_up(self) -> None:
+        """Load the runner and the named providers' adapters before taking work.
+
+        Otherwise the first runs of a fresh worker pay for these imports
+        (seconds on a busy machine) between their start, which the rate
+        limit counts, and their first request, so requests bunch up.
+        """
+        from .._agentfile import load_agent  # noqa: F401
+        from .._registry import adapter_factory
+        from .._runner import run  # noqa: F401
+
+        for provider in self.providers:
+            adapter_factory(provider)
 
     def _configure_queues(self) -> None:
         if self.concurrency is None:

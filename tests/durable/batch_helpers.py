@@ -126,7 +126,7 @@ def start_workers(db: str, tmp: Path, count: int, timeout: float = 180) -> list[
     for n in range(count):
         err = tmp / f"worker{n}.err"
         process = subprocess.Popen(
-            [AGENTKIT, "worker", "--db", db],
+            [AGENTKIT, "worker", "--db", db, "--provider", "openai"],
             stdout=subprocess.PIPE,
             stderr=err.open("w"),
             text=True,
