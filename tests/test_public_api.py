@@ -157,7 +157,13 @@ def test_adapter_module_all_is_exactly_the_adapter_authors_names() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["agentkit.exceptions", "agentkit.testing", "agentkit.agentspec", "agentkit.tracing"],
+    [
+        "agentkit.exceptions",
+        "agentkit.testing",
+        "agentkit.agentspec",
+        "agentkit.tracing",
+        "agentkit.durable",
+    ],
 )
 def test_submodule_all_names_exist_and_are_public(module: str) -> None:
     mod = importlib.import_module(module)
@@ -217,6 +223,7 @@ def test_exception_tree() -> None:
         e.ToolRetriesError,
         e.BudgetExceededError,
         e.TruncatedError,
+        e.ToolNotRepeatableError,
     ):
         assert issubclass(cls, e.RunError)
     assert issubclass(e.UnsupportedSchemaError, e.ModelCallError)
@@ -239,7 +246,8 @@ def test_import_agentkit_loads_no_heavy_modules() -> None:
     code = (
         "import sys, agentkit; "
         "heavy = [m for m in ('pydantic', 'jsonschema', 'httpx2', 'mcp', 'yaml', 'genai_prices', "
-        "'llama_cpp', 'pyagentspec', 'opentelemetry') if m in sys.modules]; print(heavy)"
+        "'llama_cpp', 'pyagentspec', 'opentelemetry', 'dbos', 'sqlalchemy') "
+        "if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

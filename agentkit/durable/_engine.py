@@ -51,24 +51,29 @@ def database_url(database: str | os.PathLike[str] | None) -> str:
 def launch(
     database: str | os.PathLike[str] | None = None,
     *,
-    log_level: str = "WARNING",
     executor_id: str | None = None,
+    log_level: str = "WARNING",
     queues: Sequence[str] | None = None,
 ) -> str:
     """Start DBOS in this process on ``database`` (once); returns the database URL.
 
     Args:
         database: A ``postgresql://`` or ``sqlite:///`` URL, a ``.sqlite`` file,
-            or a directory for ``durable.sqlite``; defaults to the state directory.
+            or a directory for ``durable.sqlite``; None: the database launched
+            already, else the state directory.
+        executor_id: DBOS's name for this process. By default a new one per
+            process, so DBOS recovers nothing at launch; a worker that takes
+            over a dead worker's runs on restart passes a stable one.
         log_level: DBOS's own log level.
-        executor_id: This process's executor id (default: a fresh one); a
-            worker takes it before launch to hold its liveness lock.
-        queues: Dequeue only from these queues (default: all; empty: none).
+        queues: Dequeue only from these queues (default: all; empty: none,
+            a process that only enqueues and reads).
 
     Raises:
         UserError: DBOS is running here on another database already.
     """
     global _launched
+    if database is None and _launched is not None:
+        return _launched  # whatever this process launched on
     url = database_url(database)
     if _launched is not None:
         if url != _launched:
@@ -85,12 +90,29 @@ def launch(
         "log_level": log_level,
         "notification_listener_polling_interval_sec": 0.05,
     }
+    if url.startswith("sqlite:///"):
+        _use_wal(Path(url.removeprefix("sqlite:///")))
     DBOS(config=config)
     if queues is not None:
         DBOS.listen_queues(list(queues))
     DBOS.launch()
     _launched = url
     return url
+
+
+def _use_wal(path: Path) -> None:
+    """Put a SQLite database in write-ahead-log mode (kept in the file, set once).
+
+    Each recorded step is a commit; in WAL mode a commit is one append and one
+    fsync instead of a rollback journal's several, and readers do not block
+    the writer. A commit still reaches the disk before the step is done, so a
+    killed process loses nothing it recorded.
+    """
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+    connection.close()
 
 
 def launched_url() -> str | None:

@@ -15,6 +15,7 @@ database all the same.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import uuid
@@ -59,7 +60,12 @@ class _Caller:
     done: bool = field(default=False)
 
     def publish(self, event: RunEvent) -> None:
-        self._call(self.send.send_nowait, event)
+        self._call(self._send, event)
+
+    def _send(self, event: RunEvent) -> None:
+        # A caller who stopped reading has closed its end; the run goes on.
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            self.send.send_nowait(event)
 
     def close(self) -> None:
         self._call(self.send.close)
@@ -303,7 +309,9 @@ async def _events(
     # handle's result closes it.
     async def watch() -> str:
         try:
-            return str(await handle.get_result(polling_interval_sec=0.1))
+            # Shielded: a caller who stops reading leaves the run going on
+            # (a handle's result may be the workflow's own task).
+            return str(await asyncio.shield(handle.get_result(polling_interval_sec=0.1)))
         finally:
             caller.close()
 
@@ -368,8 +376,13 @@ async def durable_run(
         database=database,
         _deltas=False,
     )
+    result: RunResult | None = None
+    # Read to the end, not to run_end: the stream ends once the engine has
+    # recorded the run's outcome, and leaving earlier would leave it pending.
     async with aclosing(events) as stream:  # type: ignore[type-var]
         async for event in stream:
             if isinstance(event, RunEndEvent):
-                return event.result
-    raise AssertionError("a durable run ends with a RunEndEvent or an error")  # pragma: no cover
+                result = event.result
+    if result is None:  # pragma: no cover - the stream raises instead
+        raise AssertionError("a durable run ends with a RunEndEvent or an error")
+    return result

@@ -1,37 +1,53 @@
-"""A durable run in its own process, for the kill-and-resume tests (not a test module).
+"""Durable runs in their own processes, for the kill-and-resume tests (not a test module).
 
-    python child.py '{"database": ..., "run_id": ..., "base_url": ..., "log": ..., "block": ...}'
+    python child.py        # a zygote: one JSON config a line on stdin, one run each
 
-Its tools append ``start NAME`` and ``done NAME`` to the log file. The tool
-named by ``block`` (once: a flag file beside the log remembers) prints
-``BLOCKED NAME`` on stdout and waits forever, so the test can kill the
-process while the call is in flight. The run's end is one line on stdout:
-``RESULT <json>`` or ``ERROR <class> <json>``.
+DBOS takes seconds to import on a busy machine, so this process imports it
+once and forks a fresh process per run (before any engine thread exists):
+it prints the child's pid, and the child writes its lines to the FIFO named
+by ``out``. A config: ``{"database", "run_id", "base_url", "log", "out",
+"block", "stream"}``.
+
+The tools append ``start NAME`` and ``done NAME`` to the log file. The tool
+named by ``block`` (once: a flag file beside the log remembers) writes
+``BLOCKED NAME`` and waits forever, so the test can kill the process while
+the call is in flight. The run's end is one line: ``RESULT <json>`` or
+``ERROR <class> <json>``.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any, TextIO
 
 import anyio
 
 from agentkit import Agent, tool
+from agentkit.durable import durable_run, durable_stream, shutdown
 from agentkit.exceptions import AgentkitError
 
-config = json.loads(sys.argv[1])
-log = Path(config["log"])
+config: dict[str, Any] = {}
+out: TextIO = sys.stdout
+
+
+def say(line: str) -> None:
+    out.write(line + "\n")
+    out.flush()
 
 
 def _step(name: str) -> None:
+    log = Path(config["log"])
     with log.open("a", encoding="utf-8") as f:
         f.write(f"start {name}\n")
     flag = log.with_name(f"blocked-{name}")
     if config.get("block") == name and not flag.exists():
         flag.touch()
-        print(f"BLOCKED {name}", flush=True)
+        say(f"BLOCKED {name}")
         threading.Event().wait()  # until SIGKILL
     with log.open("a", encoding="utf-8") as f:
         f.write(f"done {name}\n")
@@ -63,8 +79,6 @@ agent = Agent(name="trip", instructions="Plan the trip.", tools=[lookup, pay])
 
 
 async def main() -> None:
-    from agentkit.durable import durable_run, durable_stream, shutdown
-
     try:
         if config.get("stream"):
             kinds = []
@@ -79,7 +93,7 @@ async def main() -> None:
                 kinds.append(event.type)
                 if event.type == "run_end":
                     result = event.result
-            print("EVENTS " + json.dumps(kinds), flush=True)
+            say("EVENTS " + json.dumps(kinds))
         else:
             result = await durable_run(
                 agent,
@@ -89,12 +103,32 @@ async def main() -> None:
                 model_options={"base_url": config["base_url"]},
                 database=config["database"],
             )
-        print("RESULT " + result.model_dump_json(), flush=True)
+        say("RESULT " + result.model_dump_json())
     except AgentkitError as exc:
         details = {"message": str(exc), "tool": getattr(exc, "tool", None)}
-        print(f"ERROR {type(exc).__name__} {json.dumps(details)}", flush=True)
+        say(f"ERROR {type(exc).__name__} {json.dumps(details)}")
     finally:
         shutdown()
 
 
-anyio.run(main)
+def serve() -> None:
+    """Fork one child per config line; print its pid. Children are reaped by the kernel."""
+    global config, out
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        config = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            sys.stdin.close()
+            out = open(config["out"], "w", encoding="utf-8")  # noqa: SIM115 - the child's lifetime
+            try:
+                anyio.run(main)
+            finally:
+                out.close()
+                os._exit(0)
+        print(pid, flush=True)
+
+
+if __name__ == "__main__":
+    serve()

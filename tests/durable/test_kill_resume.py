@@ -20,7 +20,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import anyio
 import pytest
@@ -35,6 +35,9 @@ class Script:
     """The model: lookup, then pay, then the answer. Counts the answers it gave."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.answered: list[int] = []
         self.block_turn: int | None = None
         self.arrived = threading.Event()
@@ -63,69 +66,126 @@ class Script:
         return "Booked: " + "; ".join(results)
 
 
-@pytest.fixture
-def emulator() -> Iterator[tuple[Script, str]]:
+class Child:
+    """One durable run in a process of its own: its pid and the lines it writes."""
+
+    def __init__(self, pid: int, lines: TextIO) -> None:
+        self.pid = pid
+        self.lines = lines
+
+    def kill_when_blocked(self, tool: str) -> None:
+        for line in self.lines:
+            if line.strip() == f"BLOCKED {tool}":
+                break
+        else:
+            raise AssertionError(f"the child ended before {tool} was called")
+        self.kill()
+
+    def kill(self) -> None:
+        os.kill(self.pid, signal.SIGKILL)
+        self.lines.read()  # the end of the FIFO: the process is gone
+        self.lines.close()
+
+    def finish(self) -> tuple[str, Any]:
+        """The run's outcome: ``("result", RunResult JSON)`` or ``(error class, details)``."""
+        text = self.lines.read()
+        self.lines.close()
+        for line in text.splitlines():
+            if line.startswith("RESULT "):
+                return "result", json.loads(line[7:])
+            if line.startswith("ERROR "):
+                kind, details = line[6:].split(" ", 1)
+                return kind, json.loads(details)
+        raise AssertionError(f"the child printed no outcome: {text!r} (its stderr is the test's)")
+
+    def events(self) -> tuple[list[str], Any]:
+        text = self.lines.read()
+        self.lines.close()
+        found = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in text.splitlines()}
+        return json.loads(found["EVENTS"]), json.loads(found["RESULT"])
+
+
+class Zygote:
+    """``child.py``: imports agentkit.durable once and forks a process per run."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "OPENAI_API_KEY": "sk-test-planted"}
+        self.process = subprocess.Popen(
+            [sys.executable, str(CHILD)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "ready"
+        self.count = 0
+
+    def start(self, tmp: Path, base_url: str, run_id: str, **extra: Any) -> Child:
+        self.count += 1
+        fifo = tmp / f"out-{self.count}"
+        os.mkfifo(fifo)
+        config = {
+            "database": str(tmp / "state"),
+            "run_id": run_id,
+            "base_url": base_url,
+            "log": str(tmp / "tools.log"),
+            "out": str(fifo),
+            **extra,
+        }
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(json.dumps(config) + "\n")
+        self.process.stdin.flush()
+        pid = int(self.process.stdout.readline())
+        # Opening blocks until the child opens its end: then it has started.
+        return Child(pid, fifo.open(encoding="utf-8"))
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    z = Zygote()
+    yield z
+    z.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[Script, str]]:
     script = Script()
     with serve_asgi(OpenAIChatEmulator(script)) as url:
         yield script, f"{url}/v1"
-    script.release.set()
+        script.release.set()
 
 
-def _start(tmp: Path, base_url: str, run_id: str, **extra: Any) -> subprocess.Popen[str]:
-    config = {
-        "database": str(tmp / "state"),
-        "run_id": run_id,
-        "base_url": base_url,
-        "log": str(tmp / "tools.log"),
-        **extra,
-    }
-    env = {**os.environ, "OPENAI_API_KEY": "sk-test-planted"}
-    return subprocess.Popen(
-        [sys.executable, str(CHILD), json.dumps(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+@pytest.fixture(scope="module")
+def uninterrupted(
+    server: tuple[Script, str], zygote: Zygote, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    """The result of the same run, never killed (its own database and log)."""
+    script, base_url = server
+    script.reset()
+    tmp = tmp_path_factory.mktemp("uninterrupted")
+    kind, result = zygote.start(tmp, base_url, "baseline").finish()
+    assert kind == "result", result
+    assert script.answered == [1, 2, 3]
+    assert _log(tmp) == ["start lookup", "done lookup", "start pay", "done pay"]
+    return result
 
 
-def _finish(child: subprocess.Popen[str]) -> tuple[str, Any]:
-    out, err = child.communicate(timeout=120)
-    for line in out.splitlines():
-        if line.startswith("RESULT "):
-            return "result", json.loads(line[7:])
-        if line.startswith("ERROR "):
-            kind, details = line[6:].split(" ", 1)
-            return kind, json.loads(details)
-    raise AssertionError(f"the child printed no outcome (exit {child.returncode}): {err[-3000:]}")
-
-
-def _kill_when_blocked(child: subprocess.Popen[str], tool: str) -> None:
-    assert child.stdout is not None
-    for line in child.stdout:
-        if line.strip() == f"BLOCKED {tool}":
-            break
-    else:
-        raise AssertionError(f"the child ended before {tool} was called: {child.stderr.read()}")
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+@pytest.fixture
+def emulator(server: tuple[Script, str], uninterrupted: Any) -> tuple[Script, str]:
+    script, base_url = server
+    script.reset()
+    return script, base_url
 
 
 def _log(tmp: Path) -> list[str]:
     return (tmp / "tools.log").read_text(encoding="utf-8").splitlines()
-
-
-@pytest.fixture
-def uninterrupted(emulator: tuple[Script, str], tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The result of the same run, never killed (its own database and log)."""
-    script, base_url = emulator
-    tmp = tmp_path_factory.mktemp("uninterrupted")
-    kind, result = _finish(_start(tmp, base_url, "baseline"))
-    assert kind == "result", result
-    assert script.answered == [1, 2, 3]
-    assert _log(tmp) == ["start lookup", "done lookup", "start pay", "done pay"]
-    script.answered.clear()
-    return result
 
 
 def _same_run(result: dict[str, Any], baseline: dict[str, Any]) -> None:
@@ -134,12 +194,12 @@ def _same_run(result: dict[str, Any], baseline: dict[str, Any]) -> None:
 
 
 def test_killed_during_a_safe_tool_call_runs_only_that_call_again(
-    emulator: tuple[Script, str], uninterrupted: Any, tmp_path: Path
+    emulator: tuple[Script, str], zygote: Zygote, uninterrupted: Any, tmp_path: Path
 ) -> None:
     script, base_url = emulator
-    _kill_when_blocked(_start(tmp_path, base_url, "r1", block="lookup"), "lookup")
+    zygote.start(tmp_path, base_url, "r1", block="lookup").kill_when_blocked("lookup")
     assert script.answered == [1]
-    kind, result = _finish(_start(tmp_path, base_url, "r1"))
+    kind, result = zygote.start(tmp_path, base_url, "r1").finish()
     assert kind == "result", result
     _same_run(result, uninterrupted)
     # The model's first answer was recorded: not asked again. The lookup in
@@ -155,17 +215,16 @@ def test_killed_during_a_safe_tool_call_runs_only_that_call_again(
 
 
 def test_killed_during_a_model_call_after_a_finished_tool_repeats_neither(
-    emulator: tuple[Script, str], uninterrupted: Any, tmp_path: Path
+    emulator: tuple[Script, str], zygote: Zygote, uninterrupted: Any, tmp_path: Path
 ) -> None:
     script, base_url = emulator
     script.block_turn = 3  # after both tools finished and were recorded
-    child = _start(tmp_path, base_url, "r2")
+    child = zygote.start(tmp_path, base_url, "r2")
     assert script.arrived.wait(timeout=120)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    child.kill()
     script.release.set()
     assert script.answered == [1, 2]
-    kind, result = _finish(_start(tmp_path, base_url, "r2"))
+    kind, result = zygote.start(tmp_path, base_url, "r2").finish()
     assert kind == "result", result
     _same_run(result, uninterrupted)
     assert script.answered == [1, 2, 3]
@@ -173,22 +232,22 @@ def test_killed_during_a_model_call_after_a_finished_tool_repeats_neither(
 
 
 def test_a_finished_run_returns_its_recorded_result_without_any_call(
-    emulator: tuple[Script, str], uninterrupted: Any, tmp_path: Path
+    emulator: tuple[Script, str], zygote: Zygote, uninterrupted: Any, tmp_path: Path
 ) -> None:
     script, base_url = emulator
-    first = _finish(_start(tmp_path, base_url, "r3"))
-    again = _finish(_start(tmp_path, base_url, "r3"))
+    first = zygote.start(tmp_path, base_url, "r3").finish()
+    again = zygote.start(tmp_path, base_url, "r3").finish()
     assert first == again == ("result", uninterrupted)
     assert script.answered == [1, 2, 3]
     assert _log(tmp_path) == ["start lookup", "done lookup", "start pay", "done pay"]
 
 
 def test_killed_during_a_tool_not_safe_to_repeat_stops_with_a_named_error(
-    emulator: tuple[Script, str], tmp_path: Path
+    emulator: tuple[Script, str], zygote: Zygote, tmp_path: Path
 ) -> None:
     script, base_url = emulator
-    _kill_when_blocked(_start(tmp_path, base_url, "r4", block="pay"), "pay")
-    kind, details = _finish(_start(tmp_path, base_url, "r4"))
+    zygote.start(tmp_path, base_url, "r4", block="pay").kill_when_blocked("pay")
+    kind, details = zygote.start(tmp_path, base_url, "r4").finish()
     assert kind == "ToolNotRepeatableError"
     assert details["tool"] == "pay"
     assert "'pay'" in details["message"]
@@ -198,19 +257,16 @@ def test_killed_during_a_tool_not_safe_to_repeat_stops_with_a_named_error(
     assert _log(tmp_path) == ["start lookup", "done lookup", "start pay"]
     assert script.answered == [1, 2]
     # The stop is recorded: asking again gives the same error, still no call.
-    assert _finish(_start(tmp_path, base_url, "r4"))[0] == "ToolNotRepeatableError"
+    assert zygote.start(tmp_path, base_url, "r4").finish()[0] == "ToolNotRepeatableError"
     assert _log(tmp_path) == ["start lookup", "done lookup", "start pay"]
 
 
 def test_a_resumed_run_streams_its_live_part(
-    emulator: tuple[Script, str], uninterrupted: Any, tmp_path: Path
+    emulator: tuple[Script, str], zygote: Zygote, uninterrupted: Any, tmp_path: Path
 ) -> None:
     script, base_url = emulator
-    _kill_when_blocked(_start(tmp_path, base_url, "r5", block="lookup", stream=True), "lookup")
-    child = _start(tmp_path, base_url, "r5", stream=True)
-    out, _err = child.communicate(timeout=120)
-    events = json.loads(next(x for x in out.splitlines() if x.startswith("EVENTS "))[7:])
-    result = json.loads(next(x for x in out.splitlines() if x.startswith("RESULT "))[7:])
+    zygote.start(tmp_path, base_url, "r5", block="lookup", stream=True).kill_when_blocked("lookup")
+    events, result = zygote.start(tmp_path, base_url, "r5", stream=True).events()
     _same_run(result, uninterrupted)
     turns = " ".join(events).split("turn_start")
     # Turn 1 was recorded: it comes back whole. Turns 2 and 3 stream live.
