@@ -112,11 +112,15 @@ class ExecutorLiveness:
         try:
             self._conn = self._connect()
         except psycopg.OperationalError:
-            # The first process on a new database: let DBOS create it and
-            # its tables (its migrations tolerate a concurrent first start).
+            # The first process on a new database: let DBOS create it and its
+            # tables. Several workers may race to it; the loser's CREATE
+            # fails, and the database is there all the same.
             from dbos import DBOS
 
-            DBOS.migrate(self.db_url)
+            try:
+                DBOS.migrate(self.db_url)
+            except Exception as exc:
+                logger.info("another process created the database first (%s)", exc)
             self._conn = self._connect()
         self._conn.execute("SELECT pg_advisory_lock(%s)", (_lock_key(self.executor_id),))
 
