@@ -108,7 +108,7 @@ def run_batch(options: BatchOptions, err: TextIO | None = None) -> BatchProgress
     err = err or sys.stderr
     from .._agentfile import load_agent
     from .._registry import choose_model
-    from ._queues import queue_name, set_queue_limits
+    from ._queues import QUEUE_PREFIX, queue_name, set_queue_limits
     from ._worker import Worker
     from ._workflow import run_workflow
 
@@ -130,7 +130,10 @@ def run_batch(options: BatchOptions, err: TextIO | None = None) -> BatchProgress
         file=err,
         flush=True,
     )
-    worker = Worker(options.db_url, listen=options.work_here)
+    # Working here too, the batch serves its own provider's queue only.
+    worker = Worker(
+        options.db_url, listen=options.work_here, providers=[queue.removeprefix(QUEUE_PREFIX)]
+    )
     worker.start()
     progress = BatchProgress(total=len(items))
     display = _Display(err)
