@@ -143,6 +143,23 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         )
     )
 
+    from ._batch_command import add_batch_arguments, add_worker_arguments
+
+    add_batch_arguments(
+        sub.add_parser(
+            "batch",
+            help="run an agent on every line of a JSONL file as durable queued runs",
+            description="Run an agent on every input of a JSONL file: one durable run per "
+            "input on the provider's queue, answers appended to --out as they finish.",
+        )
+    )
+    add_worker_arguments(
+        sub.add_parser(
+            "worker",
+            help="take batch runs from the queues of a shared database until stopped",
+        )
+    )
+
     validate = sub.add_parser("validate", help="check an agent file against its schema")
     validate.add_argument("agent", help="path to agent.yaml")
 
@@ -239,6 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._tokens_command import run_command as run_tokens
 
             return run_tokens(args)
+        if args.command in ("batch", "worker"):
+            from ._batch_command import run_batch_command, run_worker_command
+
+            return (run_batch_command if args.command == "batch" else run_worker_command)(args)
         if args.command == "serve":
             return _serve(args)
         if args.command == "export":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from dbos import DBOS, DBOSConfig
@@ -52,6 +53,7 @@ def launch(
     *,
     executor_id: str | None = None,
     log_level: str = "WARNING",
+    queues: Sequence[str] | None = None,
 ) -> str:
     """Start DBOS in this process on ``database`` (once); returns the database URL.
 
@@ -63,6 +65,8 @@ def launch(
             process, so DBOS recovers nothing at launch; a worker that takes
             over a dead worker's runs on restart passes a stable one.
         log_level: DBOS's own log level.
+        queues: Dequeue only from these queues (default: all; empty: none,
+            a process that only enqueues and reads).
 
     Raises:
         UserError: DBOS is running here on another database already.
@@ -89,6 +93,8 @@ def launch(
     if url.startswith("sqlite:///"):
         _use_wal(Path(url.removeprefix("sqlite:///")))
     DBOS(config=config)
+    if queues is not None:
+        DBOS.listen_queues(list(queues))
     DBOS.launch()
     _launched = url
     return url
