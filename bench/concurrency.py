@@ -7,6 +7,10 @@ uses): the hand-written loop on raw httpx2 (the floor), agentkit with the
 default ``@tool`` (a sync tool in a worker thread) and with
 ``@tool(blocking=False)``. Rounds alternate the three so machine noise hits
 all alike. Goal: at least 0.9x the floor's runs/s, default ``@tool`` included.
+Each round is a burst of about a second, so on a loaded machine runs/s swings
+two- to threefold between rounds; the client's CPU milliseconds per run
+(process time, worker thread included) are printed beside it because they
+barely move with load and show where a gap comes from.
 
     uv run python bench/concurrency.py [--concurrency 200] [--rounds 7]
 """
@@ -45,7 +49,10 @@ def _one(case: str, http: httpx2.AsyncClient, base_url: str) -> Callable[[], Awa
     return one
 
 
-async def runs_per_second(case: str, base_url: str, pool: int, concurrency: int) -> float:
+async def runs_per_second(
+    case: str, base_url: str, pool: int, concurrency: int
+) -> tuple[float, float]:
+    """Runs/s of one burst of ``concurrency`` runs, and the process's CPU ms per run."""
     async with client(pool) as http:
         one = _one(case, http, base_url)
         assert await one() == ANSWER  # warm: connection, validators, caches
@@ -53,11 +60,12 @@ async def runs_per_second(case: str, base_url: str, pool: int, concurrency: int)
         async def checked() -> None:
             assert await one() == ANSWER
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         async with anyio.create_task_group() as group:
             for _ in range(concurrency):
                 group.start_soon(checked)
-        return concurrency / (time.perf_counter() - started)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return concurrency / elapsed, cpu * 1000 / concurrency
 
 
 CASES = {
@@ -74,19 +82,22 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=POOL)
     args = parser.parse_args()
     rates: dict[str, list[float]] = {name: [] for name in CASES}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in CASES}
     with fast_server() as base_url:
         for _ in range(args.rounds):
             for name, case in CASES.items():
-                rate = anyio.run(runs_per_second, case, base_url, args.pool, args.concurrency)
+                rate, cpu = anyio.run(runs_per_second, case, base_url, args.pool, args.concurrency)
                 rates[name].append(rate)
+                cpu_ms[name].append(cpu)
     floor = statistics.median(rates["floor (raw httpx2)"])
     print(
         f"{args.concurrency} concurrent runs, pool of {args.pool} connections, "
-        f"{args.rounds} alternating rounds; runs/s median (min-max)"
+        f"{args.rounds} alternating rounds; runs/s median (min-max), client CPU ms/run median"
     )
     for name, values in rates.items():
         median = statistics.median(values)
         line = f"  {name:<34} {median:8.1f} ({min(values):.0f}-{max(values):.0f})"
+        line += f"  {statistics.median(cpu_ms[name]):.2f} ms"
         if name != "floor (raw httpx2)":
             verdict = "ok" if median / floor >= GOAL else "UNDER"
             line += f"  {median / floor:.2f}x the floor (goal {GOAL}x: {verdict})"

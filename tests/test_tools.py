@@ -159,8 +159,11 @@ async def test_exceptions_inside_a_tool_become_error_results() -> None:
 
 
 @pytest.mark.anyio
-async def test_timeout_for_async_and_sync_tools() -> None:
-    @tool(timeout=0.05)
+@pytest.mark.parametrize("blocking", [None, False])
+async def test_timeout_for_async_and_sync_tools(blocking: bool | None) -> None:
+    # blocking=False only moves sync tools onto the loop; an async tool is on the
+    # loop either way and its timeout must stop it in both spellings.
+    @tool(timeout=0.05, blocking=blocking)
     async def slow() -> str:
         await anyio.sleep(5)
         return "late"
