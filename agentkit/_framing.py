@@ -55,19 +55,19 @@ class SSEDecoder:
         events: list[SSEEvent] = []
         name = self._event
         data = self._data
+        # The spellings every provider sends ("data: ", "event: ", a blank line) are
+        # tested first, with one method call each; the rest go the general way.
         for line in lines:
-            if line.startswith(b"data:"):
-                value = line[6:] if line.startswith(b"data: ") else line[5:]
-                data.append(value.decode("utf-8"))
-            elif line.startswith(b"event:"):
-                value = line[7:] if line.startswith(b"event: ") else line[6:]
-                name = value.decode("utf-8")
+            if line.startswith(b"data: "):
+                data.append(line[6:].decode("utf-8"))
             elif not line:
                 if data:
                     joined = data[0] if len(data) == 1 else "\n".join(data)
                     events.append(SSEEvent(name or "message", joined))
                     data = []
                 name = ""
+            elif line.startswith(b"event: "):
+                name = line[7:].decode("utf-8")
             elif line[0] != 0x3A:  # ":" starts a comment (keep-alive pings)
                 field, _, value = line.partition(b":")
                 if value.startswith(b" "):

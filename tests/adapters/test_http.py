@@ -78,6 +78,12 @@ def test_sse_field_without_space_and_event_name_reset() -> None:
     assert _feed_all(SSEDecoder(), body) == [SSEEvent("a", "x"), SSEEvent("message", "y")]
 
 
+def test_sse_rare_spellings_of_fields_take_the_general_path() -> None:
+    # Only "data: " and "event: " have a fast path: the other spellings must read the same.
+    body = b"event:b\ndata:\ndata\ndata:  two spaces\nevents: no\ndatum: no\n\n"
+    assert _feed_all(SSEDecoder(), body) == [SSEEvent("b", "\n\n two spaces")]
+
+
 # -- Retry-After -----------------------------------------------------------------------------
 
 

@@ -209,6 +209,16 @@ class AnthropicStreamReader:
         """
         event: StreamPayload = payload  # type: ignore[assignment]
         kind = event.get("type")
+        if kind == "content_block_delta" and "error" not in event and self._acc.started:
+            # The common event, read without the generic dispatch: one text delta.
+            delta = event.get("delta")
+            if (
+                type(delta) is dict
+                and delta.get("type") == "text_delta"
+                and type(event.get("index")) is int
+            ):
+                text = delta.get("text")
+                return self._acc.add_text(text if type(text) is str else str(text or ""))
         if kind == "error" or "error" in event:
             raise map_anthropic_error(
                 self.provider, self.model_id, 200, {}, dict(event), key_variable=self.key_variable

@@ -180,7 +180,10 @@ class GeminiChunkReader:
         if not acc.started:
             events.append(acc.start(chunk.get("responseId"), chunk.get("modelVersion")))
         usage = chunk.get("usageMetadata")
-        if usage is not None and _has_counts(usage):
+        # Most chunks carry the running total: its key answers without scanning the keys.
+        if usage is not None and (
+            (type(usage) is dict and "totalTokenCount" in usage) or _has_counts(usage)
+        ):
             # Cumulative on every chunk: the last one is the total, made a Usage once.
             self._usage = usage
         feedback = chunk.get("promptFeedback")
@@ -196,7 +199,13 @@ class GeminiChunkReader:
             for part in parts or ():
                 if not isinstance(part, dict):
                     raise self._unexpected(f"a part is not an object: {json.dumps(part)[:200]}")
-                events += self._part(part)
+                if len(part) == 1 and type(text := part.get("text")) is str:
+                    # The common part, text and nothing else: no thought, call or signature.
+                    if self._thought:
+                        self._flush_thought(None)
+                    events += acc.add_text(text)
+                else:
+                    events += self._part(part)
             finish = candidate.get("finishReason")
             if finish:
                 self.raw_finish_reason = str(finish)

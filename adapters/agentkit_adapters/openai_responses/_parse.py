@@ -302,6 +302,11 @@ class ResponsesEventReader:
         event: ResponsesEvent = payload  # type: ignore[assignment]
         kind = event.get("type") or event_name
         acc = self._acc
+        if kind == "response.output_text.delta" and acc.started:
+            # The common event, first and alone: a text delta once the response has started.
+            self._deltas.add(event.get("output_index", 0))
+            delta = event.get("delta")
+            return acc.add_text(delta) if delta else []
         events: list[StreamEvent] = []
         if not acc.started:
             started = event.get("response") or {}
