@@ -241,7 +241,9 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     words = list(sys.argv[1:] if argv is None else argv)
-    args = _parser(full=bool(words) and words[0] == "conformance").parse_args(words)
+    # The command is the first word that is not a top-level option (--debug).
+    command = next((w for w in words if not w.startswith("-")), None)
+    args = _parser(full=command == "conformance").parse_args(words)
     if args.command is None:
         _parser().print_help()
         return 0
@@ -382,6 +384,10 @@ def _serve_traced(args: argparse.Namespace) -> int:
         return 0
     if args.allow_host and args.transport != "http":
         raise UserError("--allow-host only applies to --transport http")
+    if args.stateless and args.transport != "http":
+        # stdio has one client for the life of the process: there is no
+        # session to drop, so the flag would do nothing and say nothing.
+        raise UserError("--stateless only applies to --transport http")
     if args.tool_timeout < 0:
         raise UserError("--tool-timeout must be 0 (no limit) or a number of seconds")
     serve_targets(

@@ -358,3 +358,14 @@ def test_an_unexpected_error_is_one_line_without_debug_and_a_traceback_with_it(
     assert "Traceback" not in err
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main(["--debug", "validate", "examples/weather/agent.yaml"])
+
+
+def test_debug_before_conformance_reaches_the_kit(capsys: pytest.CaptureFixture[str]) -> None:
+    # After a top-level flag the kit's options must still be there, and the
+    # kit's own --debug default must not overwrite the top-level one.
+    import agentkit._cli as cli
+
+    words = ["--debug", "conformance", "openai:gpt-4.1-mini", "--scenario", "core.plain_answer"]
+    assert cli._parser(full=True).parse_args(words).debug is True
+    assert cli.main(words) == 0
+    assert "PASS  core.plain_answer" in capsys.readouterr().err

@@ -164,8 +164,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(llamacpp-server, vllm, ollama-openai) checks against that preset's claims",
     )
     parser.add_argument("--model", help="endpoint: the model name to ask the server for")
+    # SUPPRESS: when absent here, `agentkit --debug conformance ...` keeps the
+    # top-level flag instead of having this default overwrite it.
     parser.add_argument(
-        "--debug", action="store_true", help="show the traceback when the kit itself fails"
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback when the kit itself fails",
     )
 
 

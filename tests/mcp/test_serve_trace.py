@@ -159,3 +159,10 @@ def test_stateless_is_refused_for_a2a(capsys: pytest.CaptureFixture[str]) -> Non
 
     assert main(["serve", "agent.yaml", "--a2a", "--stateless"]) == 2
     assert "A2A server keeps its tasks and conversations in memory" in capsys.readouterr().err
+
+
+def test_stateless_is_refused_for_stdio(capsys: pytest.CaptureFixture[str]) -> None:
+    from agentkit._cli import main
+
+    assert main(["serve", "agent.yaml", "--transport", "stdio", "--stateless"]) == 2
+    assert "--stateless only applies to --transport http" in capsys.readouterr().err
