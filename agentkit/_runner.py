@@ -262,10 +262,12 @@ class _Run(ModelCalls):
         durations = [0.0] * len(calls)
 
         async def one(i: int, call: ToolCallPart) -> None:
-            started = time.perf_counter()
             with _tool_scope(call):
+                # Timed inside the scope: the span's end is its start plus this
+                # duration, which must not reach past the tool's real end.
+                started = time.perf_counter()
                 result = await execute(call)
-            durations[i] = (time.perf_counter() - started) * 1000
+                durations[i] = (time.perf_counter() - started) * 1000
             slots[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
 
         if len(calls) == 1:

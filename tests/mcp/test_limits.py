@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -150,7 +151,13 @@ def test_a_hung_sync_tool_does_not_keep_the_finished_server_alive() -> None:
     finally:
         process.kill()
     assert process.stderr is not None
-    assert "leaving 1 worker thread(s) still running" in process.stderr.read().decode()
+    # At least the sleeping call's thread; another thread may still be winding
+    # down at that moment (the count is every non-daemon thread).
+    left = re.search(
+        r"leaving (\d+) worker thread\(s\) still running", process.stderr.read().decode()
+    )
+    assert left is not None
+    assert int(left.group(1)) >= 1
 
 
 def test_an_abandoned_thread_that_returns_after_its_loop_stopped_does_not_hang() -> None:
