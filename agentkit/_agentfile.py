@@ -7,7 +7,6 @@ wrong, in the same words for every tool that reads the schema.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -183,29 +182,9 @@ def validate_document(document: Any, schema_name: str, source: str) -> None:
 
 
 def _import_object(reference: str, source: str) -> Any:
-    module_name, _, attribute = reference.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(
-            f"{source}: cannot import {module_name!r} for tool {reference!r}: {exc}"
-        ) from exc
-    except Exception as exc:
-        # The module itself is broken (a syntax error, an exception at import
-        # time): say which and where rather than leave a bare traceback.
-        raise UserError(
-            f"{source}: importing {module_name!r} for tool {reference!r} failed: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    obj: Any = module
-    for name in attribute.split("."):
-        try:
-            obj = getattr(obj, name)
-        except AttributeError:
-            raise UserError(
-                f"{source}: {module_name!r} has no {attribute!r} (tool {reference!r})"
-            ) from None
-    return obj
+    from ._refs import import_object
+
+    return import_object(reference, source, f"for tool {reference!r}")
 
 
 def _tool_items(obj: Any, reference: str, source: str) -> list[Any]:

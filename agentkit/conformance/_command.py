@@ -67,10 +67,14 @@ def run_command(args: argparse.Namespace) -> int:
     """
     import anyio
 
+    from .._refs import import_object
     from ..exceptions import UserError
     from . import check_adapter
 
     debug = bool(getattr(args, "debug", False))
+    factory_ref = getattr(args, "factory", None)
+    # Imported before the kit starts: a wrong reference is a usage error (exit 2).
+    factory = import_object(factory_ref, "--factory") if factory_ref else None
     try:
         # getattr: the main CLI's parser may predate some of the options.
         report = anyio.run(
@@ -87,6 +91,7 @@ def run_command(args: argparse.Namespace) -> int:
                 protocol=getattr(args, "protocol", None),
                 wire=getattr(args, "wire", None),
                 upstream=getattr(args, "upstream", None),
+                factory=factory,
             )
         )
     except UserError:
@@ -137,6 +142,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--scenario", action="append", metavar="ID", help="only this scenario (repeatable)"
+    )
+    parser.add_argument(
+        "--factory",
+        metavar="MODULE:NAME",
+        help="the adapter factory to check, when it is not installed as an "
+        "'agentkit.adapters' entry point (e.g. acme_agentkit:create_adapter); "
+        "the target's provider is then only a name",
     )
     parser.add_argument("--report", choices=["json", "md", "junit"], help="report format")
     parser.add_argument("--output", "-o", help="write the report here (default: stdout)")

@@ -30,7 +30,6 @@ raised (``HarnessError``), not with a traceback.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,9 +56,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-def _load_object(spec: str) -> Any:
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
+def _load_object(spec: str, where: str) -> Any:
+    from .._refs import import_object
+
+    return import_object(spec, where)
 
 
 class ConformanceFile(pytest.File):
@@ -134,7 +134,7 @@ class ConformanceFile(pytest.File):
         levels, scenarios = data.get("levels"), data.get("scenarios")
         cassettes = data.get("cassettes")
         if "harness" in data:
-            make = _load_object(data["harness"])
+            make = _load_object(data["harness"], f"{self.path.name}: harness")
             try:
                 harness = make()
             except Exception as exc:
@@ -149,7 +149,11 @@ class ConformanceFile(pytest.File):
                     )
 
         else:
-            factory = _load_object(data["factory"]) if "factory" in data else None
+            factory = (
+                _load_object(data["factory"], f"{self.path.name}: factory")
+                if "factory" in data
+                else None
+            )
 
             async def run() -> Any:
                 return await check_adapter(

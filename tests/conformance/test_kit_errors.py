@@ -185,3 +185,38 @@ def test_the_plugin_reports_a_crashing_factory_without_a_traceback(tmp_path: Pat
     assert run.returncode == 1, run.stdout + run.stderr
     assert "the adapter factory for 'boom' raised ValueError: bad gateway config" in run.stdout
     assert "Traceback" not in run.stdout
+
+
+def test_the_cli_checks_an_unregistered_factory_named_by_reference(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 'acme' is registered nowhere: without --factory it is an unknown provider.
+    assert main(["conformance", "acme:m", "--scenario", "core.plain_answer"]) == 2
+    assert "acme" in capsys.readouterr().err
+    reference = "tests.conformance.foreign:create_foreign_adapter"
+    code = main(
+        ["conformance", "acme:m", "--factory", reference, "--scenario", "core.plain_answer"]
+    )
+    assert code == 0
+    assert "PASS  core.plain_answer " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        (
+            "tests.conformance.no_such_module:create",
+            "cannot import 'tests.conformance.no_such_module'",
+        ),
+        ("tests.conformance.foreign:no_such_factory", "has no 'no_such_factory'"),
+        ("tests.conformance.foreign", "is not 'module:attribute'"),
+    ],
+)
+def test_a_wrong_factory_reference_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], reference: str, message: str
+) -> None:
+    assert main(["conformance", "acme:m", "--factory", reference, "--level", "core"]) == 2
+    err = capsys.readouterr().err
+    assert "--factory: " in err
+    assert message in err
+    assert "Traceback" not in err
