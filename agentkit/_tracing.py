@@ -55,6 +55,7 @@ from ._messages import (
 from ._model import ResponseEndEvent
 from ._output import FINAL_RESULT_TOOL
 from ._result import (
+    EscalationEvent,
     RetryEvent,
     RunEndEvent,
     RunEvent,
@@ -392,6 +393,19 @@ class _RunSpans:
             if event.status_code is not None:
                 attributes["http.response.status_code"] = event.status_code
             span.add_event("gen_ai.retry", attributes)
+        elif isinstance(event, EscalationEvent):
+            # A run-level move (the rest of the run changes model), so on the
+            # agent's span; the discarded call's own span has ended by now.
+            self.root.add_event(
+                "agentkit.escalation",
+                {
+                    "agentkit.escalation.turn": event.turn,
+                    "agentkit.escalation.from_model": event.from_model,
+                    "agentkit.escalation.to_model": event.to_model,
+                    "agentkit.escalation.condition": event.condition,
+                    "agentkit.escalation.detail": event.detail,
+                },
+            )
         elif isinstance(event, RunStartEvent):
             if self.capture:
                 self.root.set_attribute("gen_ai.input.messages", _messages_json(event.messages))

@@ -234,7 +234,8 @@ def to_agentspec(
     if len(chain) > 1:
         field = "models" if spec.models else "model"
         kept[field] = spec.models or spec.model
-        warnings.append(_kept(field, f"the fallback chain after {chain[0]!r}"))
+        kind = "cascade" if spec.escalate_on else "fallback chain"
+        warnings.append(_kept(field, f"the {kind} after {chain[0]!r}"))
     settings = spec.settings.model_dump(exclude_unset=True)
     llm, more = llm_config_for(chain[0] if chain else None, settings, f"{spec.name}.llm")
     warnings.extend(more)

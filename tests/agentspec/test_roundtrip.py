@@ -73,9 +73,12 @@ def test_example_round_trips_field_by_field(path: Path, monkeypatch: pytest.Monk
         assert "model" in warned  # no model: the export had to write a placeholder
     else:
         # A model is reported only for what Agent Spec cannot hold (a chain, a
-        # provider it has no configuration for), never dropped silently.
+        # provider it has no configuration for), never dropped silently; a
+        # chain is named for what it is: a cascade with escalate_on, else a
+        # fallback chain.
+        chain = "cascade" if original.get("escalate_on") else "fallback chain"
         assert all(
-            "fallback chain" in w.message or "generic LlmConfig" in w.message
+            f"the {chain} after" in w.message or "generic LlmConfig" in w.message
             for w in export_warnings
             if w.field in ("model", "models")
         )

@@ -9,7 +9,17 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
-from agentkit import Agent, ModelRequest, ModelSettings, RetryPolicy, ToolCallPart, run, run_stream
+from agentkit import (
+    Agent,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    RetryPolicy,
+    ToolCallPart,
+    run,
+    run_stream,
+)
 from agentkit import tool as make_tool
 from agentkit.exceptions import AuthenticationError, ModelCallError, RateLimitError
 from agentkit.testing import FunctionAdapter
@@ -331,3 +341,32 @@ async def test_each_concurrent_tool_call_runs_inside_its_own_span(spans: Spans) 
     assert all(parent_of(s) == root.context.span_id for s in tool_spans.values())
     for span in tool_spans.values():
         assert root.start_time <= span.start_time <= span.end_time <= root.end_time  # type: ignore[operator]
+
+
+async def test_an_escalation_is_an_event_on_the_agent_span(spans: Spans) -> None:
+    def cut_off(request: ModelRequest) -> ModelResponse:
+        # The cheap model runs out of tokens mid-answer: "truncated" escalates.
+        return ModelResponse(
+            message=Message.assistant("Paris is"),
+            finish_reason="length",
+            provider="function",
+            model_id="cheap-1",
+        )
+
+    agent = Agent(name="weather", escalate_on=["truncated"])
+    cheap = FunctionAdapter(cut_off, model_id="cheap-1")
+    paid = FunctionAdapter(lambda request: "Paris is sunny.", model_id="paid-1")
+    result = await run(agent, "Weather in Paris?", model=[cheap, paid])
+
+    assert result.output == "Paris is sunny."
+    [escalation] = result.escalations
+    root = spans.one("invoke_agent weather")
+    [event] = [e for e in root.events if e.name == "agentkit.escalation"]
+    assert dict(event.attributes or {}) == {
+        "agentkit.escalation.turn": 1,
+        "agentkit.escalation.from_model": escalation.from_model,
+        "agentkit.escalation.to_model": escalation.to_model,
+        "agentkit.escalation.condition": "truncated",
+        "agentkit.escalation.detail": escalation.detail,
+    }
+    assert escalation.to_model == result.model
