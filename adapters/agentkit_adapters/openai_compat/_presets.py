@@ -311,6 +311,7 @@ def preset_entry_point(
 
     factory.__name__ = f"create_{name.replace('-', '_')}_adapter"
     factory.__qualname__ = factory.__name__
+    factory.__module__ = build.__module__  # where the preset's family lives
     factory.__doc__ = (
         f"The ``{name}`` entry point: ``{name}:<model>``; options (``base_url``, "
         "``api_key``, ``headers``, ``http_client``) win over the preset's variables."
