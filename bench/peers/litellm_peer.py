@@ -1,6 +1,5 @@
 """litellm: the same hand loop on litellm.acompletion."""
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -10,90 +9,37 @@ import litellm  # noqa: E402
 
 import_ms = (time.perf_counter() - started) * 1000
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import get_weather, main  # noqa: E402
-from openai_sdk_tools import TOOLS  # noqa: E402
+from _hand_loop import TOOLS, streamed_loop, whole_loop  # noqa: E402
+from _harness import main  # noqa: E402
+
+
+def _echo(message):  # type: ignore[no-untyped-def]
+    return {
+        "role": "assistant",
+        "tool_calls": [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.function.name, "arguments": c.function.arguments},
+            }
+            for c in message.tool_calls
+        ],
+    }
 
 
 def make(base_url: str):  # type: ignore[no-untyped-def]
     litellm.telemetry = False
     options = {"model": "openai/gpt-4.1-mini", "api_base": base_url, "api_key": "k", "tools": TOOLS}
 
-    def start() -> list:
-        return [
-            {"role": "system", "content": "Be brief."},
-            {"role": "user", "content": "Weather in Paris?"},
-        ]
-
     async def one() -> str:
-        messages = start()
-        while True:
-            response = await litellm.acompletion(messages=messages, **options)
-            message = response.choices[0].message
-            if not message.tool_calls:
-                return str(message.content)
-            messages.append(
-                {
-                    "role": "assistant",
-                    "tool_calls": [
-                        {
-                            "id": c.id,
-                            "type": "function",
-                            "function": {
-                                "name": c.function.name,
-                                "arguments": c.function.arguments,
-                            },
-                        }
-                        for c in message.tool_calls
-                    ],
-                }
-            )
-            for call in message.tool_calls:
-                messages.append(
-                    {
-                        "role": "tool",
-                        "tool_call_id": call.id,
-                        "content": get_weather(**json.loads(call.function.arguments)),
-                    }
-                )
+        return await whole_loop(
+            lambda messages: litellm.acompletion(messages=messages, **options), _echo
+        )
 
     async def streamed() -> str:
-        messages = start()
-        while True:
-            stream = await litellm.acompletion(messages=messages, stream=True, **options)
-            text, calls = [], {}
-            async for chunk in stream:
-                for choice in chunk.choices:
-                    if choice.delta.content:
-                        text.append(choice.delta.content)
-                    for part in choice.delta.tool_calls or ():
-                        call = calls.setdefault(part.index, {"id": "", "name": "", "args": ""})
-                        call["id"] = part.id or call["id"]
-                        if part.function:
-                            call["name"] = part.function.name or call["name"]
-                            call["args"] += part.function.arguments or ""
-            if not calls:
-                return "".join(text)
-            messages.append(
-                {
-                    "role": "assistant",
-                    "tool_calls": [
-                        {
-                            "id": c["id"],
-                            "type": "function",
-                            "function": {"name": c["name"], "arguments": c["args"]},
-                        }
-                        for c in calls.values()
-                    ],
-                }
-            )
-            for c in calls.values():
-                messages.append(
-                    {
-                        "role": "tool",
-                        "tool_call_id": c["id"],
-                        "content": get_weather(**json.loads(c["args"])),
-                    }
-                )
+        return await streamed_loop(
+            lambda messages: litellm.acompletion(messages=messages, stream=True, **options)
+        )
 
     return one, streamed
 

@@ -79,30 +79,22 @@ agent = Agent(name="trip", instructions="Plan the trip.", tools=[lookup, pay])
 
 
 async def main() -> None:
+    options: dict[str, Any] = {
+        "run_id": config["run_id"],
+        "model": "openai:gpt-4.1-mini",
+        "model_options": {"base_url": config["base_url"]},
+        "database": config["database"],
+    }
     try:
         if config.get("stream"):
             kinds = []
-            async for event in durable_stream(
-                agent,
-                "Plan Paris",
-                run_id=config["run_id"],
-                model="openai:gpt-4.1-mini",
-                model_options={"base_url": config["base_url"]},
-                database=config["database"],
-            ):
+            async for event in durable_stream(agent, "Plan Paris", **options):
                 kinds.append(event.type)
                 if event.type == "run_end":
                     result = event.result
             say("EVENTS " + json.dumps(kinds))
         else:
-            result = await durable_run(
-                agent,
-                "Plan Paris",
-                run_id=config["run_id"],
-                model="openai:gpt-4.1-mini",
-                model_options={"base_url": config["base_url"]},
-                database=config["database"],
-            )
+            result = await durable_run(agent, "Plan Paris", **options)
         say("RESULT " + result.model_dump_json())
     except AgentkitError as exc:
         details = {"message": str(exc), "tool": getattr(exc, "tool", None)}

@@ -247,16 +247,15 @@ async def run_case(
     logging.getLogger().setLevel(logging.DEBUG)
     started = time.perf_counter()
     texts: list[str] = []
+    call: dict[str, Any] = {
+        "model": adapter.model,
+        "settings": settings,
+        "retry": policy,
+        "model_options": options,
+    }
     try:
         if stream:
-            events = run_stream(
-                AGENT,
-                "Weather in Paris?",
-                model=adapter.model,
-                settings=settings,
-                retry=policy,
-                model_options=options,
-            )
+            events = run_stream(AGENT, "Weather in Paris?", **call)
             result = None
             async for event in events:
                 texts.append(event.model_dump_json())
@@ -264,14 +263,7 @@ async def run_case(
                     result = event.result
             assert result is not None
         else:
-            result = await run(
-                AGENT,
-                "Weather in Paris?",
-                model=adapter.model,
-                settings=settings,
-                retry=policy,
-                model_options=options,
-            )
+            result = await run(AGENT, "Weather in Paris?", **call)
     except AgentkitError as exc:
         seconds = time.perf_counter() - started
         cause = exc.cause if isinstance(exc, RunError) and exc.cause is not None else exc

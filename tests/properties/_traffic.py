@@ -1,9 +1,11 @@
-"""Every recorded real-traffic stream body, and an adapter to replay it through.
+"""Every recorded real-traffic stream body, an adapter to replay it through, and replay helpers.
 
 The per-family real-traffic tests (``tests/adapters/*/test_real_traffic.py``)
 each put back the framing of vercel/ai's ``response.chunks.jsonl`` files and
 replay bodies through a ``MockTransport``; this module does the same for all
-families at once, so the split properties cover every stream we have.
+families at once, so the split properties cover every stream we have. The
+helpers they share (reading a recording, serving a body in slices, collecting
+a stream) are here too.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ from agentkit_adapters.openresponses import responses_preset_adapter
 from agentkit_adapters.vertex import create_vertex_adapter
 from google.oauth2.credentials import Credentials
 
-from agentkit import Message, ModelAdapter, ModelRequest, StreamEvent
+from agentkit import (
+    Message,
+    ModelAdapter,
+    ModelRequest,
+    ModelResponse,
+    ResponseEndEvent,
+    ResponseStartEvent,
+    StreamEvent,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "real_traffic"
 REQUEST = ModelRequest(messages=[Message.user("hi")])
@@ -48,6 +58,56 @@ _OPEN_RESPONSES = {
 }
 
 MakeAdapter = Callable[[httpx2.AsyncClient], ModelAdapter]
+Handler = Callable[[httpx2.Request], httpx2.Response]
+
+
+def read_json(path: Path) -> Any:
+    """A recorded JSON file (meta, request or whole answer)."""
+    return json.loads(path.read_text())
+
+
+def sse_payloads(text: str) -> list[dict[str, Any]]:
+    """The JSON ``data:`` payloads of an SSE body (``[DONE]`` left out), read without
+    the adapters' decoders."""
+    return [
+        json.loads(line[6:])
+        for line in text.splitlines()
+        if line.startswith("data: ") and line != "data: [DONE]"
+    ]
+
+
+def sliced_response(
+    status: int, content_type: str | None, body: bytes, size: int
+) -> httpx2.Response:
+    """An answer whose body arrives in ``size``-byte reads (no Content-Type when None)."""
+
+    async def slices() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), size):
+            yield body[i : i + size]
+
+    headers = {"content-type": content_type} if content_type else {}
+    return httpx2.Response(status, headers=headers, content=slices())
+
+
+def mock_client(handler: Handler) -> httpx2.AsyncClient:
+    """A client whose every request ``handler`` answers."""
+    return httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+
+
+async def stream_events(adapter: ModelAdapter, request: ModelRequest) -> list[StreamEvent]:
+    """The events of one streamed call, checked to open with a start and end with one end."""
+    events = [event async for event in adapter.stream(request)]
+    assert isinstance(events[0], ResponseStartEvent)
+    assert isinstance(events[-1], ResponseEndEvent)
+    assert sum(isinstance(e, ResponseEndEvent) for e in events) == 1
+    return events
+
+
+def final_response(events: Sequence[StreamEvent]) -> ModelResponse:
+    """The response of a stream's ``ResponseEndEvent``, which must be its last event."""
+    end = events[-1]
+    assert isinstance(end, ResponseEndEvent)
+    return end.response
 
 
 @dataclass(frozen=True)

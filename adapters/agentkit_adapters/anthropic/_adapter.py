@@ -26,6 +26,7 @@ from agentkit.adapter import (
 from agentkit.exceptions import UserError
 
 from .._exchange import HTTPExchange, StreamPlan
+from .._plans import reader_plan
 from ._convert import ANTHROPIC_VERSION, to_anthropic_request
 from ._parse import AnthropicStreamReader, from_anthropic_response, map_anthropic_error
 from ._profile import claude_profile
@@ -205,12 +206,8 @@ class AnthropicAdapter:
         reader = AnthropicStreamReader(
             self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
         )
-        return StreamPlan(
-            body,
-            feed=lambda frame: reader.feed(frame.data),
-            finish=lambda _done: reader.finish(),
-            whole=lambda data: self._parse(data, warnings),
-            ended=lambda: reader.stopped,
+        return reader_plan(
+            body, reader, lambda data: self._parse(data, warnings), lambda: reader.stopped
         )
 
 

@@ -52,38 +52,6 @@ def azure_chat_quirks(api_version: str | None) -> OpenAIQuirks:
     )
 
 
-def _exchange(
-    provider: str,
-    model_id: str,
-    target: AzureEndpoint,
-    deployment: str,
-    *,
-    api_key: str | None,
-    call_headers: CallHeaders | None,
-    headers: Mapping[str, str] | None,
-    client: httpx2.AsyncClient | None,
-    key_variable: str | None,
-) -> HTTPExchange:
-    auth = {"api-key": api_key} if api_key else {}
-    return HTTPExchange(
-        provider,
-        model_id,
-        target.base_url,
-        headers={**auth, **(headers or {})},
-        client=client,
-        key_variable=key_variable,
-        map_error=partial(
-            map_azure_error,
-            provider,
-            model_id,
-            deployment=deployment,
-            key_variable=key_variable,
-            base_url=target.base_url,
-        ),
-        call_headers=call_headers,
-    )
-
-
 class _Verdicts:
     """The filter findings of one answer, by where they were, as the answer arrives."""
 
@@ -139,7 +107,56 @@ class _Verdicts:
         return out
 
 
-class AzureOpenAIChatAdapter(OpenAIChatAdapter):
+class _OnAzure:
+    """What both Azure adapters add to their OpenAI parent: the deployment and its exchange."""
+
+    provider: str
+    model_id: str
+    key_variable: str | None
+    deployment: str
+    target: AzureEndpoint
+    _url: str
+    _http: HTTPExchange
+
+    def _deploy(
+        self,
+        target: AzureEndpoint,
+        deployment: str,
+        *,
+        api_key: str | None,
+        call_headers: CallHeaders | None,
+        headers: Mapping[str, str] | None,
+        client: httpx2.AsyncClient | None,
+    ) -> None:
+        # Called after the OpenAI constructor: the exchange it built is replaced
+        # by one that signs in the Azure way and maps errors with map_azure_error.
+        self.deployment = deployment
+        self.target = target
+        self._url = target.url
+        auth = {"api-key": api_key} if api_key else {}
+        self._http = HTTPExchange(
+            self.provider,
+            self.model_id,
+            target.base_url,
+            headers={**auth, **(headers or {})},
+            client=client,
+            key_variable=self.key_variable,
+            map_error=partial(
+                map_azure_error,
+                self.provider,
+                self.model_id,
+                deployment=deployment,
+                key_variable=self.key_variable,
+                base_url=target.base_url,
+            ),
+            call_headers=call_headers,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.provider}:{self.model_id} at {self.target.url})"
+
+
+class AzureOpenAIChatAdapter(_OnAzure, OpenAIChatAdapter):
     """Chat Completions on an Azure OpenAI deployment (v1 or dated API).
 
     Args:
@@ -179,23 +196,14 @@ class AzureOpenAIChatAdapter(OpenAIChatAdapter):
             capabilities=capabilities,
             client=client,
         )
-        self.deployment = deployment
-        self.target = target
-        self._url = target.url
-        self._http = _exchange(
-            provider,
-            model_id,
+        self._deploy(
             target,
             deployment,
             api_key=api_key,
             call_headers=call_headers,
             headers=headers,
             client=client,
-            key_variable=key_variable,
         )
-
-    def __repr__(self) -> str:
-        return f"AzureOpenAIChatAdapter({self.provider}:{self.model_id} at {self.target.url})"
 
     def _body(self, request: ModelRequest, stream: bool) -> tuple[ChatRequest, list[RunWarning]]:
         body, warnings = super()._body(request, stream)
@@ -229,20 +237,11 @@ class AzureOpenAIChatAdapter(OpenAIChatAdapter):
         )
 
 
-class AzureOpenAIResponsesAdapter(OpenAIResponsesAdapter):
+class AzureOpenAIResponsesAdapter(_OnAzure, OpenAIResponsesAdapter):
     """The Responses API on Azure OpenAI (v1 or dated preview path).
 
-    Args:
-        model_id: The model behind the deployment (settings, prices).
-        target: Where to post (``azure_endpoint``).
-        deployment: The deployment; sent as the body's ``model``.
-        api_key: Sent as ``api-key``; None when ``call_headers`` signs in.
-        call_headers: Per-call auth headers (``entra_headers``).
-        provider: Provider name in events, errors and usage keys.
-        key_variable: The key's environment variable, named in auth errors.
-        headers: Extra request headers.
-        capabilities: Override the declared capabilities.
-        client: An ``httpx2.AsyncClient`` instead of the shared pool.
+    Takes the arguments of ``AzureOpenAIChatAdapter``; ``provider`` defaults
+    to ``"azure-responses"``.
     """
 
     def __init__(
@@ -267,23 +266,14 @@ class AzureOpenAIResponsesAdapter(OpenAIResponsesAdapter):
             capabilities=capabilities,
             client=client,
         )
-        self.deployment = deployment
-        self.target = target
-        self._url = target.url
-        self._http = _exchange(
-            provider,
-            model_id,
+        self._deploy(
             target,
             deployment,
             api_key=api_key,
             call_headers=call_headers,
             headers=headers,
             client=client,
-            key_variable=key_variable,
         )
-
-    def __repr__(self) -> str:
-        return f"AzureOpenAIResponsesAdapter({self.provider}:{self.model_id} at {self.target.url})"
 
     def _prepare(self, request: ModelRequest, stream: bool) -> PreparedRequest:
         prepared = super()._prepare(request, stream)

@@ -29,17 +29,25 @@ _VERSIONS = ("AZURE_OPENAI_API_VERSION", "OPENAI_API_VERSION")
 
 def _settings(
     name: str,
-    model_id: str,
     api: Api,
+    model_id: str,
     *,
     base_url: str | None,
-    endpoint: str | None,
     api_key: str | None,
+    headers: Mapping[str, str] | None,
+    http_client: httpx2.AsyncClient | None,
+    endpoint: str | None,
     api_version: str | None,
     deployment: str | None,
     credential: Any,
     token_provider: TokenProvider | None,
 ) -> dict[str, Any]:
+    """The adapter's keyword arguments from a factory's options (both factories take the same).
+
+    Each factory passes ``**locals()`` as its first statement: exactly its
+    parameters, which stay spelled out in its signature because the registry
+    reads it to reject unknown options.
+    """
     deployment = deployment or model_id
     if not deployment:
         raise UserError(
@@ -68,6 +76,8 @@ def _settings(
         "api_key": api_key,
         "call_headers": call_headers,
         "key_variable": _KEY if call_headers is None else None,
+        "headers": headers,
+        "client": http_client,
     }
 
 
@@ -113,19 +123,7 @@ def create_azure_adapter(
     Raises:
         UserError: no deployment, no endpoint, or no way to sign in.
     """
-    settings = _settings(
-        "azure",
-        model_id,
-        "chat",
-        base_url=base_url,
-        endpoint=endpoint,
-        api_key=api_key,
-        api_version=api_version,
-        deployment=deployment,
-        credential=credential,
-        token_provider=token_provider,
-    )
-    return AzureOpenAIChatAdapter(**settings, headers=headers, client=http_client)
+    return AzureOpenAIChatAdapter(**_settings("azure", "chat", **locals()))
 
 
 def create_azure_responses_adapter(
@@ -150,19 +148,7 @@ def create_azure_responses_adapter(
     Raises:
         UserError: no deployment, no endpoint, or no way to sign in.
     """
-    settings = _settings(
-        "azure-responses",
-        model_id,
-        "responses",
-        base_url=base_url,
-        endpoint=endpoint,
-        api_key=api_key,
-        api_version=api_version,
-        deployment=deployment,
-        credential=credential,
-        token_provider=token_provider,
-    )
-    return AzureOpenAIResponsesAdapter(**settings, headers=headers, client=http_client)
+    return AzureOpenAIResponsesAdapter(**_settings("azure-responses", "responses", **locals()))
 
 
 create_azure_adapter.wire_protocol = "openai-chat"  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from agentkit.exceptions import (
 )
 
 from .._exchange import HTTPExchange, StreamPlan
+from .._plans import reader_plan
 from ._caching import (
     DEFAULT_TTL,
     cached_content_body,
@@ -285,12 +286,7 @@ class GeminiAdapter:
         reader = GeminiChunkReader(
             self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
         )
-        return StreamPlan(
-            body,
-            feed=lambda frame: reader.feed(frame.data),
-            finish=lambda _done: reader.finish(),
-            whole=lambda data: self._parse(data, warnings),
-        )
+        return reader_plan(body, reader, lambda data: self._parse(data, warnings))
 
 
 def create_gemini_adapter(

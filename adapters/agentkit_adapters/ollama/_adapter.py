@@ -30,6 +30,7 @@ from agentkit.adapter import NDJSONDecoder
 from agentkit.exceptions import AdapterError, UserError
 
 from .._exchange import HTTPExchange, StreamPlan
+from .._plans import reader_plan
 from ._convert import to_ollama_request
 from ._parse import OllamaChunkReader, from_ollama_response, map_ollama_error
 from ._wire import OllamaChatRequest
@@ -241,12 +242,7 @@ class OllamaAdapter:
     def _stream_plan(self, request: ModelRequest) -> StreamPlan:
         body, warnings = self._body(request, stream=True)
         reader = OllamaChunkReader(self.provider, self.model_id, warnings=warnings)
-        return StreamPlan(
-            body,
-            feed=lambda frame: reader.feed(frame.data),
-            finish=lambda _done: reader.finish(),
-            whole=lambda data: self._parse(data, warnings),
-        )
+        return reader_plan(body, reader, lambda data: self._parse(data, warnings))
 
 
 def create_ollama_adapter(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx2
 
@@ -235,6 +235,91 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+class HostKey(Protocol):
+    """What a preset says about its key (``Preset`` and the Responses presets alike)."""
+
+    @property
+    def key_variable(self) -> str | None: ...
+    @property
+    def key_required(self) -> bool: ...
+    @property
+    def key_help(self) -> str: ...
+
+
+_P = TypeVar("_P")
+_A = TypeVar("_A")
+
+
+def lookup_preset(
+    presets: Mapping[str, _P], name: str, kind: str, model_id: str | None = None
+) -> _P:
+    """Preset ``name`` of ``presets`` (``kind`` names them in the error).
+
+    Raises:
+        UserError: unknown preset, or ``model_id`` given but empty.
+    """
+    preset = presets.get(name)
+    if preset is None:
+        raise UserError(f"no {kind} preset {name!r}; presets: {', '.join(presets)}")
+    if model_id is not None and not model_id:
+        raise UserError(f"no model named: write it as {name}:<model>")
+    return preset
+
+
+def preset_key(
+    preset: HostKey, name: str, model_id: str, api_key: str | None, env: Mapping[str, str]
+) -> str | None:
+    """The key to send: ``api_key``, else the preset's variable in ``env``.
+
+    Raises:
+        UserError: a hosted API's key variable is not set.
+    """
+    variable = preset.key_variable
+    if api_key is None and variable:
+        api_key = env.get(variable) or None
+    if api_key is None and preset.key_required:
+        where = f" (keys: {preset.key_help})" if preset.key_help else ""
+        raise UserError(
+            f"{variable} is not set: export it to use {name}:{model_id}{where}, "
+            "or choose another provider"
+        )
+    return api_key
+
+
+def preset_entry_point(
+    name: str, build: Callable[..., _A], wire_protocol: str
+) -> Callable[..., _A]:
+    """The entry-point factory of preset ``name``: the common options passed to ``build``.
+
+    Args:
+        name: The preset, passed to ``build`` first.
+        build: ``(name, model_id, *, base_url, api_key, headers, client) -> adapter``.
+        wire_protocol: What the conformance kit emulates for it.
+    """
+
+    def factory(
+        model_id: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+    ) -> _A:
+        return build(
+            name, model_id, base_url=base_url, api_key=api_key, headers=headers, client=http_client
+        )
+
+    factory.__name__ = f"create_{name.replace('-', '_')}_adapter"
+    factory.__qualname__ = factory.__name__
+    factory.__module__ = build.__module__  # where the preset's family lives
+    factory.__doc__ = (
+        f"The ``{name}`` entry point: ``{name}:<model>``; options (``base_url``, "
+        "``api_key``, ``headers``, ``http_client``) win over the preset's variables."
+    )
+    factory.wire_protocol = wire_protocol  # type: ignore[attr-defined]
+    return factory
+
+
 def preset_adapter(
     name: str,
     model_id: str,
@@ -263,27 +348,14 @@ def preset_adapter(
         UserError: unknown preset, no model named, or the key variable of a
             hosted API is not set.
     """
-    preset = PRESETS.get(name)
-    if preset is None:
-        raise UserError(f"no OpenAI-compatible preset {name!r}; presets: {', '.join(PRESETS)}")
-    if not model_id:
-        raise UserError(f"no model named: write it as {name}:<model>")
+    preset = lookup_preset(PRESETS, name, "OpenAI-compatible", model_id)
     variables = os.environ if env is None else env
-    variable = preset.key_variable
-    if api_key is None and variable:
-        api_key = variables.get(variable) or None
-    if api_key is None and preset.key_required:
-        where = f" (keys: {preset.key_help})" if preset.key_help else ""
-        raise UserError(
-            f"{variable} is not set: export it to use {name}:{model_id}{where}, "
-            "or choose another provider"
-        )
     return OpenAIChatAdapter(
         model_id,
-        api_key=api_key,
+        api_key=preset_key(preset, name, model_id, api_key, variables),
         base_url=base_url or preset.resolve_base_url(variables),
         provider=preset.name,
-        key_variable=variable,
+        key_variable=preset.key_variable,
         headers=headers,
         quirks=preset.quirks,
         capabilities=preset.capabilities,
@@ -293,26 +365,5 @@ def preset_adapter(
 
 def preset_factory(name: str) -> Callable[..., OpenAIChatAdapter]:
     """The entry-point factory ``(model_id, **options) -> adapter`` for preset ``name``."""
-    if name not in PRESETS:
-        raise UserError(f"no OpenAI-compatible preset {name!r}; presets: {', '.join(PRESETS)}")
-
-    def factory(
-        model_id: str,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        http_client: httpx2.AsyncClient | None = None,
-    ) -> OpenAIChatAdapter:
-        return preset_adapter(
-            name, model_id, base_url=base_url, api_key=api_key, headers=headers, client=http_client
-        )
-
-    factory.__name__ = f"create_{name.replace('-', '_')}_adapter"
-    factory.__qualname__ = factory.__name__
-    factory.__doc__ = (
-        f"The ``{name}`` entry point: ``{name}:<model>``; options (``base_url``, "
-        "``api_key``, ``headers``, ``http_client``) win over the preset's variables."
-    )
-    factory.wire_protocol = "openai-chat"  # type: ignore[attr-defined]
-    return factory
+    lookup_preset(PRESETS, name, "OpenAI-compatible")
+    return preset_entry_point(name, preset_adapter, "openai-chat")

@@ -25,6 +25,7 @@ import httpx2
 
 from agentkit.exceptions import UserError
 
+from ..openai_compat._presets import lookup_preset, preset_entry_point, preset_key
 from ..openai_responses import OpenAIResponsesAdapter
 
 __all__ = [
@@ -129,12 +130,7 @@ def responses_preset_adapter(
         UserError: unknown preset, no model, no base URL for ``openresponses``,
             or a hosted API's key variable is not set.
     """
-    preset = RESPONSES_PRESETS.get(name)
-    if preset is None:
-        known = ", ".join(RESPONSES_PRESETS)
-        raise UserError(f"no Responses preset {name!r}; presets: {known}")
-    if not model_id:
-        raise UserError(f"no model named: write it as {name}:<model>")
+    preset = lookup_preset(RESPONSES_PRESETS, name, "Responses", model_id)
     variables = os.environ if env is None else env
     root = base_url or preset.resolve_base_url(variables)
     if not root:
@@ -142,21 +138,12 @@ def responses_preset_adapter(
             f"{name}:{model_id} needs the server's address: pass --base-url "
             f"(the root that /responses is appended to) or set {preset.url_variable}"
         )
-    variable = preset.key_variable
-    if api_key is None and variable:
-        api_key = variables.get(variable) or None
-    if api_key is None and preset.key_required:
-        where = f" (keys: {preset.key_help})" if preset.key_help else ""
-        raise UserError(
-            f"{variable} is not set: export it to use {name}:{model_id}{where}, "
-            "or choose another provider"
-        )
     return OpenAIResponsesAdapter(
         model_id,
-        api_key=api_key,
+        api_key=preset_key(preset, name, model_id, api_key, variables),
         base_url=root,
         provider=name,
-        key_variable=variable,
+        key_variable=preset.key_variable,
         headers=headers,
         client=client,
         # The specification has prompt_cache_key but no retention field.
@@ -166,26 +153,5 @@ def responses_preset_adapter(
 
 def responses_preset_factory(name: str) -> Callable[..., OpenAIResponsesAdapter]:
     """The entry-point factory ``(model_id, **options) -> adapter`` for preset ``name``."""
-    if name not in RESPONSES_PRESETS:
-        raise UserError(f"no Responses preset {name!r}; presets: {', '.join(RESPONSES_PRESETS)}")
-
-    def factory(
-        model_id: str,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        http_client: httpx2.AsyncClient | None = None,
-    ) -> OpenAIResponsesAdapter:
-        return responses_preset_adapter(
-            name, model_id, base_url=base_url, api_key=api_key, headers=headers, client=http_client
-        )
-
-    factory.__name__ = f"create_{name.replace('-', '_')}_adapter"
-    factory.__qualname__ = factory.__name__
-    factory.__doc__ = (
-        f"The ``{name}`` entry point: ``{name}:<model>``; options (``base_url``, "
-        "``api_key``, ``headers``, ``http_client``) win over the preset's variables."
-    )
-    factory.wire_protocol = "openai-responses"  # type: ignore[attr-defined]
-    return factory
+    lookup_preset(RESPONSES_PRESETS, name, "Responses")
+    return preset_entry_point(name, responses_preset_adapter, "openai-responses")

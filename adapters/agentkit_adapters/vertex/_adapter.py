@@ -27,6 +27,7 @@ from agentkit.adapter import Capabilities, ModelRequest, ModelResponse, RunWarni
 from agentkit.exceptions import ProviderHTTPError, UserError
 
 from .._exchange import CallHeaders, Framing, HTTPExchange, StreamPlan
+from .._plans import ChunkReader, reader_plan
 from ..anthropic import (
     VERTEX_ANTHROPIC_VERSION,
     AnthropicStreamReader,
@@ -58,6 +59,8 @@ class _VertexBase:
     publisher: Publisher
     _version: str
     _methods: tuple[str, str]  # (whole answer, stream)
+    _reader: Callable[..., ChunkReader]  # the stream reader's class
+    _read_whole: Callable[..., ModelResponse]  # the parser of a whole answer
     _framing: Framing = "sse"
 
     def __init__(
@@ -166,11 +169,23 @@ class _VertexBase:
         """
         return dict(self._body(request, stream=False)[0])
 
-    def _plan(self, request: ModelRequest) -> StreamPlan:
-        raise NotImplementedError
-
     def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
-        raise NotImplementedError
+        return self._read_whole(
+            data,
+            provider=self.provider,
+            model_id=self.model_id,
+            warnings=warnings,
+            key_variable=self.key_variable,
+        )
+
+    def _plan(self, request: ModelRequest) -> StreamPlan:
+        body, warnings = self._body(request, True)
+        reader = self._reader(
+            self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
+        )
+        # Claude's stream ends at message_stop; what follows is read and ignored.
+        ended = (lambda: reader.stopped) if isinstance(reader, AnthropicStreamReader) else None
+        return reader_plan(body, reader, lambda data: self._parse(data, warnings), ended)
 
     def _body(
         self, request: ModelRequest, stream: bool
@@ -247,6 +262,8 @@ class VertexGeminiAdapter(_VertexBase):
     publisher: Publisher = "google"
     _version = GEMINI_API_VERSION
     _methods = ("generateContent", "streamGenerateContent?alt=sse")
+    _reader = GeminiChunkReader
+    _read_whole = staticmethod(from_gemini_response)
 
     def __init__(self, model_id: str, **options: Any) -> None:
         super().__init__(model_id, map_error=map_gemini_error, **options)
@@ -260,27 +277,6 @@ class VertexGeminiAdapter(_VertexBase):
     ) -> tuple[Mapping[str, Any], list[RunWarning]]:
         return to_gemini_request(request, model_id=self.model_id, provider=self.provider)
 
-    def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
-        return from_gemini_response(
-            data,
-            provider=self.provider,
-            model_id=self.model_id,
-            warnings=warnings,
-            key_variable=self.key_variable,
-        )
-
-    def _plan(self, request: ModelRequest) -> StreamPlan:
-        body, warnings = self._body(request, True)
-        reader = GeminiChunkReader(
-            self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
-        )
-        return StreamPlan(
-            body,
-            feed=lambda frame: reader.feed(frame.data),
-            finish=lambda _done: reader.finish(),
-            whole=lambda data: self._parse(data, warnings),
-        )
-
 
 class VertexClaudeAdapter(_VertexBase):
     """Claude on Vertex AI (``.../publishers/anthropic/models/{model}:rawPredict``).
@@ -293,6 +289,8 @@ class VertexClaudeAdapter(_VertexBase):
     publisher: Publisher = "anthropic"
     _version = CLAUDE_API_VERSION
     _methods = ("rawPredict", "streamRawPredict")
+    _reader = AnthropicStreamReader
+    _read_whole = staticmethod(from_anthropic_response)
 
     def __init__(self, model_id: str, **options: Any) -> None:
         super().__init__(model_id, map_error=map_anthropic_error, **options)
@@ -311,28 +309,6 @@ class VertexClaudeAdapter(_VertexBase):
             provider=self.provider,
             include_model=False,
             anthropic_version=VERTEX_ANTHROPIC_VERSION,
-        )
-
-    def _parse(self, data: Any, warnings: list[RunWarning]) -> ModelResponse:
-        return from_anthropic_response(
-            data,
-            provider=self.provider,
-            model_id=self.model_id,
-            warnings=warnings,
-            key_variable=self.key_variable,
-        )
-
-    def _plan(self, request: ModelRequest) -> StreamPlan:
-        body, warnings = self._body(request, True)
-        reader = AnthropicStreamReader(
-            self.provider, self.model_id, warnings=warnings, key_variable=self.key_variable
-        )
-        return StreamPlan(
-            body,
-            feed=lambda frame: reader.feed(frame.data),
-            finish=lambda _done: reader.finish(),
-            whole=lambda data: self._parse(data, warnings),
-            ended=lambda: reader.stopped,
         )
 
 

@@ -11,7 +11,6 @@ with the recorded ``1.request.json``. Fixtures and their provenance:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,6 @@ from agentkit import (
     ModelResponse,
     ModelSettings,
     ReasoningPart,
-    ResponseEndEvent,
-    ResponseStartEvent,
     StreamEvent,
     TextDeltaEvent,
     TextPart,
@@ -51,6 +48,14 @@ from agentkit.exceptions import (
     ModelNotFoundError,
     ProviderHTTPError,
 )
+from tests.properties._traffic import (
+    final_response,
+    mock_client,
+    read_json,
+    sliced_response,
+    sse_payloads,
+    stream_events,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -62,14 +67,9 @@ MODEL = "claude-sonnet-4-0"
 REQUEST = ModelRequest(messages=[Message.user("hi")])
 
 
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
 def _payloads(case: Path, prefix: str = "") -> list[dict[str, Any]]:
     """The recorded stream payloads, read independently of the adapter's SSE parser."""
-    body = (case / f"{prefix}response.sse").read_text()
-    return [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+    return sse_payloads((case / f"{prefix}response.sse").read_text())
 
 
 class Replay:
@@ -80,15 +80,11 @@ class Replay:
     ) -> None:
         self.requests: list[httpx2.Request] = []
 
-        async def slices() -> AsyncIterator[bytes]:
-            for i in range(0, len(body), slice_size):
-                yield body[i : i + slice_size]
-
         def handler(request: httpx2.Request) -> httpx2.Response:
             self.requests.append(request)
-            return httpx2.Response(status, headers={"content-type": content_type}, content=slices())
+            return sliced_response(status, content_type, body, slice_size)
 
-        client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+        client = mock_client(handler)
         self.adapter = AnthropicAdapter(MODEL, api_key=KEY, client=client)
 
     def check_request(self, *, stream: bool) -> None:
@@ -100,7 +96,7 @@ class Replay:
 
 
 async def _generate(case: Path, prefix: str = "") -> ModelResponse:
-    meta = _json(case / f"{prefix}meta.json")
+    meta = read_json(case / f"{prefix}meta.json")
     body = (case / f"{prefix}response.json").read_bytes()
     replay = Replay(meta["status"], body, meta["content_type"])
     response = await replay.adapter.generate(REQUEST)
@@ -109,21 +105,12 @@ async def _generate(case: Path, prefix: str = "") -> ModelResponse:
 
 
 async def _stream(case: Path, prefix: str = "", **kwargs: Any) -> list[StreamEvent]:
-    meta = _json(case / f"{prefix}meta.json")
+    meta = read_json(case / f"{prefix}meta.json")
     body = (case / f"{prefix}response.sse").read_bytes()
     replay = Replay(meta["status"], body, meta["content_type"], **kwargs)
-    events = [event async for event in replay.adapter.stream(REQUEST)]
+    events = await stream_events(replay.adapter, REQUEST)
     replay.check_request(stream=True)
-    assert isinstance(events[0], ResponseStartEvent)
-    assert isinstance(events[-1], ResponseEndEvent)
-    assert sum(isinstance(e, ResponseEndEvent) for e in events) == 1
     return events
-
-
-def _end(events: list[StreamEvent]) -> ModelResponse:
-    end = events[-1]
-    assert isinstance(end, ResponseEndEvent)
-    return end.response
 
 
 def _usage(wire: dict[str, Any]) -> Usage:
@@ -160,7 +147,7 @@ def _stream_usage(payloads: list[dict[str, Any]]) -> Usage:
     ],
 )
 async def test_json_text_answers(case: str, prefix: str, finish: str) -> None:
-    wire = _json(CASES / case / f"{prefix}response.json")
+    wire = read_json(CASES / case / f"{prefix}response.json")
     (block,) = wire["content"]
     response = await _generate(CASES / case, prefix)
     assert response.message.parts == [TextPart(text=block["text"])]
@@ -212,7 +199,7 @@ async def test_parallel_tool_use_json() -> None:
 @pytest.mark.parametrize("prefix", ["0.", "1."])
 async def test_thinking_with_signature_json(prefix: str) -> None:
     case = CASES / "thinking_signature_json_multi_turn"
-    wire = _json(case / f"{prefix}response.json")
+    wire = read_json(case / f"{prefix}response.json")
     thinking, text = wire["content"]
     response = await _generate(case, prefix)
     assert response.message.parts == [
@@ -233,7 +220,7 @@ async def test_thinking_with_signature_json(prefix: str) -> None:
 @pytest.mark.parametrize("prefix", ["0.", "1."])
 async def test_redacted_thinking_json(prefix: str) -> None:
     case = CASES / "redacted_thinking_json_multi_turn"
-    wire = _json(case / f"{prefix}response.json")
+    wire = read_json(case / f"{prefix}response.json")
     redacted, text = wire["content"]
     assert set(redacted) == {"type", "data"}  # no text, no signature: only opaque data
     response = await _generate(case, prefix)
@@ -258,7 +245,7 @@ async def test_redacted_thinking_json(prefix: str) -> None:
 async def test_error_bodies(
     case: str, error: type[ProviderHTTPError], status: int, code: str, stream: bool
 ) -> None:
-    wire = _json(CASES / case / "response.json")
+    wire = read_json(CASES / case / "response.json")
     body = (CASES / case / "response.json").read_bytes()
     adapter = Replay(status, body, "application/json").adapter
 
@@ -299,7 +286,7 @@ async def test_text_streams(case: Path, prefix: str) -> None:
     payloads = _payloads(case, prefix)
     text = "".join(p["delta"]["text"] for p in payloads if p["type"] == "content_block_delta")
     events = await _stream(case, prefix)
-    response = _end(events)
+    response = final_response(events)
     deltas = [e.text for e in events if isinstance(e, TextDeltaEvent)]
     assert len(deltas) == sum(p["type"] == "content_block_delta" for p in payloads)
     assert "".join(deltas) == text == response.message.text
@@ -315,7 +302,7 @@ async def test_text_streams(case: Path, prefix: str) -> None:
 
 
 async def test_usage_placeholder_is_never_counted() -> None:
-    response = _end(await _stream(CASES / "text_stream_sonnet4"))
+    response = final_response(await _stream(CASES / "text_stream_sonnet4"))
     # message_start says output_tokens 1, message_delta 15: the total is 15, not 16.
     assert response.usage == Usage(input_tokens=17, output_tokens=15)
 
@@ -324,7 +311,7 @@ async def test_vertex_usage_keeps_the_input_of_message_start() -> None:
     case = VERTEX / "claude_streamrawpredict_tool_then_result"
     (delta,) = [p for p in _payloads(case, "0.") if p["type"] == "message_delta"]
     assert delta["usage"] == {"output_tokens": 76}  # Vertex: output only
-    response = _end(await _stream(case, "0."))
+    response = final_response(await _stream(case, "0."))
     assert response.usage == Usage(input_tokens=394, output_tokens=76)
 
 
@@ -389,7 +376,7 @@ async def test_streamed_tool_use_reassembled(
     ended = [e.call for e in events if isinstance(e, ToolCallEndEvent)]
     expected = [ToolCallPart(id=i, name=n, arguments=a) for i, n, a in calls]
     assert ended == expected
-    response = _end(events)
+    response = final_response(events)
     assert response.message.parts == [TextPart(text=text), *expected]
     assert (response.finish_reason, response.raw_finish_reason) == ("tool_calls", "tool_use")
     assert response.usage == usage == _stream_usage(payloads)
@@ -398,8 +385,8 @@ async def test_streamed_tool_use_reassembled(
 @pytest.mark.parametrize("size", [1, 5, 4096])
 async def test_byte_slicing_changes_nothing(size: int) -> None:
     case = CASES / "parallel_tool_use_stream_then_tool_result"
-    expected = _end(await _stream(case, "0."))
-    assert _end(await _stream(case, "0.", slice_size=size)) == expected
+    expected = final_response(await _stream(case, "0."))
+    assert final_response(await _stream(case, "0.", slice_size=size)) == expected
 
 
 def test_the_stream_reader_and_the_json_reader_agree_on_a_recorded_answer() -> None:
@@ -408,9 +395,9 @@ def test_the_stream_reader_and_the_json_reader_agree_on_a_recorded_answer() -> N
     reader = AnthropicStreamReader("anthropic", MODEL)
     for payload in payloads:
         reader.feed(payload)
-    streamed = _end(reader.finish())
+    streamed = final_response(reader.finish())
     whole = from_anthropic_response(
-        _json(CASES / "parallel_tool_use_json_then_tool_result" / "0.response.json"),
+        read_json(CASES / "parallel_tool_use_json_then_tool_result" / "0.response.json"),
         provider="anthropic",
         model_id=MODEL,
     )
@@ -428,7 +415,7 @@ def test_the_stream_reader_and_the_json_reader_agree_on_a_recorded_answer() -> N
 
 def test_vertex_json_answer() -> None:
     case = VERTEX / "claude_rawpredict_json"
-    wire = _json(case / "response.json")
+    wire = read_json(case / "response.json")
     assert "cache_creation" not in wire["usage"]
     response = from_anthropic_response(
         wire, provider="vertex", model_id="claude-3-7-sonnet@20250219"
@@ -499,9 +486,9 @@ def _user(recorded: dict[str, Any], index: int = 0) -> Message:
 async def test_parallel_tool_results_turn_matches_the_recording(
     case: Path, stream: bool, secrets: dict[str, str]
 ) -> None:
-    first, recorded = _json(case / "0.request.json"), _json(case / "1.request.json")
+    first, recorded = read_json(case / "0.request.json"), read_json(case / "1.request.json")
     if stream:
-        answer = _end(await _stream(case, "0.")).message
+        answer = final_response(await _stream(case, "0.")).message
     else:
         answer = (await _generate(case, "0.")).message
     results = [
@@ -524,7 +511,7 @@ async def test_parallel_tool_results_turn_matches_the_recording(
     assert warnings == []
     assert _normalised(body) == _normalised(recorded)
     # ... and turn 2's recorded answer reads as the final text.
-    final = _end(await _stream(case, "1.")) if stream else await _generate(case, "1.")
+    final = final_response(await _stream(case, "1.")) if stream else await _generate(case, "1.")
     assert "Welcome to Moria!" in final.message.text
 
 
@@ -536,8 +523,8 @@ async def test_parallel_tool_results_turn_matches_the_recording(
     ],
 )
 async def test_single_tool_result_turn_matches_the_recording(case: Path, vertex: bool) -> None:
-    first, recorded = _json(case / "0.request.json"), _json(case / "1.request.json")
-    answer = _end(await _stream(case, "0.")).message
+    first, recorded = read_json(case / "0.request.json"), read_json(case / "1.request.json")
+    answer = final_response(await _stream(case, "0.")).message
     (call,) = answer.tool_calls
     request = ModelRequest(
         messages=[
@@ -578,7 +565,7 @@ async def test_single_tool_result_turn_matches_the_recording(case: Path, vertex:
 
 
 def test_vertex_json_request_matches_the_recording() -> None:
-    recorded = _json(VERTEX / "claude_rawpredict_json" / "request.json")
+    recorded = read_json(VERTEX / "claude_rawpredict_json" / "request.json")
     request = ModelRequest(
         messages=[*_system(recorded), _user(recorded)],
         settings=ModelSettings(max_tokens=recorded["max_tokens"]),
@@ -601,7 +588,7 @@ def test_vertex_json_request_matches_the_recording() -> None:
     ],
 )
 async def test_thinking_goes_back_unchanged_in_the_next_turn(case: Path, cache: bool) -> None:
-    first, recorded = _json(case / "0.request.json"), _json(case / "1.request.json")
+    first, recorded = read_json(case / "0.request.json"), read_json(case / "1.request.json")
     answer = (await _generate(case, "0.")).message
     request = ModelRequest(
         messages=[_user(first), answer, _user(recorded, 2)],
@@ -614,13 +601,13 @@ async def test_thinking_goes_back_unchanged_in_the_next_turn(case: Path, cache: 
     assert warnings == []
     assert _normalised(body) == _normalised(recorded)
     # The block is the recorded one, byte for byte: signature or opaque data untouched.
-    assert body["messages"][1]["content"][0] == _json(case / "0.response.json")["content"][0]
+    assert body["messages"][1]["content"][0] == read_json(case / "0.response.json")["content"][0]
 
 
 async def test_cached_system_prompt_requests_match_the_recording() -> None:
     case = CASES / "prompt_cache_write_then_read_system"
     for prefix in ("0.", "1."):
-        recorded = _json(case / f"{prefix}request.json")
+        recorded = read_json(case / f"{prefix}request.json")
         request = ModelRequest(
             messages=[*_system(recorded), _user(recorded)],
             settings=ModelSettings(max_tokens=recorded["max_tokens"]),

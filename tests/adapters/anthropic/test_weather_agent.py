@@ -10,34 +10,22 @@ from __future__ import annotations
 
 import importlib
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 import agentkit
-from agentkit import ModelRequest, RunResult, ToolCallPart, ToolResultPart
+from agentkit import RunResult
 from agentkit.testing import AnthropicEmulator, serve_asgi
+from tests.adapters._weather import AGENT_FILE, weather_model
 
-AGENT_FILE = Path(__file__).parents[3] / "examples" / "weather" / "agent.yaml"
 KEY = "sk-test-planted"
-
-
-def _model(request: ModelRequest) -> Any:
-    last = request.messages[-1]
-    if last.role != "tool":
-        return [ToolCallPart(id="1", name="get_weather", arguments={"city": "paris"})]
-    (result,) = last.parts
-    assert isinstance(result, ToolResultPart)
-    weather = json.loads(result.text)
-    return f"It is {weather['temperature_c']} °C and {weather['conditions']} in {weather['city']}."
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("streaming", [False, True])
 async def test_weather_agent_file_runs_on_anthropic(streaming: bool) -> None:
     agent = agentkit.load_agent(AGENT_FILE)
-    emulator = AnthropicEmulator(_model, api_key=KEY)
+    emulator = AnthropicEmulator(weather_model, api_key=KEY)
     with serve_asgi(emulator) as url:
         options = {"base_url": url, "api_key": KEY}
         model = "anthropic:claude-haiku-4-5"

@@ -325,6 +325,18 @@ def _sse(*chunks: dict[str, Any]) -> str:
     return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
 
 
+def _streaming(body: str) -> Any:
+    """A chat adapter whose every call answers ``body`` as an event stream."""
+    return create_azure_adapter(
+        "d",
+        endpoint=ENDPOINT,
+        api_key="k",
+        http_client=_client(
+            lambda r: httpx2.Response(200, headers={"content-type": "text/event-stream"}, text=body)
+        ),
+    )
+
+
 def _chunk(delta: dict[str, Any] | None, finish: str | None, results: Any) -> dict[str, Any]:
     choice: dict[str, Any] = {
         "index": 0,
@@ -342,14 +354,7 @@ async def test_a_stream_cut_by_the_filter_raises_after_its_text() -> None:
         _chunk({"role": "assistant", "content": "Once"}, None, {}),
         _chunk(None, "content_filter", {"sexual": {"filtered": True, "severity": "high"}}),
     )
-    adapter = create_azure_adapter(
-        "d",
-        endpoint=ENDPOINT,
-        api_key="k",
-        http_client=_client(
-            lambda r: httpx2.Response(200, headers={"content-type": "text/event-stream"}, text=body)
-        ),
-    )
+    adapter = _streaming(body)
     seen: list[Any] = []
 
     async def read() -> None:
@@ -368,14 +373,7 @@ async def test_a_stream_keeps_annotations_and_tolerates_chunks_without_delta() -
         _chunk(None, None, {"self_harm": {"filtered": False, "severity": "low"}}),
         _chunk({}, "stop", {}),
     )
-    adapter = create_azure_adapter(
-        "d",
-        endpoint=ENDPOINT,
-        api_key="k",
-        http_client=_client(
-            lambda r: httpx2.Response(200, headers={"content-type": "text/event-stream"}, text=body)
-        ),
-    )
+    adapter = _streaming(body)
     events = [e async for e in adapter.stream(REQUEST)]
     end = events[-1]
     assert isinstance(end, ResponseEndEvent)

@@ -11,7 +11,6 @@ independently of the parser. Fixtures and their provenance:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,9 @@ from agentkit_adapters.azure import create_azure_adapter, create_azure_responses
 from agentkit import (
     Message,
     ModelRequest,
-    ModelResponse,
     ModelSettings,
     ReasoningPart,
-    ResponseEndEvent,
     ResponseStartEvent,
-    StreamEvent,
     TextDeltaEvent,
     TextPart,
     ToolCallPart,
@@ -37,6 +33,14 @@ from agentkit import (
     Usage,
 )
 from agentkit.exceptions import ContentFilterError, ModelNotFoundError
+from tests.properties._traffic import (
+    final_response,
+    mock_client,
+    read_json,
+    sliced_response,
+    sse_payloads,
+    stream_events,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -44,18 +48,13 @@ CASES = Path(__file__).parents[2] / "fixtures" / "real_traffic" / "azure_openai"
 KEY = "azure-test-planted"
 
 
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
 def _meta(case: str, prefix: str = "") -> dict[str, Any]:
-    return dict(_json(CASES / case / f"{prefix}meta.json"))
+    return dict(read_json(CASES / case / f"{prefix}meta.json"))
 
 
 def _payloads(case: str, prefix: str = "") -> list[dict[str, Any]]:
     """The recorded ``data:`` payloads, read without the adapter's parser."""
-    lines = (CASES / case / f"{prefix}response.sse").read_text().splitlines()
-    return [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
+    return sse_payloads((CASES / case / f"{prefix}response.sse").read_text())
 
 
 class Replay:
@@ -75,17 +74,11 @@ class Replay:
         assert request.headers["api-key"] == KEY
         assert "authorization" not in request.headers
         self.requests.append(json.loads(request.content))
-
-        async def slices() -> AsyncIterator[bytes]:
-            for i in range(0, len(self.body), 41):
-                yield self.body[i : i + 41]
-
         # The 404 was recorded with no Content-Type header at all: none is sent.
-        headers = {"content-type": self.content_type} if self.content_type else {}
-        return httpx2.Response(self.status, headers=headers, content=slices())
+        return sliced_response(self.status, self.content_type, self.body, 41)
 
     def client(self) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(transport=httpx2.MockTransport(self.handler))
+        return mock_client(self.handler)
 
     def endpoint(self) -> str:
         return f"{self.uri.scheme}://{self.uri.host}"
@@ -116,26 +109,13 @@ def _responses(replay: Replay, deployment: str) -> Any:
 
 def _request(case: str, prefix: str = "") -> ModelRequest:
     """The neutral request whose messages match the recorded request's text."""
-    wire = _json(CASES / case / f"{prefix}request.json")
+    wire = read_json(CASES / case / f"{prefix}request.json")
     messages = []
     for item in wire.get("messages") or wire.get("input") or ():
         content = item.get("content")
         text = content if isinstance(content, str) else content[0]["text"]
         messages.append(Message.system(text) if item["role"] == "system" else Message.user(text))
     return ModelRequest(messages=messages)
-
-
-async def _stream(adapter: Any, request: ModelRequest) -> list[StreamEvent]:
-    events = [event async for event in adapter.stream(request)]
-    assert isinstance(events[0], ResponseStartEvent)
-    assert sum(isinstance(e, ResponseEndEvent) for e in events) == 1
-    return events
-
-
-def _end(events: list[StreamEvent]) -> ModelResponse:
-    end = events[-1]
-    assert isinstance(end, ResponseEndEvent)
-    return end.response
 
 
 def _chat_usage(wire: dict[str, Any]) -> Usage:
@@ -156,7 +136,7 @@ def _chat_usage(wire: dict[str, Any]) -> Usage:
 async def test_deployment_chat_json_2024_and_2026(prefix: str) -> None:
     case = "chat_json_deployments_2024_and_2026"
     replay = Replay(case, prefix)
-    wire = _json(CASES / case / f"{prefix}response.json")
+    wire = read_json(CASES / case / f"{prefix}response.json")
     response = await _chat(replay, "openllmetry-testing").generate(_request(case, prefix))
     (choice,) = wire["choices"]
     assert response.message.parts == [TextPart(text=choice["message"]["content"])]
@@ -169,14 +149,15 @@ async def test_deployment_chat_json_2024_and_2026(prefix: str) -> None:
     assert response.warnings == []
     assert replay.requests[0]["model"] == "openllmetry-testing"
     assert (
-        replay.requests[0]["messages"] == _json(CASES / case / f"{prefix}request.json")["messages"]
+        replay.requests[0]["messages"]
+        == read_json(CASES / case / f"{prefix}request.json")["messages"]
     )
 
 
 async def test_deployment_reasoning_json_counts_reasoning_tokens() -> None:
     case = "chat_reasoning_json_deployment"
     replay = Replay(case)
-    wire = _json(CASES / case / "response.json")
+    wire = read_json(CASES / case / "response.json")
     request = replace(_request(case), settings=ModelSettings(reasoning_effort="low"))
     adapter = _chat(replay, "gpt-5-nano")
     response = await adapter.generate(request)
@@ -198,12 +179,12 @@ async def test_deployment_stream_skips_the_filter_only_opening_chunk(prefix: str
         c["delta"].get("content") or "" for p in payloads for c in p["choices"] if "delta" in c
     )
     adapter = _chat(Replay(case, prefix), "openllmetry-testing")
-    events = await _stream(adapter, _request(case, prefix))
+    events = await stream_events(adapter, _request(case, prefix))
     start = events[0]
     assert isinstance(start, ResponseStartEvent)
     assert (start.response_id, start.model_id) == (real["id"], real["model"])
     assert "".join(e.text for e in events if isinstance(e, TextDeltaEvent)) == text
-    response = _end(events)
+    response = final_response(events)
     assert response.message.parts == [TextPart(text=text)]
     assert response.finish_reason == "stop"
     assert response.response_id == real["id"]
@@ -215,7 +196,7 @@ async def test_deployment_stream_2024_sends_no_stream_options() -> None:
     case = "chat_stream_deployments_2024_and_2026"
     replay = Replay(case, "0.")
     request = replace(_request(case, "0."), settings=ModelSettings(max_tokens=64))
-    await _stream(_chat(replay, "openllmetry-testing"), request)
+    await stream_events(_chat(replay, "openllmetry-testing"), request)
     (sent,) = replay.requests
     assert "stream_options" not in sent
     assert sent["max_tokens"] == 64
@@ -224,7 +205,7 @@ async def test_deployment_stream_2024_sends_no_stream_options() -> None:
 
 async def test_answer_stopped_by_the_filter_with_no_message_is_a_content_filter_error() -> None:
     case = "content_filter_finish_reason_completion"
-    wire = _json(CASES / case / "response.json")
+    wire = read_json(CASES / case / "response.json")
     assert "message" not in wire["choices"][0]
     replay = Replay(case)
     with pytest.raises(ContentFilterError) as caught:
@@ -240,7 +221,7 @@ async def test_unknown_deployment_without_content_type_is_model_not_found() -> N
     case = "error_404_deployment_not_found"
     replay = Replay(case)
     assert replay.content_type is None
-    wire = _json(CASES / case / "response.json")
+    wire = read_json(CASES / case / "response.json")
     with pytest.raises(ModelNotFoundError) as caught:
         await _chat(replay, "gpt-5-nano").generate(_request(case))
     error = caught.value
@@ -258,13 +239,13 @@ async def test_v1_chat_json_ignores_latency_checkpoint_and_sends_the_recorded_bo
     case = "v1_chat_json_latency_checkpoint"
     replay = Replay(case)
     assert replay.version() is None
-    wire = _json(CASES / case / "response.json")
+    wire = read_json(CASES / case / "response.json")
     assert "latency_checkpoint" in wire["usage"]
     request = replace(_request(case), settings=ModelSettings(max_tokens=4000))
     response = await _chat(replay, "gpt-5-mini").generate(request)
     assert response.message.parts == [TextPart(text=wire["choices"][0]["message"]["content"])]
     assert response.usage == _chat_usage(wire["usage"])
-    assert replay.requests == [_json(CASES / case / "request.json")]
+    assert replay.requests == [read_json(CASES / case / "request.json")]
 
 
 WEATHER = ToolDefinition(
@@ -293,8 +274,8 @@ async def test_v1_chat_tool_stream_then_tool_result() -> None:
     assert usage_chunk["choices"] == []
     assert "latency_checkpoint" in usage_chunk
     request = replace(_request(case, "0."), tools=[WEATHER])
-    events = await _stream(_chat(Replay(case, "0."), "gpt-5-mini"), request)
-    first = _end(events)
+    events = await stream_events(_chat(Replay(case, "0."), "gpt-5-mini"), request)
+    first = final_response(events)
     assert first.message.parts == [
         ToolCallPart(id=opening["id"], name=opening["function"]["name"], arguments=arguments)
     ]
@@ -313,7 +294,7 @@ async def test_v1_chat_tool_stream_then_tool_result() -> None:
         ],
     )
     replay = Replay(case, "1.")
-    second = _end(await _stream(_chat(replay, "gpt-5-mini"), follow_up))
+    second = final_response(await stream_events(_chat(replay, "gpt-5-mini"), follow_up))
     assert second.message.parts == [TextPart(text=text)]
     assert second.finish_reason == "stop"
     sent = replay.requests[0]["messages"]
@@ -324,7 +305,7 @@ async def test_v1_chat_tool_stream_then_tool_result() -> None:
 async def test_v1_responses_json_keeps_text_reasoning_and_usage() -> None:
     case = "v1_responses_json_content_filters"
     replay = Replay(case)
-    wire = _json(CASES / case / "response.json")
+    wire = read_json(CASES / case / "response.json")
     assert [f["blocked"] for f in wire["content_filters"]] == [False, False]
     response = await _responses(replay, "gpt-5-mini").generate(_request(case))
     reasoning, message = wire["output"]
@@ -352,7 +333,9 @@ async def test_v1_responses_tool_stream_then_output() -> None:
     assert payloads[0]["response"]["content_filters"] is None
     assert payloads[-1]["response"]["content_filters"]
     request = replace(_request(case, "0."), tools=[WEATHER])
-    first = _end(await _stream(_responses(Replay(case, "0."), "gpt-5-mini"), request))
+    first = final_response(
+        await stream_events(_responses(Replay(case, "0."), "gpt-5-mini"), request)
+    )
     calls = [p for p in first.message.parts if isinstance(p, ToolCallPart)]
     assert calls == [
         ToolCallPart(id=done["call_id"], name=done["name"], arguments=json.loads(done["arguments"]))
@@ -367,7 +350,7 @@ async def test_v1_responses_tool_stream_then_output() -> None:
         request, messages=[*request.messages, first.message, Message(role="tool", parts=[result])]
     )
     replay = Replay(case, "1.")
-    second = _end(await _stream(_responses(replay, "gpt-5-mini"), follow_up))
+    second = final_response(await stream_events(_responses(replay, "gpt-5-mini"), follow_up))
     assert second.message.text == text
     assert second.finish_reason == "stop"
     outputs = [i for i in replay.requests[0]["input"] if i.get("type") == "function_call_output"]
@@ -389,7 +372,7 @@ async def test_dated_responses_preview_path_on_cognitiveservices() -> None:
         if p["type"] == "response.output_item.done" and p["item"]["type"] == "reasoning"
     )
     request = replace(_request(case), settings=ModelSettings(reasoning_effort="low"))
-    response = _end(await _stream(_responses(replay, "gpt-5-nano"), request))
+    response = final_response(await stream_events(_responses(replay, "gpt-5-nano"), request))
     assert response.message.text == text
     (part,) = [p for p in response.message.parts if isinstance(p, ReasoningPart)]
     assert part.signature == reasoning["encrypted_content"]

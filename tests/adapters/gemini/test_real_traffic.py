@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,6 @@ from agentkit import (
     ModelSettings,
     ReasoningDeltaEvent,
     ReasoningPart,
-    ResponseEndEvent,
-    ResponseStartEvent,
     StreamEvent,
     TextDeltaEvent,
     TextPart,
@@ -50,16 +47,20 @@ from agentkit.exceptions import (
     ProviderHTTPError,
     RateLimitError,
 )
+from tests.properties._traffic import (
+    final_response,
+    mock_client,
+    read_json,
+    sliced_response,
+    sse_payloads,
+    stream_events,
+)
 
 pytestmark = pytest.mark.anyio
 
 CASES = Path(__file__).parents[2] / "fixtures" / "real_traffic" / "gemini"
 MODEL = "gemini-2.5-flash"
 REQUEST = ModelRequest(messages=[Message.user("hi")])
-
-
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text())
 
 
 def _sse(case: Path, prefix: str = "") -> bytes:
@@ -73,8 +74,7 @@ def _sse(case: Path, prefix: str = "") -> bytes:
 
 def _chunks(case: Path, prefix: str = "") -> list[dict[str, Any]]:
     """The recorded chunk payloads, read independently of the adapter's parser."""
-    body = _sse(case, prefix).decode()
-    return [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+    return sse_payloads(_sse(case, prefix).decode())
 
 
 class Replay:
@@ -91,15 +91,11 @@ class Replay:
     ) -> None:
         self.requests: list[httpx2.Request] = []
 
-        async def slices() -> AsyncIterator[bytes]:
-            for i in range(0, len(body), slice_size):
-                yield body[i : i + slice_size]
-
         def handler(request: httpx2.Request) -> httpx2.Response:
             self.requests.append(request)
-            return httpx2.Response(status, headers={"content-type": content_type}, content=slices())
+            return sliced_response(status, content_type, body, slice_size)
 
-        client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+        client = mock_client(handler)
         self.adapter = GeminiAdapter(model, api_key="test-key", client=client)
 
 
@@ -118,19 +114,10 @@ async def _generate(case: Path, prefix: str = "", model: str = MODEL) -> ModelRe
 
 async def _stream(case: Path, prefix: str = "", model: str = MODEL, **kw: Any) -> list[StreamEvent]:
     replay = Replay(200, _sse(case, prefix), "text/event-stream", model=model, **kw)
-    events = [event async for event in replay.adapter.stream(REQUEST)]
+    events = await stream_events(replay.adapter, REQUEST)
     (sent,) = replay.requests
     assert str(sent.url).endswith(f"/v1beta/models/{model}:streamGenerateContent?alt=sse")
-    assert isinstance(events[0], ResponseStartEvent)
-    assert isinstance(events[-1], ResponseEndEvent)
-    assert sum(isinstance(e, ResponseEndEvent) for e in events) == 1
     return events
-
-
-def _end(events: list[StreamEvent]) -> ModelResponse:
-    end = events[-1]
-    assert isinstance(end, ResponseEndEvent)
-    return end.response
 
 
 def _usage(wire: dict[str, Any]) -> Usage:
@@ -162,7 +149,7 @@ def _same_bytes(sent: str, recorded: str) -> bool:
     ("case", "finish"), [("text_json_25flash", "stop"), ("max_tokens_json", "length")]
 )
 async def test_json_text_answers(case: str, finish: str) -> None:
-    wire = _json(CASES / case / "response.json")
+    wire = read_json(CASES / case / "response.json")
     candidate = wire["candidates"][0]
     response = await _generate(CASES / case)
     assert response.message.parts == [TextPart(text=candidate["content"]["parts"][0]["text"])]
@@ -204,7 +191,7 @@ async def test_text_streams(case: str, prefix: str, finish: str) -> None:
     chunks = _chunks(CASES / case, prefix)
     text = "".join(c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks)
     events = await _stream(CASES / case, prefix)
-    response = _end(events)
+    response = final_response(events)
     deltas = [e.text for e in events if isinstance(e, TextDeltaEvent)]
     assert len(deltas) == len(chunks)
     assert "".join(deltas) == text == response.message.text
@@ -224,8 +211,8 @@ async def test_text_streams(case: str, prefix: str, finish: str) -> None:
 @pytest.mark.parametrize("size", [1, 5, 4096])
 async def test_byte_slicing_changes_nothing(size: int) -> None:
     case = CASES / "thinking_include_thoughts_stream"
-    expected = _end(await _stream(case))
-    assert _end(await _stream(case, slice_size=size)) == expected
+    expected = final_response(await _stream(case))
+    assert final_response(await _stream(case, slice_size=size)) == expected
 
 
 async def test_refusal_comes_as_text_inside_the_json() -> None:
@@ -242,7 +229,7 @@ async def test_refusal_comes_as_text_inside_the_json() -> None:
 
 
 async def test_thought_parts_json() -> None:
-    parts = _json(CASES / "thinking_include_thoughts_json" / "response.json")["candidates"][0][
+    parts = read_json(CASES / "thinking_include_thoughts_json" / "response.json")["candidates"][0][
         "content"
     ]["parts"]
     assert parts[0]["thought"] is True
@@ -266,7 +253,7 @@ async def test_thought_parts_stream() -> None:
     thoughts = [c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks[:-1]]
     events = await _stream(case)
     assert [e.text for e in events if isinstance(e, ReasoningDeltaEvent)] == thoughts
-    response = _end(events)
+    response = final_response(events)
     assert response.message.parts == [
         ReasoningPart(text="".join(thoughts), provider="gemini", model=MODEL),
         TextPart(text="3"),
@@ -300,11 +287,11 @@ async def test_parallel_function_calls(stream: bool) -> None:
             "ToolCallDeltaEvent",
             "ToolCallEndEvent",
         ] * 2
-        response = _end(events)
+        response = final_response(events)
         ends = [e.call for e in events if isinstance(e, ToolCallEndEvent)]
         assert ends == response.message.tool_calls
     else:
-        wire = _json(PARALLEL_JSON / "0.response.json")
+        wire = read_json(PARALLEL_JSON / "0.response.json")
         response = await _generate(PARALLEL_JSON, "0.")
     parts = wire["candidates"][0]["content"]["parts"]
     assert "thoughtSignature" in parts[0]
@@ -345,10 +332,10 @@ async def test_signature_round_trip_matches_the_recorded_follow_up(stream: bool)
     """Parse turn 0's answer, add the tool results, build turn 1: the signature is on the
     same functionCall part, ids are left out, and the results are matched by name."""
     case = PARALLEL_STREAM if stream else PARALLEL_JSON
-    first = _json(case / "0.request.json")
-    recorded = _json(case / "1.request.json")
+    first = read_json(case / "0.request.json")
+    recorded = read_json(case / "1.request.json")
     if stream:
-        answer = _end(await _stream(case, "0.")).message
+        answer = final_response(await _stream(case, "0.")).message
     else:
         answer = (await _generate(case, "0.")).message
     secrets = {"mellon": "Welcome to Moria!", "radiance": "Life before Death"}
@@ -384,7 +371,7 @@ async def test_signature_round_trip_matches_the_recorded_follow_up(stream: bool)
     }
     # ... and turn 1's recorded answer reads as the final text.
     if stream:
-        final = _end(await _stream(case, "1."))
+        final = final_response(await _stream(case, "1."))
     else:
         final = await _generate(case, "1.")
     assert "Welcome to Moria!" in final.message.text
@@ -400,10 +387,10 @@ async def test_gemini3_function_call_signature(stream: bool) -> None:
         wire_part = chunks[0]["candidates"][0]["content"]["parts"][0]
         # The second chunk only says STOP, beside an empty text part.
         assert chunks[1]["candidates"][0]["content"]["parts"] == [{"text": ""}]
-        response = _end(await _stream(case, model=model))
+        response = final_response(await _stream(case, model=model))
         usage = chunks[-1]["usageMetadata"]
     else:
-        wire = _json(case / "response.json")
+        wire = read_json(case / "response.json")
         wire_part = wire["candidates"][0]["content"]["parts"][0]
         response = await _generate(case, model=model)
         usage = wire["usageMetadata"]
@@ -469,7 +456,7 @@ async def test_vertex_partial_function_args_are_assembled() -> None:
         {"location": "Boston"},
         {"location": "San Francisco"},
     ]
-    response = _end(events)
+    response = final_response(events)
     first_part = chunks[0]["candidates"][0]["content"]["parts"][0]
     assert response.message.parts[0] == _signed(first_part["thoughtSignature"], model)
     assert _secret_calls(response.message) == [
@@ -504,7 +491,7 @@ async def test_errors(
     streaming: bool,
 ) -> None:
     body = (CASES / case / "response.json").read_bytes()
-    meta = _json(CASES / case / "meta.json")
+    meta = read_json(CASES / case / "meta.json")
     # The stream endpoint's error is plain JSON labelled text/event-stream (recorded so).
     content_type = meta.get("content_type", "application/json")
     adapter = Replay(status, body, content_type).adapter
@@ -549,7 +536,7 @@ async def test_errors(
     ],
 )
 def test_simple_requests_match_the_recorded_ones(case: str) -> None:
-    recorded = _json(CASES / case / "request.json")
+    recorded = read_json(CASES / case / "request.json")
     max_tokens = recorded.get("generationConfig", {}).get("maxOutputTokens")
     request = ModelRequest(
         messages=[Message.user(recorded["contents"][0]["parts"][0]["text"])],
@@ -564,7 +551,7 @@ def test_simple_requests_match_the_recorded_ones(case: str) -> None:
     "case", ["thinking_include_thoughts_json", "thinking_include_thoughts_stream"]
 )
 def test_thinking_request_through_extra(case: str) -> None:
-    recorded = _json(CASES / case / "request.json")
+    recorded = read_json(CASES / case / "request.json")
     request = ModelRequest(
         messages=[Message.user(recorded["contents"][0]["parts"][0]["text"])],
         settings=ModelSettings(extra={"generationConfig": recorded["generationConfig"]}),
@@ -574,7 +561,7 @@ def test_thinking_request_through_extra(case: str) -> None:
 
 
 def test_structured_output_request_matches_the_recorded_one() -> None:
-    recorded = _json(CASES / "refusal_as_text_structured" / "request.json")
+    recorded = read_json(CASES / "refusal_as_text_structured" / "request.json")
     config = recorded["generationConfig"]
     # The recording client used the OpenAPI field with upper-case types; we send JSON Schema.
     schema = _tool_from_wire(
@@ -595,7 +582,7 @@ def test_structured_output_request_matches_the_recorded_one() -> None:
 
 
 def test_the_recorded_answer_reads_the_same_without_the_adapter() -> None:
-    wire = _json(PARALLEL_JSON / "0.response.json")
+    wire = read_json(PARALLEL_JSON / "0.response.json")
     response = from_gemini_response(wire, provider="gemini", model_id=MODEL)
     assert len(response.message.tool_calls) == 2
 

@@ -8,35 +8,21 @@ agent file -> runner -> adapter -> wire -> emulator -> wire -> tool -> answer.
 from __future__ import annotations
 
 import importlib
-import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 from agentkit_adapters.gemini import GeminiAdapter
 
 import agentkit
-from agentkit import ModelRequest, RunResult, ToolCallPart, ToolResultPart
+from agentkit import RunResult
 from agentkit.testing import GeminiEmulator, serve_asgi
-
-AGENT_FILE = Path(__file__).parents[3] / "examples" / "weather" / "agent.yaml"
-
-
-def _model(request: ModelRequest) -> Any:
-    last = request.messages[-1]
-    if last.role != "tool":
-        return [ToolCallPart(id="1", name="get_weather", arguments={"city": "paris"})]
-    (result,) = last.parts
-    assert isinstance(result, ToolResultPart)
-    weather = json.loads(result.text)
-    return f"It is {weather['temperature_c']} °C and {weather['conditions']} in {weather['city']}."
+from tests.adapters._weather import AGENT_FILE, weather_model
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("streaming", [False, True])
 async def test_weather_agent_file_runs_on_gemini(streaming: bool) -> None:
     agent = agentkit.load_agent(AGENT_FILE)
-    emulator = GeminiEmulator(_model, api_key="k", call_ids=True, thought_signatures=True)
+    emulator = GeminiEmulator(weather_model, api_key="k", call_ids=True, thought_signatures=True)
     with serve_asgi(emulator) as url:
         adapter = GeminiAdapter("gemini-3-flash-preview", api_key="k", base_url=url)
         if streaming:

@@ -11,7 +11,6 @@ recording; it is replayed for its documented shape.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,7 @@ from agentkit_adapters.ollama import OllamaAdapter, to_ollama_request
 from agentkit import (
     Message,
     ModelRequest,
-    ModelResponse,
     ModelSettings,
-    ResponseEndEvent,
-    ResponseStartEvent,
     StreamEvent,
     TextDeltaEvent,
     TextPart,
@@ -36,14 +32,17 @@ from agentkit import (
     Usage,
 )
 from agentkit.exceptions import BadRequestError, UnsupportedFeatureError
+from tests.properties._traffic import (
+    final_response,
+    mock_client,
+    read_json,
+    sliced_response,
+    stream_events,
+)
 
 pytestmark = pytest.mark.anyio
 
 CASES = Path(__file__).parents[2] / "fixtures" / "real_traffic" / "ollama"
-
-
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text())
 
 
 def _ndjson(case: str) -> list[dict[str, Any]]:
@@ -58,16 +57,12 @@ class Replay:
     def __init__(self, status: int, body: bytes, content_type: str, slice_size: int = 29) -> None:
         self.requests: list[dict[str, Any]] = []
 
-        async def slices() -> AsyncIterator[bytes]:
-            for i in range(0, len(body), slice_size):
-                yield body[i : i + slice_size]
-
         def handler(request: httpx2.Request) -> httpx2.Response:
             assert request.url.path == "/api/chat"
             self.requests.append(json.loads(request.content))
-            return httpx2.Response(status, headers={"content-type": content_type}, content=slices())
+            return sliced_response(status, content_type, body, slice_size)
 
-        client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+        client = mock_client(handler)
         self.adapter = OllamaAdapter("gemma3:1b", client=client)
 
 
@@ -80,15 +75,7 @@ def _replay(case: str, **kwargs: Any) -> Replay:
 
 
 async def _stream(case: str, **kwargs: Any) -> list[StreamEvent]:
-    events = [e async for e in _replay(case, **kwargs).adapter.stream(REQUEST)]
-    assert isinstance(events[0], ResponseStartEvent)
-    assert sum(isinstance(e, ResponseEndEvent) for e in events) == 1
-    return events
-
-
-def _end(events: list[StreamEvent]) -> ModelResponse:
-    assert isinstance(events[-1], ResponseEndEvent)
-    return events[-1].response
+    return await stream_events(_replay(case, **kwargs).adapter, REQUEST)
 
 
 @pytest.mark.parametrize("case", ["chat_stream_ndjson_gemma3", "chat_format_json"])
@@ -98,7 +85,7 @@ async def test_text_streams(case: str, slice_size: int) -> None:
     text = "".join(line["message"]["content"] for line in lines)
     final = lines[-1]
     events = await _stream(case, slice_size=slice_size)
-    response = _end(events)
+    response = final_response(events)
     deltas = [e.text for e in events if isinstance(e, TextDeltaEvent)]
     assert deltas == [line["message"]["content"] for line in lines if line["message"]["content"]]
     assert "".join(deltas) == text == response.message.text
@@ -115,7 +102,7 @@ async def test_text_streams(case: str, slice_size: int) -> None:
 
 
 async def test_format_json_fragments_concatenate_to_json() -> None:
-    response = _end(await _stream("chat_format_json"))
+    response = final_response(await _stream("chat_format_json"))
     # The 1B model's answer is wrong (a nautical mile is about 6,076 feet); the wire is right.
     assert json.loads(response.message.text) == {"answer": "600"}
     assert response.usage == Usage(input_tokens=25, output_tokens=9)
@@ -124,7 +111,7 @@ async def test_format_json_fragments_concatenate_to_json() -> None:
 @pytest.mark.parametrize("case", ["chat_stream_ndjson_gemma3", "chat_format_json"])
 async def test_generate_folds_a_body_that_streamed_anyway(case: str) -> None:
     # The recorded client left "stream" out, so the server streamed: generate still works.
-    streamed = _end(await _stream(case))
+    streamed = final_response(await _stream(case))
     whole = await _replay(case).adapter.generate(REQUEST)
     assert whole == streamed
 
@@ -144,14 +131,14 @@ async def test_documented_tool_call_stream() -> None:
     start, end = events[1], events[3]
     assert isinstance(start, ToolCallStartEvent)
     assert isinstance(end, ToolCallEndEvent)
-    response = _end(events)
+    response = final_response(events)
     assert response.message.parts == [
         ToolCallPart(id=start.id, name="get_weather", arguments={"city": "Tokyo"})
     ]
     assert end.call == response.message.parts[0]
     assert start.id.startswith("call_")
     # The id is stable: the same answer gets the same id.
-    again = _end(await _stream("tool_call_stream_docs_example", slice_size=3))
+    again = final_response(await _stream("tool_call_stream_docs_example", slice_size=3))
     assert again.message.tool_calls[0].id == start.id
     assert (response.finish_reason, response.raw_finish_reason) == ("tool_calls", "stop")
     assert response.model_id == "llama3.2"
@@ -161,7 +148,7 @@ async def test_documented_tool_call_stream() -> None:
 @pytest.mark.parametrize("streaming", [False, True])
 async def test_model_without_tool_support_is_an_unsupported_feature(streaming: bool) -> None:
     case = CASES / "error_400_model_does_not_support_tools"
-    meta = _json(case / "meta.json")
+    meta = read_json(case / "meta.json")
     body = (case / "response.json").read_bytes()
     adapter = Replay(meta["status"], body, meta["content_type"]).adapter
 
@@ -188,7 +175,7 @@ async def test_model_without_tool_support_is_an_unsupported_feature(streaming: b
 
 
 def test_format_json_request_matches_the_recorded_one() -> None:
-    recorded = _json(CASES / "chat_format_json" / "request.json")
+    recorded = read_json(CASES / "chat_format_json" / "request.json")
     request = ModelRequest(
         messages=[Message.user(recorded["messages"][0]["content"])],
         settings=ModelSettings(temperature=0, extra={"format": "json"}),
@@ -201,7 +188,7 @@ def test_format_json_request_matches_the_recorded_one() -> None:
 
 
 def test_stream_request_matches_the_recorded_one() -> None:
-    recorded = _json(CASES / "chat_stream_ndjson_gemma3" / "request.json")
+    recorded = read_json(CASES / "chat_stream_ndjson_gemma3" / "request.json")
     request = ModelRequest(
         messages=[Message.user(recorded["messages"][0]["content"])],
         settings=ModelSettings(temperature=0),
@@ -213,7 +200,7 @@ def test_stream_request_matches_the_recorded_one() -> None:
 
 
 def test_tool_request_matches_the_recorded_one() -> None:
-    recorded = _json(CASES / "error_400_model_does_not_support_tools" / "request.json")
+    recorded = read_json(CASES / "error_400_model_does_not_support_tools" / "request.json")
     function = recorded["tools"][0]["function"]
     request = ModelRequest(
         messages=[Message.user(recorded["messages"][0]["content"])],

@@ -10,7 +10,6 @@ Fixtures and their provenance: ``tests/fixtures/real_traffic/openai_responses``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from agentkit import (
     ModelSettings,
     ReasoningPart,
     RefusalDeltaEvent,
-    ResponseEndEvent,
     ResponseStartEvent,
     StreamEvent,
     TextDeltaEvent,
@@ -44,14 +42,18 @@ from agentkit.exceptions import (
     ProviderHTTPError,
     RateLimitError,
 )
+from tests.properties._traffic import (
+    final_response,
+    mock_client,
+    read_json,
+    sliced_response,
+    sse_payloads,
+    stream_events,
+)
 
 pytestmark = pytest.mark.anyio
 
 CASES = Path(__file__).parents[2] / "fixtures" / "real_traffic" / "openai_responses"
-
-
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text())
 
 
 def _sse(case: str, prefix: str = "") -> bytes:
@@ -65,8 +67,7 @@ def _sse(case: str, prefix: str = "") -> bytes:
 
 def _payloads(case: str, prefix: str = "") -> list[dict[str, Any]]:
     """The recorded event payloads, read without the adapter's parser."""
-    lines = _sse(case, prefix).decode().splitlines()
-    return [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    return sse_payloads(_sse(case, prefix).decode())
 
 
 class Replay:
@@ -75,16 +76,12 @@ class Replay:
     def __init__(self, status: int, body: bytes, content_type: str, slice_size: int = 37) -> None:
         self.requests: list[dict[str, Any]] = []
 
-        async def slices() -> AsyncIterator[bytes]:
-            for i in range(0, len(body), slice_size):
-                yield body[i : i + slice_size]
-
         def handler(request: httpx2.Request) -> httpx2.Response:
             assert request.url.path == "/v1/responses"
             self.requests.append(json.loads(request.content))
-            return httpx2.Response(status, headers={"content-type": content_type}, content=slices())
+            return sliced_response(status, content_type, body, slice_size)
 
-        client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+        client = mock_client(handler)
         self.adapter = OpenAIResponsesAdapter("gpt-4o", api_key="sk-test", client=client)
 
 
@@ -100,17 +97,7 @@ async def _stream(
     case: str, prefix: str = "", *, body: bytes | None = None, slice_size: int = 37
 ) -> list[StreamEvent]:
     replay = Replay(200, body or _sse(case, prefix), "text/event-stream", slice_size)
-    events = [event async for event in replay.adapter.stream(REQUEST)]
-    assert isinstance(events[0], ResponseStartEvent)
-    assert sum(isinstance(e, ResponseEndEvent) for e in events) == 1
-    assert isinstance(events[-1], ResponseEndEvent)
-    return events
-
-
-def _end(events: list[StreamEvent]) -> ModelResponse:
-    end = events[-1]
-    assert isinstance(end, ResponseEndEvent)
-    return end.response
+    return await stream_events(replay.adapter, REQUEST)
 
 
 def _usage(wire: dict[str, Any]) -> Usage:
@@ -141,7 +128,7 @@ def _final(case: str, prefix: str = "") -> dict[str, Any]:
     ],
 )
 async def test_json_text_answers(case: str, prefix: str, finish: str) -> None:
-    wire = _json(CASES / case / f"{prefix}response.json")
+    wire = read_json(CASES / case / f"{prefix}response.json")
     (message,) = wire["output"]
     (content,) = message["content"]
     response = await _generate(case, prefix)
@@ -174,7 +161,7 @@ async def test_streamed_text_answers(case: str, prefix: str, finish: str) -> Non
     (done,) = [p["text"] for p in payloads if p["type"] == "response.output_text.done"]
     final = _final(case, prefix)
     events = await _stream(case, prefix)
-    response = _end(events)
+    response = final_response(events)
     assert [e.text for e in events if isinstance(e, TextDeltaEvent)] == deltas
     assert "".join(deltas) == done == response.message.text
     assert response.message.parts == [TextPart(text=done)]
@@ -185,9 +172,9 @@ async def test_streamed_text_answers(case: str, prefix: str, finish: str) -> Non
 
 async def test_crlf_framing_and_byte_slices_change_nothing() -> None:
     body = _sse("parallel_function_calls_stream_gpt4o", "0.")
-    expected = _end(await _stream("parallel_function_calls_stream_gpt4o", "0."))
+    expected = final_response(await _stream("parallel_function_calls_stream_gpt4o", "0."))
     for variant, size in ((body.replace(b"\n", b"\r\n"), 1), (body, 1 << 16)):
-        assert _end(await _stream("", body=variant, slice_size=size)) == expected
+        assert final_response(await _stream("", body=variant, slice_size=size)) == expected
 
 
 # -- function calls --------------------------------------------------------------------------
@@ -202,7 +189,7 @@ def _calls(output: list[dict[str, Any]]) -> list[ToolCallPart]:
 
 
 async def test_parallel_function_calls_json() -> None:
-    wire = _json(CASES / "parallel_function_calls_json_gpt4o" / "0.response.json")
+    wire = read_json(CASES / "parallel_function_calls_json_gpt4o" / "0.response.json")
     response = await _generate("parallel_function_calls_json_gpt4o", "0.")
     # call_id is the id the result refers to, not the item id (fc_...).
     assert response.message.parts == _calls(wire["output"])
@@ -228,7 +215,7 @@ async def test_parallel_function_calls_stream_fragments_reassembled() -> None:
     # Output items 0 and 1 are calls 0 and 1; every fragment is passed on as it came.
     assert {i: _deltas_for(events, i) for i in fragments} == fragments
     ends = [e.call for e in events if isinstance(e, ToolCallEndEvent)]
-    response = _end(events)
+    response = final_response(events)
     assert ends == response.message.tool_calls == expected
     assert response.message.parts == expected  # no empty text part
     assert response.finish_reason == "tool_calls"
@@ -246,9 +233,12 @@ async def test_tool_follow_up_request_matches_the_recorded_one(stream: bool) -> 
     case = (
         "parallel_function_calls_stream_gpt4o" if stream else "parallel_function_calls_json_gpt4o"
     )
-    first, recorded = _json(CASES / case / "0.request.json"), _json(CASES / case / "1.request.json")
+    first, recorded = (
+        read_json(CASES / case / "0.request.json"),
+        read_json(CASES / case / "1.request.json"),
+    )
     if stream:
-        answer = _end(await _stream(case, "0.")).message
+        answer = final_response(await _stream(case, "0.")).message
     else:
         answer = (await _generate(case, "0.")).message
     secrets = {"mellon": "Welcome to Moria!", "radiance": "Life before Death"}
@@ -286,7 +276,7 @@ async def test_tool_follow_up_request_matches_the_recorded_one(stream: bool) -> 
 
 async def test_strict_tool_with_title_and_default_keywords() -> None:
     case = CASES / "strict_tool_with_default_and_title_keywords"
-    wire = _json(case / "response.json")
+    wire = read_json(case / "response.json")
     response = await _generate(case.name)
     assert response.message.parts == _calls(wire["output"])
     assert response.message.parts[0].arguments == {  # type: ignore[union-attr]
@@ -295,7 +285,7 @@ async def test_strict_tool_with_title_and_default_keywords() -> None:
     }
     assert response.finish_reason == "tool_calls"
     # Our converter sends the recorded schema unchanged, strict, in the flat shape.
-    recorded = _json(case / "request.json")
+    recorded = read_json(case / "request.json")
     (tool,) = recorded["tools"]
     request = ModelRequest(
         messages=[Message.user(recorded["input"][0]["content"])],
@@ -311,7 +301,7 @@ async def test_strict_tool_with_title_and_default_keywords() -> None:
 
 
 async def test_custom_tool_call_json_and_stream() -> None:
-    wire = _json(CASES / "custom_tool_call" / "response.json")
+    wire = read_json(CASES / "custom_tool_call" / "response.json")
     (item,) = wire["output"]
     expected = [
         ToolCallPart(id=item["call_id"], name=item["name"], arguments={"input": item["input"]})
@@ -328,7 +318,7 @@ async def test_custom_tool_call_json_and_stream() -> None:
         "ToolCallEndEvent",
     ]
     assert json.loads(_deltas_for(events, 0)[0]) == {"input": item["input"]}
-    assert _end(events).message.parts == expected
+    assert final_response(events).message.parts == expected
 
 
 # -- reasoning -------------------------------------------------------------------------------
@@ -336,7 +326,7 @@ async def test_custom_tool_call_json_and_stream() -> None:
 
 async def test_reasoning_item_and_reasoning_tokens() -> None:
     case = CASES / "reasoning_gpt5_json"
-    wire = _json(case / "response.json")
+    wire = read_json(case / "response.json")
     reasoning, message = wire["output"]
     response = await _generate(case.name)
     assert response.message.parts == [
@@ -355,7 +345,7 @@ async def test_reasoning_item_and_reasoning_tokens() -> None:
     assert response.finish_reason == "stop"
     # Our request for the same settings: the recorded one, plus what carries reasoning
     # over without server state.
-    recorded = _json(case / "request.json")
+    recorded = read_json(case / "request.json")
     request = ModelRequest(
         messages=[Message.user(recorded["input"][0]["content"])],
         settings=ModelSettings(reasoning_effort="medium"),
@@ -371,7 +361,7 @@ async def test_reasoning_item_and_reasoning_tokens() -> None:
 
 
 async def test_refusal_json() -> None:
-    wire = _json(CASES / "refusal_json" / "response.json")
+    wire = read_json(CASES / "refusal_json" / "response.json")
     refusal = wire["output"][0]["content"][0]["refusal"]
     response = await _generate("refusal_json")
     assert response.refusal == refusal == "I'm very sorry, but I can't assist with that."
@@ -383,7 +373,7 @@ async def test_refusal_stream() -> None:
     payloads = _payloads("refusal_stream")
     deltas = [p["delta"] for p in payloads if p["type"] == "response.refusal.delta"]
     events = await _stream("refusal_stream")
-    response = _end(events)
+    response = final_response(events)
     assert [e.text for e in events if isinstance(e, RefusalDeltaEvent)] == deltas
     assert response.refusal == "".join(deltas) == "I'm sorry, I can't assist with that."
     assert not any(isinstance(e, TextDeltaEvent) for e in events)
@@ -394,7 +384,7 @@ async def test_refusal_stream() -> None:
 
 @pytest.mark.parametrize("case", ["refusal_json", "refusal_stream"])
 def test_structured_output_request_matches_the_recorded_one(case: str) -> None:
-    recorded = _json(CASES / case / "request.json")
+    recorded = read_json(CASES / case / "request.json")
     text_format = recorded["text"]["format"]
     request = ModelRequest(
         messages=[Message.user(recorded["input"][0]["content"])],
@@ -412,7 +402,7 @@ def test_structured_output_request_matches_the_recorded_one(case: str) -> None:
              "error_400_model_not_found"],
 )  # fmt: skip
 def test_simple_requests_match_the_recorded_ones(case: str) -> None:
-    recorded = _json(CASES / case / "request.json")
+    recorded = read_json(CASES / case / "request.json")
     request = ModelRequest(
         messages=[Message.user(recorded["input"][0]["content"])],
         settings=ModelSettings(max_tokens=recorded.get("max_output_tokens")),

@@ -10,7 +10,6 @@ the parser. Fixtures and their provenance:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,22 @@ from agentkit_adapters.openresponses import responses_preset_adapter
 from agentkit import (
     Message,
     ModelRequest,
-    ModelResponse,
     ReasoningDeltaEvent,
     ReasoningPart,
-    ResponseEndEvent,
-    ResponseStartEvent,
-    StreamEvent,
     TextDeltaEvent,
     TextPart,
     ToolCallPart,
     ToolDefinition,
     ToolResultPart,
     Usage,
+)
+from tests.properties._traffic import (
+    final_response,
+    mock_client,
+    read_json,
+    sliced_response,
+    sse_payloads,
+    stream_events,
 )
 
 pytestmark = pytest.mark.anyio
@@ -48,60 +51,37 @@ HOSTS = {
 }
 
 
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
 def _payloads(case: str, prefix: str = "") -> list[dict[str, Any]]:
-    lines = (CASES / case / f"{prefix}response.sse").read_text().splitlines()
-    return [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
+    return sse_payloads((CASES / case / f"{prefix}response.sse").read_text())
 
 
 class Replay:
     """A preset adapter whose one HTTP answer is the recorded body."""
 
     def __init__(self, case: str, prefix: str = "") -> None:
-        meta = _json(CASES / case / f"{prefix}meta.json")
+        meta = read_json(CASES / case / f"{prefix}meta.json")
         body = (CASES / case / meta["response_file"]).read_bytes()
         self.requests: list[dict[str, Any]] = []
-
-        async def slices() -> AsyncIterator[bytes]:
-            for i in range(0, len(body), 29):
-                yield body[i : i + 29]
 
         def handler(request: httpx2.Request) -> httpx2.Response:
             assert str(request.url) == meta["uri"]
             assert request.headers["authorization"] == f"Bearer {KEY}"
             self.requests.append(json.loads(request.content))
-            headers = {"content-type": meta["content_type"]}
-            return httpx2.Response(meta["status"], headers=headers, content=slices())
+            return sliced_response(meta["status"], meta["content_type"], body, 29)
 
         name, env = HOSTS[case.split("_")[0]]
-        wire = _json(CASES / case / f"{prefix}request.json")
+        wire = read_json(CASES / case / f"{prefix}request.json")
         self.adapter = responses_preset_adapter(
             name,
             wire["model"],
             env=env,
-            client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)),
+            client=mock_client(handler),
         )
 
 
 def _request(case: str, prefix: str = "") -> ModelRequest:
-    wire = _json(CASES / case / f"{prefix}request.json")
+    wire = read_json(CASES / case / f"{prefix}request.json")
     return ModelRequest(messages=[Message.user(wire["input"][0]["content"])])
-
-
-async def _stream(replay: Replay, request: ModelRequest) -> list[StreamEvent]:
-    events = [event async for event in replay.adapter.stream(request)]
-    assert isinstance(events[0], ResponseStartEvent)
-    assert sum(isinstance(e, ResponseEndEvent) for e in events) == 1
-    return events
-
-
-def _end(events: list[StreamEvent]) -> ModelResponse:
-    end = events[-1]
-    assert isinstance(end, ResponseEndEvent)
-    return end.response
 
 
 def _usage(wire: dict[str, Any]) -> Usage:
@@ -121,7 +101,7 @@ def _reasoning_text(item: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("case", ["deepseek_text_json", "bedrock_mantle_gpt_oss_json"])
 async def test_json_answers_keep_raw_reasoning_text(case: str) -> None:
-    wire = _json(CASES / case / "response.json")
+    wire = read_json(CASES / case / "response.json")
     reasoning, message = wire["output"]
     replay = Replay(case)
     response = await replay.adapter.generate(_request(case))
@@ -138,12 +118,12 @@ async def test_json_answers_keep_raw_reasoning_text(case: str) -> None:
     assert response.model_id == wire["model"]
     assert response.usage == _usage(wire["usage"])
     sent = replay.requests[0]
-    recorded = _json(CASES / case / "request.json")
+    recorded = read_json(CASES / case / "request.json")
     assert (sent["model"], sent["input"]) == (recorded["model"], recorded["input"])
 
 
 async def test_bedrock_float_created_at_and_zero_reasoning_tokens_are_data() -> None:
-    wire = _json(CASES / "bedrock_mantle_gpt_oss_json" / "response.json")
+    wire = read_json(CASES / "bedrock_mantle_gpt_oss_json" / "response.json")
     assert isinstance(wire["created_at"], float)
     assert wire["output"][0]["id"].startswith("msg_")
     response = await Replay("bedrock_mantle_gpt_oss_json").adapter.generate(
@@ -162,10 +142,10 @@ async def test_deepseek_stream_of_reasoning_text_then_answer() -> None:
     )
     text = "".join(p["delta"] for p in payloads if p["type"] == "response.output_text.delta")
     final = payloads[-1]["response"]
-    events = await _stream(Replay(case), _request(case))
+    events = await stream_events(Replay(case).adapter, _request(case))
     assert "".join(e.text for e in events if isinstance(e, ReasoningDeltaEvent)) == reasoning
     assert "".join(e.text for e in events if isinstance(e, TextDeltaEvent)) == text
-    response = _end(events)
+    response = final_response(events)
     part, answer = response.message.parts
     assert isinstance(part, ReasoningPart)
     assert part.text == reasoning
@@ -198,7 +178,7 @@ async def test_deepseek_function_call_stream_then_its_output() -> None:
         p["delta"] for p in payloads if p["type"] == "response.function_call_arguments.delta"
     )
     request = replace(_request(case, "0."), tools=[TEMPERATURE])
-    first = _end(await _stream(Replay(case, "0."), request))
+    first = final_response(await stream_events(Replay(case, "0.").adapter, request))
     call = ToolCallPart(id=done["call_id"], name=done["name"], arguments=json.loads(arguments))
     assert [p for p in first.message.parts if isinstance(p, ToolCallPart)] == [call]
     assert first.finish_reason == "tool_calls"
@@ -212,9 +192,9 @@ async def test_deepseek_function_call_stream_then_its_output() -> None:
         request, messages=[*request.messages, first.message, Message(role="tool", parts=[result])]
     )
     replay = Replay(case, "1.")
-    second = _end(await _stream(replay, follow_up))
+    second = final_response(await stream_events(replay.adapter, follow_up))
     assert second.message.text == text
-    recorded = _json(CASES / case / "1.request.json")["input"]
+    recorded = read_json(CASES / case / "1.request.json")["input"]
     sent = replay.requests[0]["input"]
     calls = [i for i in sent if i.get("type") in ("function_call", "function_call_output")]
     want = [i for i in recorded if i.get("type") in ("function_call", "function_call_output")]
@@ -226,7 +206,7 @@ async def test_deepseek_function_call_stream_then_its_output() -> None:
 @pytest.mark.parametrize("prefix", ["0.", "1."])
 async def test_openrouter_cache_write_then_read(prefix: str) -> None:
     case = "openrouter_prompt_cache_json"
-    wire = _json(CASES / case / f"{prefix}response.json")
+    wire = read_json(CASES / case / f"{prefix}response.json")
     response = await Replay(case, prefix).adapter.generate(
         ModelRequest(messages=[Message.user("x")])
     )

@@ -105,32 +105,35 @@ def servers(rsa_key: tuple[bytes, bytes]) -> Iterator[tuple[TokenEndpoint, Verte
         yield endpoint, emulator, vertex_url
 
 
-def _key_file(tmp_path: Path, private_pem: bytes, token_uri: str) -> Path:
-    path = tmp_path / "key.json"
-    info = {
-        "type": "service_account",
-        "project_id": "key-project",
-        "private_key_id": "kid-planted",
-        "private_key": private_pem.decode(),
-        "client_email": EMAIL,
-        "client_id": "1234567890",
-        "token_uri": token_uri,
-    }
-    path.write_text(json.dumps(info))
-    return path
-
-
-async def test_a_service_account_key_file_signs_a_jwt_and_sends_its_token(
+@pytest.fixture
+def key_file(
     clean_env: Path,
     tmp_path: Path,
     rsa_key: tuple[bytes, bytes],
     servers: tuple[TokenEndpoint, VertexEmulator, str],
     monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A service-account key file for the loopback token endpoint, named by
+    ``GOOGLE_APPLICATION_CREDENTIALS``."""
+    path = tmp_path / "key.json"
+    info = {
+        "type": "service_account",
+        "project_id": "key-project",
+        "private_key_id": "kid-planted",
+        "private_key": rsa_key[0].decode(),
+        "client_email": EMAIL,
+        "client_id": "1234567890",
+        "token_uri": servers[0].url,
+    }
+    path.write_text(json.dumps(info))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    return path
+
+
+async def test_a_service_account_key_file_signs_a_jwt_and_sends_its_token(
+    key_file: Path, servers: tuple[TokenEndpoint, VertexEmulator, str]
 ) -> None:
     endpoint, emulator, url = servers
-    monkeypatch.setenv(
-        "GOOGLE_APPLICATION_CREDENTIALS", str(_key_file(tmp_path, rsa_key[0], endpoint.url))
-    )
     adapter = create_vertex_adapter("gemini-2.5-flash", base_url=url, location="us-east5")
     before = time.time()
     first = await adapter.generate(REQUEST)
@@ -150,17 +153,10 @@ async def test_a_service_account_key_file_signs_a_jwt_and_sends_its_token(
 
 
 async def test_a_token_about_to_expire_is_refreshed_before_the_call(
-    clean_env: Path,
-    tmp_path: Path,
-    rsa_key: tuple[bytes, bytes],
-    servers: tuple[TokenEndpoint, VertexEmulator, str],
-    monkeypatch: pytest.MonkeyPatch,
+    key_file: Path, servers: tuple[TokenEndpoint, VertexEmulator, str]
 ) -> None:
     endpoint, emulator, url = servers
     endpoint.expires_in = 60  # inside google-auth's refresh margin (minutes before expiry)
-    monkeypatch.setenv(
-        "GOOGLE_APPLICATION_CREDENTIALS", str(_key_file(tmp_path, rsa_key[0], endpoint.url))
-    )
     adapter = create_vertex_adapter("gemini-2.5-flash", base_url=url)
     events = [e async for e in adapter.stream(REQUEST)]
     await adapter.generate(REQUEST)
@@ -203,17 +199,10 @@ async def test_user_credentials_passed_in_use_their_refresh_token(
 
 
 async def test_a_refused_refresh_is_an_authentication_error(
-    clean_env: Path,
-    tmp_path: Path,
-    rsa_key: tuple[bytes, bytes],
-    servers: tuple[TokenEndpoint, VertexEmulator, str],
-    monkeypatch: pytest.MonkeyPatch,
+    key_file: Path, servers: tuple[TokenEndpoint, VertexEmulator, str]
 ) -> None:
     endpoint, emulator, url = servers
     endpoint.refuse = True
-    monkeypatch.setenv(
-        "GOOGLE_APPLICATION_CREDENTIALS", str(_key_file(tmp_path, rsa_key[0], endpoint.url))
-    )
     adapter = create_vertex_adapter("gemini-2.5-flash", base_url=url)
     with pytest.raises(AuthenticationError, match="invalid_grant"):
         await adapter.generate(REQUEST)
@@ -316,14 +305,9 @@ def test_the_metadata_server_gives_the_token_and_the_project(clean_env: Path) ->
 
 
 async def test_concurrent_first_calls_refresh_once(
-    tmp_path: Path,
-    rsa_key: tuple[bytes, bytes],
-    servers: tuple[TokenEndpoint, VertexEmulator, str],
-    monkeypatch: pytest.MonkeyPatch,
+    key_file: Path, servers: tuple[TokenEndpoint, VertexEmulator, str]
 ) -> None:
     endpoint, emulator, url = servers
-    key = _key_file(tmp_path, rsa_key[0], endpoint.url)
-    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
     adapter = create_vertex_adapter("gemini-2.5-flash", base_url=url)
     async with anyio.create_task_group() as group:
         for _ in range(5):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,14 @@ from agentkit import (
     ToolResultPart,
 )
 from agentkit.exceptions import BadRequestError
+from tests.properties._traffic import (
+    final_response,
+    mock_client,
+    read_json,
+    sliced_response,
+    sse_payloads,
+    stream_events,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -51,10 +58,6 @@ _URI = re.compile(
 )
 
 
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text())
-
-
 class Replay:
     """A Vertex adapter for a recorded URI whose HTTP answer is the recorded body, sliced."""
 
@@ -63,20 +66,16 @@ class Replay:
         assert match is not None, uri
         self.requests: list[httpx2.Request] = []
 
-        async def slices() -> AsyncIterator[bytes]:
-            for i in range(0, len(body), 41):
-                yield body[i : i + 41]
-
         def handler(request: httpx2.Request) -> httpx2.Response:
             self.requests.append(request)
-            return httpx2.Response(status, headers={"content-type": content_type}, content=slices())
+            return sliced_response(status, content_type, body, 41)
 
         self.adapter: VertexAdapter = create_vertex_adapter(
             match["model"],
             project=match["project"],
             location=match["location"],
             credentials=Credentials(token=TOKEN),
-            http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)),
+            http_client=mock_client(handler),
         )
 
     def sent(self) -> tuple[str, dict[str, Any], httpx2.Headers]:
@@ -85,7 +84,7 @@ class Replay:
 
 
 def _replay(case: Path, prefix: str = "") -> tuple[Replay, dict[str, Any]]:
-    meta = _json(case / f"{prefix}meta.json")
+    meta = read_json(case / f"{prefix}meta.json")
     body = (case / meta["response_file"]).read_bytes()
     return Replay(meta["uri"], meta["status"], body, meta["content_type"]), meta
 
@@ -127,11 +126,11 @@ def _request_from(recorded: dict[str, Any]) -> ModelRequest:
 
 
 def _gemini_chunks(case: Path, prefix: str = "") -> list[dict[str, Any]]:
-    meta = _json(case / f"{prefix}meta.json")
+    meta = read_json(case / f"{prefix}meta.json")
     text = (case / meta["response_file"]).read_text()
     if meta["response_file"].endswith(".json"):
         return [json.loads(text)]
-    return [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+    return sse_payloads(text)
 
 
 def _gemini_parts(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -166,11 +165,7 @@ def _check_gemini_answer(response: ModelResponse, chunks: list[dict[str, Any]]) 
 async def _call(replay: Replay, request: ModelRequest, stream: bool) -> ModelResponse:
     if not stream:
         return await replay.adapter.generate(request)
-    events = [e async for e in replay.adapter.stream(request)]
-    assert sum(isinstance(e, ResponseEndEvent) for e in events) == 1
-    end = events[-1]
-    assert isinstance(end, ResponseEndEvent)
-    return end.response
+    return final_response(await stream_events(replay.adapter, request))
 
 
 def _check_sent(replay: Replay, meta: dict[str, Any], recorded: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +189,7 @@ GEMINI_SINGLE = [
 @pytest.mark.parametrize(("case", "stream"), GEMINI_SINGLE)
 async def test_gemini_text_answers(case: str, stream: bool) -> None:
     replay, meta = _replay(CASES / case)
-    recorded = _json(CASES / case / "request.json")
+    recorded = read_json(CASES / case / "request.json")
     response = await _call(replay, _request_from(recorded), stream)
     body = _check_sent(replay, meta, recorded)
     assert body["contents"] == recorded["contents"]
@@ -207,7 +202,7 @@ async def test_the_flex_tier_answer_is_read_as_an_ordinary_one() -> None:
     (chunk,) = _gemini_chunks(case)
     assert chunk["usageMetadata"]["trafficType"] == "ON_DEMAND_FLEX"
     replay, _ = _replay(case)
-    response = await _call(replay, _request_from(_json(case / "request.json")), True)
+    response = await _call(replay, _request_from(read_json(case / "request.json")), True)
     signed, _text = response.message.parts
     assert isinstance(signed, ReasoningPart)
     assert signed.text is None
@@ -224,7 +219,7 @@ MULTI_TURN = [
 @pytest.mark.parametrize(("case", "stream"), MULTI_TURN)
 async def test_gemini_tool_call_then_function_response(case: str, stream: bool) -> None:
     folder = CASES / case
-    first_recorded = _json(folder / "0.request.json")
+    first_recorded = read_json(folder / "0.request.json")
     replay, meta = _replay(folder, "0.")
     request = _request_from(first_recorded)
     first = await _call(replay, request, stream)
@@ -235,7 +230,7 @@ async def test_gemini_tool_call_then_function_response(case: str, stream: bool) 
     ]
     _check_gemini_answer(first, _gemini_chunks(folder, "0."))
     # Turn 2: the answer carried on, with the recorded function responses.
-    second_recorded = _json(folder / "1.request.json")
+    second_recorded = read_json(folder / "1.request.json")
     responses = [p["functionResponse"] for p in second_recorded["contents"][-1]["parts"]]
     calls = [p for p in first.message.parts if isinstance(p, ToolCallPart)]
     results = [
@@ -263,7 +258,7 @@ async def test_gemini_error_400_is_a_bad_request() -> None:
     url, _, _ = replay.sent()
     assert url == meta["uri"]  # the global host, v1beta1
     assert caught.value.status_code == 400
-    recorded = _json(case / "response.json")["error"]
+    recorded = read_json(case / "response.json")["error"]
     assert recorded["message"] in str(caught.value)
     assert caught.value.body["error"]["status"] == "INVALID_ARGUMENT"
 
@@ -312,7 +307,7 @@ async def test_streamed_partial_args_become_whole_tool_calls() -> None:
 async def test_claude_rawpredict_json() -> None:
     case = CASES / "claude_rawpredict_json"
     replay, meta = _replay(case)
-    recorded = _json(case / "request.json")
+    recorded = read_json(case / "request.json")
     request = ModelRequest(
         messages=[
             Message.system("You are a helpful assistant"),
@@ -326,7 +321,7 @@ async def test_claude_rawpredict_json() -> None:
     assert headers["authorization"] == f"Bearer {TOKEN}"
     assert "anthropic-version" not in headers  # Vertex takes it in the body
     assert body == recorded
-    answer = _json(case / "response.json")
+    answer = read_json(case / "response.json")
     assert response.message.text == answer["content"][0]["text"]
     assert response.response_id == answer["id"]
     assert response.raw_finish_reason == "end_turn"
@@ -334,15 +329,9 @@ async def test_claude_rawpredict_json() -> None:
     assert (response.usage.input_tokens, response.usage.output_tokens) == (16, 16)
 
 
-def _sse_payloads(path: Path) -> list[dict[str, Any]]:
-    return [
-        json.loads(line[6:]) for line in path.read_text().splitlines() if line.startswith("data: ")
-    ]
-
-
 async def test_claude_streamrawpredict_tool_then_result() -> None:
     case = CASES / "claude_streamrawpredict_tool_then_result"
-    recorded = _json(case / "0.request.json")
+    recorded = read_json(case / "0.request.json")
     replay, meta = _replay(case, "0.")
     tools = [
         ToolDefinition(
@@ -367,7 +356,7 @@ async def test_claude_streamrawpredict_tool_then_result() -> None:
     assert body["messages"] == recorded["messages"]
     end = events[-1]
     assert isinstance(end, ResponseEndEvent)
-    payloads = _sse_payloads(case / "0.response.sse")
+    payloads = sse_payloads((case / "0.response.sse").read_text())
     start = next(p for p in payloads if p["type"] == "message_start")["message"]
     tool_use = next(
         p["content_block"]
@@ -387,7 +376,7 @@ async def test_claude_streamrawpredict_tool_then_result() -> None:
     assert end.response.response_id == start["id"]
     assert end.response.finish_reason == "tool_calls"
     # Turn 2: the tool result goes back; the answer is text.
-    second_recorded = _json(case / "1.request.json")
+    second_recorded = read_json(case / "1.request.json")
     result_block = second_recorded["messages"][-1]["content"][0]
     content = result_block["content"]
     text = content if isinstance(content, str) else content[0]["text"]
@@ -407,7 +396,7 @@ async def test_claude_streamrawpredict_tool_then_result() -> None:
     assert isinstance(end2, ResponseEndEvent)
     answer = "".join(
         p["delta"]["text"]
-        for p in _sse_payloads(case / "1.response.sse")
+        for p in sse_payloads((case / "1.response.sse").read_text())
         if p["type"] == "content_block_delta" and p["delta"]["type"] == "text_delta"
     )
     assert end2.response.message.text == answer

@@ -9,8 +9,6 @@ token) sent as a bearer header, or an express-mode key.
 from __future__ import annotations
 
 import importlib
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,24 +16,14 @@ from agentkit_adapters.vertex import create_vertex_adapter
 from google.oauth2.credentials import Credentials
 
 import agentkit
-from agentkit import Message, ModelRequest, RunResult, ToolCallPart, ToolResultPart
+from agentkit import Message, ModelRequest, RunResult
 from agentkit.exceptions import AuthenticationError
 from agentkit.testing import VertexEmulator, serve_asgi
+from tests.adapters._weather import AGENT_FILE, weather_model
 
-AGENT_FILE = Path(__file__).parents[3] / "examples" / "weather" / "agent.yaml"
 TOKEN = "ya29.test-planted"
 KEY = "AQ.test-planted"
 PROJECT = "weather-project"
-
-
-def _model(request: ModelRequest) -> Any:
-    last = request.messages[-1]
-    if last.role != "tool":
-        return [ToolCallPart(id="1", name="get_weather", arguments={"city": "paris"})]
-    (result,) = last.parts
-    assert isinstance(result, ToolResultPart)
-    weather = json.loads(result.text)
-    return f"It is {weather['temperature_c']} °C and {weather['conditions']} in {weather['city']}."
 
 
 async def _run(model: str, options: dict[str, Any], streaming: bool) -> RunResult:
@@ -64,7 +52,7 @@ def _check_answer(result: RunResult) -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("streaming", [False, True])
 async def test_weather_agent_runs_on_gemini_through_vertex(streaming: bool) -> None:
-    emulator = VertexEmulator(_model, token=TOKEN, project=PROJECT, thought_signatures=True)
+    emulator = VertexEmulator(weather_model, token=TOKEN, project=PROJECT, thought_signatures=True)
     with serve_asgi(emulator) as url:
         options = {
             "base_url": url,
@@ -94,7 +82,7 @@ async def test_weather_agent_runs_on_gemini_through_vertex(streaming: bool) -> N
 @pytest.mark.anyio
 @pytest.mark.parametrize("streaming", [False, True])
 async def test_weather_agent_runs_on_claude_through_vertex(streaming: bool) -> None:
-    emulator = VertexEmulator(_model, token=TOKEN, project=PROJECT)
+    emulator = VertexEmulator(weather_model, token=TOKEN, project=PROJECT)
     with serve_asgi(emulator) as url:
         options = {"base_url": url, "project": PROJECT, "credentials": Credentials(token=TOKEN)}
         result = await _run("vertex:claude-sonnet-4-5", options, streaming)
@@ -115,7 +103,7 @@ async def test_weather_agent_runs_on_claude_through_vertex(streaming: bool) -> N
 
 @pytest.mark.anyio
 async def test_weather_agent_runs_in_express_mode_with_a_key() -> None:
-    emulator = VertexEmulator(_model, api_key=KEY)
+    emulator = VertexEmulator(weather_model, api_key=KEY)
     with serve_asgi(emulator) as url:
         result = await _run("vertex:gemini-2.5-flash", {"base_url": url, "api_key": KEY}, True)
     _check_answer(result)
@@ -127,7 +115,7 @@ async def test_weather_agent_runs_in_express_mode_with_a_key() -> None:
 
 @pytest.mark.anyio
 async def test_a_wrong_token_is_an_authentication_error() -> None:
-    emulator = VertexEmulator(_model, token=TOKEN, project=PROJECT)
+    emulator = VertexEmulator(weather_model, token=TOKEN, project=PROJECT)
     with serve_asgi(emulator) as url:
         adapter = create_vertex_adapter(
             "gemini-2.5-flash", base_url=url, project=PROJECT, credentials=Credentials("ya29.x")
