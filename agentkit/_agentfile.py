@@ -7,9 +7,7 @@ wrong, in the same words for every tool that reads the schema.
 
 from __future__ import annotations
 
-import importlib
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,8 +17,7 @@ from ._agent import Agent
 from ._cascade import import_check
 from ._compaction import Compaction
 from ._model import ModelSettings
-from ._registry import load_toolset_entry_point
-from ._tools import Tool, Toolset
+from ._toolrefs import resolve_tools as resolve_tools  # re-exported: agentspec uses it
 from .a2a._entry import A2AAgentEntry, a2a_toolsets
 from .exceptions import SpecValidationError, UserError
 
@@ -180,60 +177,6 @@ def validate_document(document: Any, schema_name: str, source: str) -> None:
             # "not valid under any of the given schemas" alone does not say what is.
             message += f"; expected {described}"
         raise SpecValidationError(source, _json_path(error.absolute_path), message)
-
-
-def _import_object(reference: str, source: str) -> Any:
-    module_name, _, attribute = reference.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(
-            f"{source}: cannot import {module_name!r} for tool {reference!r}: {exc}"
-        ) from exc
-    except Exception as exc:
-        # The module itself is broken (a syntax error, an exception at import
-        # time): say which and where rather than leave a bare traceback.
-        raise UserError(
-            f"{source}: importing {module_name!r} for tool {reference!r} failed: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    obj: Any = module
-    for name in attribute.split("."):
-        try:
-            obj = getattr(obj, name)
-        except AttributeError:
-            raise UserError(
-                f"{source}: {module_name!r} has no {attribute!r} (tool {reference!r})"
-            ) from None
-    return obj
-
-
-def _tool_items(obj: Any, reference: str, source: str) -> list[Any]:
-    if isinstance(obj, (list, tuple)):
-        return [item for entry in obj for item in _tool_items(entry, reference, source)]
-    if isinstance(obj, (Tool, Toolset)) or callable(obj):
-        return [obj]
-    raise UserError(f"{source}: {reference!r} is not a tool, a function or a tool set")
-
-
-def resolve_tools(references: list[str], source: str, base: Path | None) -> list[Any]:
-    """Import every tool reference of an agent file."""
-    if base is not None and str(base) not in sys.path:
-        # Tools next to the agent file import like a script's own modules.
-        sys.path.insert(0, str(base))
-    items: list[Any] = []
-    for reference in references:
-        if ":" in reference:
-            obj = _import_object(reference, source)
-        else:
-            obj = load_toolset_entry_point(reference)
-            if obj is None:
-                raise UserError(
-                    f"{source}: tool {reference!r} is neither module:object nor an installed "
-                    "agentkit.tools entry point"
-                )
-        items.extend(_tool_items(obj, reference, source))
-    return items
 
 
 def _mcp_toolsets(spec: AgentFile, source: str, base: Path | None) -> list[Any]:

@@ -100,7 +100,7 @@ def resolve_agent(spec: RunSpec) -> Agent:
         )
     if Path(reference).exists() or ":" not in reference:
         return load_agent(reference, profile=spec.profile)
-    from .._agentfile import _import_object
+    from .._toolrefs import import_object as _import_object
 
     found = _import_object(reference, f"durable run of {spec.agent_name!r}")
     if not isinstance(found, Agent):
