@@ -14,21 +14,17 @@ itself. Anything the front does not know, from a ``ping`` to a malformed
 line, waits for the SDK, and once one message waits, every later one does too,
 so nothing is answered out of turn.
 
-As the SDK's ``stdio_server`` does, the wire moves to private descriptors
-while serving: fd 0 reads the null device and fd 1 writes to stderr, so a
-tool that prints cannot corrupt the protocol.
+The wire itself (private descriptors, line decoding) is ``_stdio_wire``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from io import TextIOWrapper
-from typing import IO, Any
+from typing import Any
 
 from .._model import ToolDefinition
 from .._tools import Toolset
@@ -220,46 +216,6 @@ class StdioFront:
         return True
 
 
-class Wire:
-    """The protocol's own copies of stdin and stdout; fd 0 and 1 point elsewhere meanwhile."""
-
-    def __init__(self) -> None:
-        import fcntl
-
-        sys.stdout.flush()
-        in_fd = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
-        out_fd = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        os.dup2(2, 1)
-        # Decoded as the SDK's stdio transport does: UTF-8, bad bytes replaced,
-        # universal newlines.
-        self.reader = TextIOWrapper(
-            os.fdopen(in_fd, "rb", buffering=0), encoding="utf-8", errors="replace"
-        )
-        self._out: IO[bytes] = os.fdopen(out_fd, "wb")
-        self._lock = threading.Lock()
-
-    def write(self, data: bytes) -> None:
-        """Write one message; safe from any thread. A closed wire swallows it."""
-        with self._lock:
-            try:
-                self._out.write(data)
-                self._out.flush()
-            except (BrokenPipeError, ValueError):
-                pass  # the client has gone: nothing can reach it any more
-
-    def read_into(self, front: StdioFront) -> None:
-        """Read lines until EOF (the body of the reading thread)."""
-        try:
-            for line in self.reader:
-                front.receive(line)
-        except (OSError, ValueError):
-            pass  # a wire that breaks ends like one that closes
-        front.end()
-
-
 def serve_stdio_fast(
     toolsets: Sequence[Toolset],
     *,
@@ -295,6 +251,8 @@ def serve_stdio_fast(
 
         anyio.run(serve_stdio, make())
         return
+    from ._stdio_wire import Wire
+
     wire = Wire()
     front = StdioFront(answers, wire.write)
     threading.Thread(target=wire.read_into, args=(front,), name="mcp-stdin", daemon=True).start()
@@ -311,4 +269,4 @@ def serve_stdio_fast(
         sys.setswitchinterval(interval)
     from ._handoff import run_handed_over
 
-    anyio.run(run_handed_over, server, front, wire.write)
+    anyio.run(run_handed_over, server, front, wire)

@@ -6,6 +6,10 @@ message reaches the server as the exception, as there) and delivered in
 arrival order, the front's handshake first; what the server sends is written
 as ``stdio_server`` writes it, minus its answer to the ``initialize`` the
 front already answered.
+
+Once the server runs, the event loop reads the wire itself (``add_reader``)
+and writes to it directly: unlike ``stdio_server``, which hands every read
+and every write to a worker thread, no message waits for a thread switch.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable
+import os
 from typing import Any
 
 import anyio
@@ -23,10 +27,13 @@ from mcp.server.lowlevel import Server
 from mcp.shared.message import SessionMessage
 
 from ._fast_stdio import StdioFront
+from ._stdio_wire import Wire
 
 __all__ = ["run_handed_over"]
 
 logger = logging.getLogger("agentkit.mcp")
+
+_CHUNK = 65536
 
 
 def _parse(line: str) -> SessionMessage | Exception:
@@ -37,11 +44,10 @@ def _parse(line: str) -> SessionMessage | Exception:
     return SessionMessage(message)
 
 
-async def run_handed_over(
-    server: Server[Any], front: StdioFront, write: Callable[[bytes], None]
-) -> None:
+async def run_handed_over(server: Server[Any], front: StdioFront, wire: Wire) -> None:
     """Serve the rest of the session with ``server``, until the wire closes."""
     loop = asyncio.get_running_loop()
+    write = wire.write
     inbound_send, inbound = anyio.create_memory_object_stream[SessionMessage | Exception](math.inf)
     outbound, outbound_receive = anyio.create_memory_object_stream[SessionMessage](0)
 
@@ -61,12 +67,30 @@ async def run_handed_over(
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(inbound_send.close)
 
+    def readable() -> None:
+        try:
+            data = os.read(wire.in_fd, _CHUNK)
+        except OSError:
+            data = b""
+        for line in wire.lines.feed(data):
+            put(_parse(line))
+        if not data:
+            loop.remove_reader(wire.in_fd)
+            inbound_send.close()
+
+    def read_here() -> None:
+        # Queued behind every line the thread delivered before it stopped.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.add_reader, wire.in_fd, readable)
+
     # No await between the handoff and the replay: later lines queue behind it.
     replay, answered_id, ended = front.handoff(deliver, finish)
     for line in replay:
         put(_parse(line))
     if ended:
         inbound_send.close()
+    else:
+        wire.stop_reading(read_here)
 
     async def write_out() -> None:
         drop = answered_id

@@ -413,3 +413,66 @@ async def test_cancelling_through_the_front_stops_the_tool() -> None:
                 "result": True
             }:
                 pass
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 65536])
+def test_wire_lines_decode_as_the_sdk_transport_does(chunk: int) -> None:
+    from io import BytesIO, TextIOWrapper
+
+    from agentkit.mcp._stdio_wire import _Lines
+
+    data = (
+        b'{"a": "caf\xc3\xa9"}\r\n{"b": 1}\rbad \xff\xfe bytes\n\n'
+        b'{"c": "\xe2\x82\xac"}\r\r\nlast line without newline'
+    )
+    expected = list(TextIOWrapper(BytesIO(data), encoding="utf-8", errors="replace"))
+    lines = _Lines()
+    got = [line for i in range(0, len(data), chunk) for line in lines.feed(data[i : i + chunk])]
+    got += lines.feed(b"")
+    assert got == expected
+
+
+SDK_STDIO = (
+    "import anyio, front_tools\n"
+    "from agentkit.mcp import build_server, serve_stdio\n"
+    "anyio.run(serve_stdio, build_server([front_tools.toolset], name='toolset'))\n"
+)
+
+
+def test_serving_from_a_regular_file(tmp_path: Path) -> None:
+    # A file is not pollable: the reading thread keeps delivering after the handoff.
+    requests = tmp_path / "requests.jsonl"
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "add", "arguments": {"a": 40, "b": 2}},
+    }
+    ping = {"jsonrpc": "2.0", "id": 3, "method": "ping"}
+    requests.write_text(
+        "".join(_line(m) for m in (_initialize(_params()), INITIALIZED, LIST, call, ping))
+    )
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    outputs = []
+    for command in ([*AGENTKIT, "serve", "front_tools:toolset"], [sys.executable, "-c", SDK_STDIO]):
+        with requests.open("rb") as stdin:
+            done = subprocess.run(
+                command, stdin=stdin, capture_output=True, cwd=HERE, env=env, timeout=60, check=True
+            )
+        outputs.append({a["id"]: a for a in map(json.loads, done.stdout.decode().splitlines())})
+    ours, sdk = outputs
+    assert ours[0] == sdk[0]
+    assert ours[1]["result"] == _answers_for(front_tools.toolset).tools_list(None, "2025-11-25")
+    # EOF right behind the requests ends the session with them in flight: the SDK
+    # answers such a request, fails it with "Connection closed" or drops it,
+    # depending on timing, through its own transport as through the front.
+    for request_id in (2, 3):
+        if request_id in ours:
+            answer = ours[request_id]
+            assert "result" in answer or answer["error"]["message"] == "Connection closed"
+
+
+def _answers_for(toolset: Any) -> FastAnswers:
+    found = fast_answers([toolset], name="front_tools:toolset")
+    assert found is not None
+    return found
