@@ -134,7 +134,7 @@ def serve_targets(
     toolsets, name, notes = resolve_targets(targets, model)
     for note in notes:
         print(note if note.startswith("warning: ") else f"serving {note}", file=sys.stderr)
-    if transport == "stdio":
+    if transport == "stdio" and not _tracing_on():
         from ._fast_stdio import serve_stdio_fast
 
         # Answers initialize and tools/list while the SDK loads, then hands over.
@@ -145,11 +145,13 @@ def serve_targets(
     import anyio
 
     from ._server import build_server
-    from ._transports import serve_http
+    from ._transports import serve_http, serve_stdio
 
     server = build_server(toolsets, name=name, tool_timeout=tool_timeout)
 
     async def main() -> Any:
+        if transport == "stdio":
+            return await serve_stdio(server)
         return await serve_http(
             server,
             host=host,
@@ -161,6 +163,19 @@ def serve_targets(
 
     anyio.run(main)
     _leave_abandoned_threads()
+
+
+def _tracing_on() -> bool:
+    """Whether OpenTelemetry spans are being recorded (``agentkit serve --trace``).
+
+    The SDK server makes a span per request; the stdio front answers the
+    handshake without one, so a traced server goes without the front.
+    """
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return False
+    provider = trace.get_tracer_provider()
+    return type(provider).__name__ not in ("ProxyTracerProvider", "NoOpTracerProvider")
 
 
 def _leave_abandoned_threads() -> None:

@@ -476,3 +476,20 @@ def _answers_for(toolset: Any) -> FastAnswers:
     found = fast_answers([toolset], name="front_tools:toolset")
     assert found is not None
     return found
+
+
+def test_a_traced_server_goes_without_the_front() -> None:
+    # In a child process: a tracer provider can be set only once per process.
+    script = (
+        "from agentkit.mcp._serve import _tracing_on\n"
+        "before = _tracing_on()\n"
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "untraced = _tracing_on()\n"
+        "trace.set_tracer_provider(TracerProvider())\n"
+        "print(before, untraced, _tracing_on())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == ["False", "False", "True"]
