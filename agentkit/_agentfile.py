@@ -8,7 +8,6 @@ wrong, in the same words for every tool that reads the schema.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,8 +17,7 @@ from ._agent import Agent
 from ._cascade import import_check
 from ._compaction import Compaction
 from ._model import ModelSettings
-from ._registry import load_toolset_entry_point
-from ._tools import Tool, Toolset
+from ._toolrefs import resolve_tools as resolve_tools  # re-exported: agentspec uses it
 from .a2a._entry import A2AAgentEntry, a2a_toolsets
 from .exceptions import SpecValidationError, UserError
 
@@ -179,40 +177,6 @@ def validate_document(document: Any, schema_name: str, source: str) -> None:
             # "not valid under any of the given schemas" alone does not say what is.
             message += f"; expected {described}"
         raise SpecValidationError(source, _json_path(error.absolute_path), message)
-
-
-def _import_object(reference: str, source: str) -> Any:
-    from ._refs import import_object
-
-    return import_object(reference, source, f"for tool {reference!r}")
-
-
-def _tool_items(obj: Any, reference: str, source: str) -> list[Any]:
-    if isinstance(obj, (list, tuple)):
-        return [item for entry in obj for item in _tool_items(entry, reference, source)]
-    if isinstance(obj, (Tool, Toolset)) or callable(obj):
-        return [obj]
-    raise UserError(f"{source}: {reference!r} is not a tool, a function or a tool set")
-
-
-def resolve_tools(references: list[str], source: str, base: Path | None) -> list[Any]:
-    """Import every tool reference of an agent file."""
-    if base is not None and str(base) not in sys.path:
-        # Tools next to the agent file import like a script's own modules.
-        sys.path.insert(0, str(base))
-    items: list[Any] = []
-    for reference in references:
-        if ":" in reference:
-            obj = _import_object(reference, source)
-        else:
-            obj = load_toolset_entry_point(reference)
-            if obj is None:
-                raise UserError(
-                    f"{source}: tool {reference!r} is neither module:object nor an installed "
-                    "agentkit.tools entry point"
-                )
-        items.extend(_tool_items(obj, reference, source))
-    return items
 
 
 def _mcp_toolsets(spec: AgentFile, source: str, base: Path | None) -> list[Any]:

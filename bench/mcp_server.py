@@ -5,7 +5,9 @@ the same run (so a busy machine shifts both alike):
 
 - sequential ``tools/call`` per second over streamable HTTP on loopback;
 - milliseconds from spawning a stdio server to its first ``tools/list`` answer
-  (goal: at most 300 ms for ``agentkit serve``).
+  (goal: at most 300 ms for ``agentkit serve``);
+- sequential ``tools/call`` per second over stdio (goal: at least 1.0x the
+  official server), each server spawned once by the official client.
 
 Both servers offer the same ``evaluate`` tool (agentkit's ``math`` tool set).
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import shutil
 import socket
@@ -119,6 +122,74 @@ async def _first_list_ms(command: list[str], quiet: TextIO) -> float:
     return elapsed
 
 
+def _children() -> set[int]:
+    """This process's child processes (Linux), to find the server a stdio client spawned."""
+    found: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/children") as f:
+            found |= {int(pid) for pid in f.read().split()}
+    return found
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User plus system CPU time of process ``pid`` so far (nan when unknown)."""
+    if pid is None:
+        return math.nan
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _stdio_calls_per_second(
+    commands: dict[str, list[str]], calls: int, seconds: float, rounds: int, quiet: TextIO
+) -> dict[str, tuple[float, float]]:
+    """Like ``_calls_per_second``, over stdio: rounds alternate between the servers.
+
+    Returns calls per second and the server's CPU microseconds per call (its
+    user plus system time, which a busy machine inflates far less than wall time).
+    """
+    from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    rates: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    pids: dict[str, int | None] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {}
+        for name, command in commands.items():
+            params = StdioServerParameters(
+                command=command[0], args=command[1:], env=dict(os.environ)
+            )
+            before = _children()
+            transport = stdio_client(params, errlog=quiet)
+            clients[name] = await stack.enter_async_context(
+                Client(transport, mode="legacy", read_timeout_seconds=60)
+            )
+            spawned = _children() - before
+            pids[name] = spawned.pop() if len(spawned) == 1 else None
+        for client in clients.values():
+            for _ in range(10):  # warm up: the SDK behind agentkit's front, caches
+                await client.call_tool("evaluate", ARGUMENTS)
+        for _ in range(rounds):
+            for name, client in clients.items():
+                done = 0
+                used = _cpu_seconds(pids[name])
+                started = time.perf_counter()
+                deadline = started + seconds / rounds
+                while done < calls // rounds and time.perf_counter() < deadline:
+                    result = await client.call_tool("evaluate", ARGUMENTS)
+                    assert not result.is_error, result
+                    done += 1
+                rates[name].append(done / (time.perf_counter() - started))
+                cpu[name].append((_cpu_seconds(pids[name]) - used) / done * 1e6)
+    return {
+        name: (statistics.median(rates[name]), statistics.median(cpu[name])) for name in commands
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=1000, help="most calls per server")
@@ -168,12 +239,15 @@ def _bench_http(args: argparse.Namespace) -> None:
 
 def _bench_stdio(args: argparse.Namespace) -> None:
     print(f"stdio: spawn to first tools/list answer (median of {args.spawns})")
-    spawn: dict[str, float] = {}
+    samples: dict[str, list[float]] = {name: [] for name in _commands("stdio", 0)}
     with open(os.devnull, "w") as quiet:  # the servers' stderr
-        for name, command in _commands("stdio", 0).items():
+        for command in _commands("stdio", 0).values():
             anyio.run(_first_list_ms, command, quiet)  # warm the file cache and .pyc files
-            samples = [anyio.run(_first_list_ms, command, quiet) for _ in range(args.spawns)]
-            spawn[name] = statistics.median(samples)
+        # Interleaved, so a noisy neighbour slows both alike.
+        for _ in range(args.spawns):
+            for name, command in _commands("stdio", 0).items():
+                samples[name].append(anyio.run(_first_list_ms, command, quiet))
+    spawn = {name: statistics.median(values) for name, values in samples.items()}
     base = spawn["official MCPServer"]
     for name, ms in spawn.items():
         goal = (
@@ -182,6 +256,30 @@ def _bench_stdio(args: argparse.Namespace) -> None:
             else ("  goal 300 ms: ok" if ms <= 300 else "  goal 300 ms: OVER")
         )
         print(f"  {name:<20} {ms:8.1f} ms        {ms / base:5.2f}x official{goal}")
+    print(
+        f"sequential tools/call over stdio (official client, legacy handshake; "
+        f"median of {args.rounds} alternating rounds)"
+    )
+    with open(os.devnull, "w") as quiet:
+        rates = anyio.run(
+            _stdio_calls_per_second,
+            _commands("stdio", 0),
+            args.calls,
+            args.seconds,
+            args.rounds,
+            quiet,
+        )
+    base, base_cpu = rates["official MCPServer"]
+    for name, (rate, cpu_us) in rates.items():
+        goal = (
+            ""
+            if name != "agentkit serve"
+            else ("  goal 1.0x: ok" if rate >= base else "  goal 1.0x: UNDER")
+        )
+        print(
+            f"  {name:<20} {rate:8.1f} calls/s   {rate / base:5.2f}x official"
+            f"   server CPU {cpu_us:6.0f} us/call ({cpu_us / base_cpu:4.2f}x){goal}"
+        )
 
 
 if __name__ == "__main__":

@@ -100,9 +100,9 @@ def resolve_agent(spec: RunSpec) -> Agent:
         )
     if Path(reference).exists() or ":" not in reference:
         return load_agent(reference, profile=spec.profile)
-    from .._agentfile import _import_object
+    from .._refs import import_object
 
-    found = _import_object(reference, f"durable run of {spec.agent_name!r}")
+    found = import_object(reference, f"durable run of {spec.agent_name!r}", "for the agent")
     if not isinstance(found, Agent):
         raise UserError(f"{reference} is a {type(found).__name__}, not an Agent")
     return found

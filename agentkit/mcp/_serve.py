@@ -52,9 +52,10 @@ def resolve_targets(
     Raises:
         UserError: a target cannot be found or imported.
     """
-    from .._agentfile import load_agent, resolve_tools
-    from .._registry import choose_model
-    from ._server import as_toolsets
+    # Neither the agent-file machinery nor the MCP SDK is needed for a tool set
+    # target: ``agentkit serve math`` answers sooner without them.
+    from .._toolrefs import resolve_tools
+    from ._toolhost import as_toolsets
 
     toolsets: list[Toolset] = []
     notes: list[str] = []
@@ -75,6 +76,9 @@ def resolve_targets(
                 names.append(path.stem)
                 notes.append(f"{target}: {len(proxied)} MCP server(s) proxied")
                 continue
+            from .._agentfile import load_agent
+            from .._registry import choose_model
+
             agent = load_agent(path)
             choice = choose_model(model, agent.default_model)
             toolsets.append(AgentToolset(agent, choice.model))
@@ -127,14 +131,22 @@ def serve_targets(
             tool that times out keeps running in its worker thread (Python
             cannot stop a thread); see ``build_server``.
     """
+    toolsets, name, notes = resolve_targets(targets, model)
+    for note in notes:
+        print(note if note.startswith("warning: ") else f"serving {note}", file=sys.stderr)
+    if transport == "stdio" and not _tracing_on():
+        from ._fast_stdio import serve_stdio_fast
+
+        # Answers initialize and tools/list while the SDK loads, then hands over.
+        serve_stdio_fast(toolsets, name=name, tool_timeout=tool_timeout)
+        _leave_abandoned_threads()
+        return
+
     import anyio
 
     from ._server import build_server
     from ._transports import serve_http, serve_stdio
 
-    toolsets, name, notes = resolve_targets(targets, model)
-    for note in notes:
-        print(note if note.startswith("warning: ") else f"serving {note}", file=sys.stderr)
     server = build_server(toolsets, name=name, tool_timeout=tool_timeout)
 
     async def main() -> Any:
@@ -151,6 +163,19 @@ def serve_targets(
 
     anyio.run(main)
     _leave_abandoned_threads()
+
+
+def _tracing_on() -> bool:
+    """Whether OpenTelemetry spans are being recorded (``agentkit serve --trace``).
+
+    The SDK server makes a span per request; the stdio front answers the
+    handshake without one, so a traced server goes without the front.
+    """
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return False
+    provider = trace.get_tracer_provider()
+    return type(provider).__name__ not in ("ProxyTracerProvider", "NoOpTracerProvider")
 
 
 def _leave_abandoned_threads() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
@@ -24,48 +24,17 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from .._messages import ToolResultPart
-from .._model import ToolDefinition
 from .._toolindex import ToolIndex, function_tool
-from .._tools import FunctionToolset, Tool, Toolset, error_result
+from .._tools import Toolset, error_result
 from ._context import ProgressChannel, reset_call_context, set_call_context
 from ._convert import to_mcp_result, to_mcp_tool
 from ._limits import MAX_THREADS, ThreadPool
+from ._toolhost import Listed as _Listed
+from ._toolhost import ToolItem, as_toolsets
 
 __all__ = ["ToolItem", "as_toolsets", "build_server"]
 
 logger = logging.getLogger("agentkit.mcp")
-
-#: What may be served: tool sets, ``@tool`` functions and plain functions.
-ToolItem = Toolset | Tool | Callable[..., Any]
-
-
-def as_toolsets(items: Sequence[ToolItem]) -> list[Toolset]:
-    """Group loose functions into one ``FunctionToolset``; tool sets stay as they are."""
-    functions: list[Tool | Callable[..., Any]] = []
-    toolsets: list[Toolset] = []
-    for item in items:
-        if isinstance(item, Toolset) and not isinstance(item, Tool):
-            toolsets.append(item)
-        else:
-            functions.append(item)
-    return [FunctionToolset(functions), *toolsets] if functions else toolsets
-
-
-class _Listed:
-    """A tool set with the definitions it just listed, so the index asks it only once."""
-
-    def __init__(self, toolset: Toolset, definitions: list[ToolDefinition]) -> None:
-        self.toolset = toolset
-        self.definitions = definitions
-        self.name = getattr(toolset, "name", None)
-        self.tools = getattr(toolset, "tools", None)
-
-    async def list_tools(self) -> list[ToolDefinition]:
-        return self.definitions
-
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
-        return await self.toolset.call_tool(name, arguments)
 
 
 class _Tools:
