@@ -70,16 +70,15 @@ async def _serving(server: Any) -> AsyncIterator[str]:
 @pytest.mark.parametrize("mode", REVISIONS)
 async def test_a_call_does_not_list_the_tools(mode: str) -> None:
     toolset = CountingToolset()
-    async with _serving(build_server([toolset])) as url:
-        async with Client(url, mode=mode) as client:
-            await client.list_tools()
-            before = toolset.listed
-            for n in range(1, 6):
-                result = await client.call_tool("count", {"n": n})
-                assert result.structured_content == {"result": n}
-            # Without the server's own schema lookup, the SDK ran a whole
-            # tools/list for each 2026-07-28 call to check its Mcp-Param headers.
-            assert toolset.listed == before
+    async with _serving(build_server([toolset])) as url, Client(url, mode=mode) as client:
+        await client.list_tools()
+        before = toolset.listed
+        for n in range(1, 6):
+            result = await client.call_tool("count", {"n": n})
+            assert result.structured_content == {"result": n}
+        # Without the server's own schema lookup, the SDK ran a whole
+        # tools/list for each 2026-07-28 call to check its Mcp-Param headers.
+        assert toolset.listed == before
 
 
 async def test_the_schema_lookup_follows_the_listing() -> None:
@@ -112,12 +111,11 @@ async def test_progress_plumbing_only_when_asked(
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(progress)
 
-    async with _serving(build_server([count])) as url:
-        async with Client(url, mode=mode) as client:
-            plain = await client.call_tool("count", {"n": 2})
-            assert not plain.is_error
-            assert made == []  # no token: the SDK would drop the progress anyway
-            followed = await client.call_tool("count", {"n": 3}, progress_callback=on_progress)
-            assert not followed.is_error
+    async with _serving(build_server([count])) as url, Client(url, mode=mode) as client:
+        plain = await client.call_tool("count", {"n": 2})
+        assert not plain.is_error
+        assert made == []  # no token: the SDK would drop the progress anyway
+        followed = await client.call_tool("count", {"n": 3}, progress_callback=on_progress)
+        assert not followed.is_error
     assert len(made) == 1
     assert seen == [1.0, 2.0, 3.0]
