@@ -15,13 +15,15 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp_types.methods import serialize_server_result
 
 import agentkit.mcp._server as served
 from agentkit import tool
-from agentkit._messages import ToolResultPart
+from agentkit._messages import AudioPart, ImagePart, ResourcePart, TextPart, ToolResultPart
 from agentkit._model import ToolDefinition
 from agentkit._tools import FunctionToolset
 from agentkit.mcp import build_server, report_progress, serve_http
+from agentkit.mcp._convert import to_mcp_result, to_mcp_result_wire
 
 pytestmark = pytest.mark.anyio
 
@@ -119,3 +121,38 @@ async def test_progress_plumbing_only_when_asked(
         assert not followed.is_error
     assert len(made) == 1
     assert seen == [1.0, 2.0, 3.0]
+
+
+RESULTS = [
+    ToolResultPart(call_id="", content=[TextPart(text="98")], structured_content={"result": 98}),
+    ToolResultPart(call_id="", content=[TextPart(text="no such file")], is_error=True),
+    ToolResultPart(call_id="", content=[]),
+    ToolResultPart(
+        call_id="",
+        content=[
+            TextPart(text="all kinds"),
+            ImagePart(data=b"\x89PNG", media_type="image/png"),
+            ImagePart(url="https://example.invalid/cat.png"),
+            AudioPart(data=b"RIFF", media_type="audio/wav"),
+            ResourcePart(uri="file:///a.txt", media_type="text/plain", text="a"),
+            ResourcePart(uri="file:///b.bin", data=b"\x00\x01"),
+            ResourcePart(uri="file:///c", name="c"),
+        ],
+        structured_content={"when": "2026-12-01", "n": [1, 2.5, None]},
+    ),
+]
+
+
+@pytest.mark.parametrize("result", RESULTS)
+@pytest.mark.parametrize("version", ["2025-11-25", "2026-07-28"])
+def test_the_wire_dump_is_what_the_model_sends(result: ToolResultPart, version: str) -> None:
+    # The handler answers with a dict instead of a CallToolResult: after the
+    # SDK's own validation and dump, the client must get the very same bytes.
+    model = to_mcp_result(result)
+    expected = serialize_server_result(
+        "tools/call", version, model.model_dump(by_alias=True, mode="json", exclude_none=True)
+    )
+    assert to_mcp_result_wire(result) == model.model_dump(
+        by_alias=True, mode="json", exclude_none=True
+    )
+    assert serialize_server_result("tools/call", version, to_mcp_result_wire(result)) == expected
