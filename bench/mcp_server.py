@@ -1,15 +1,23 @@
 """``agentkit serve`` against the official SDK's ``MCPServer``, with the official client.
 
-Two numbers, each printed with its ratio to the official server measured in
+Each number is printed with its ratio to the official server measured in
 the same run (so a busy machine shifts both alike):
 
-- sequential ``tools/call`` per second over streamable HTTP on loopback;
+- ``tools/call`` per second over streamable HTTP on loopback, on both protocol
+  revisions (2025-11-25 through the initialize handshake, 2026-07-28 through
+  per-request metadata), sequential and with ``--clients`` (20) clients
+  calling at once, each its own connection and session: serving over HTTP
+  rather than stdio is how one server is shared by several agents or users,
+  so that is the load a user puts on it. Beside each rate, the server
+  process's CPU milliseconds per call (/proc), which a busy machine moves
+  less than wall time;
 - milliseconds from spawning a stdio server to its first ``tools/list`` answer
   (goal: at most 300 ms for ``agentkit serve``).
 
 Both servers offer the same ``evaluate`` tool (agentkit's ``math`` tool set).
 
-    uv run python bench/mcp_server.py [--calls 1000] [--seconds 5] [--rounds 5] [--spawns 5]
+    uv run python bench/mcp_server.py [--calls 1000] [--seconds 5] [--rounds 5] [--clients 20]
+        [--spawns 5] [--only http|stdio]
 """
 
 from __future__ import annotations
