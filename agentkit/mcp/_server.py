@@ -28,6 +28,7 @@ from .._messages import ToolResultPart
 from .._model import ToolDefinition
 from .._toolindex import ToolIndex, function_tool
 from .._tools import FunctionToolset, Tool, Toolset, error_result
+from ..exceptions import UserError
 from ._context import ProgressChannel, reset_call_context, set_call_context
 from ._convert import to_mcp_result_wire, to_mcp_tool
 from ._limits import MAX_THREADS, ThreadPool
@@ -268,7 +269,9 @@ def build_server(
     async def lifespan(_: Server[Any]) -> AsyncIterator[dict[str, Any]]:
         async with tools.opened():
             # Listed once up front, so the first call's Mcp-Param headers are checked too.
-            await tools.index()
+            with contextlib.suppress(UserError):
+                # Two tools of one name: the client hears of it at tools/list, as before.
+                await tools.index()
             yield {}
 
     async def list_tools(

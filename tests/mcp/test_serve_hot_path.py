@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from mcp_types.methods import serialize_server_result
 
 import agentkit.mcp._server as served
@@ -156,3 +157,12 @@ def test_the_wire_dump_is_what_the_model_sends(result: ToolResultPart, version: 
         by_alias=True, mode="json", exclude_none=True
     )
     assert serialize_server_result("tools/call", version, to_mcp_result_wire(result)) == expected
+
+
+async def test_two_tools_of_one_name_still_start_the_server() -> None:
+    # The up-front listing must not turn the clash into a failed start: the
+    # client hears of it at tools/list, as it did before that listing existed.
+    server = build_server([FunctionToolset([count]), FunctionToolset([count])])
+    async with Client(server, mode="legacy") as client:
+        with pytest.raises(MCPError):
+            await client.list_tools()
