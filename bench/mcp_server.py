@@ -1,9 +1,16 @@
 """``agentkit serve`` against the official SDK's ``MCPServer``, with the official client.
 
-Two numbers, each printed with its ratio to the official server measured in
+Each number is printed with its ratio to the official server measured in
 the same run (so a busy machine shifts both alike):
 
-- sequential ``tools/call`` per second over streamable HTTP on loopback;
+- ``tools/call`` per second over streamable HTTP on loopback, on both protocol
+  revisions (2025-11-25 through the initialize handshake, 2026-07-28 through
+  per-request metadata), sequential and with ``--clients`` (20) clients
+  calling at once, each its own connection and session: serving over HTTP
+  rather than stdio is how one server is shared by several agents or users,
+  so that is the load a user puts on it. Beside each rate, the server
+  process's CPU milliseconds per call (/proc), which a busy machine moves
+  less than wall time;
 - milliseconds from spawning a stdio server to its first ``tools/list`` answer
   (goal: at most 300 ms for ``agentkit serve``);
 - sequential ``tools/call`` per second over stdio (goal: at least 1.0x the
@@ -11,7 +18,8 @@ the same run (so a busy machine shifts both alike):
 
 Both servers offer the same ``evaluate`` tool (agentkit's ``math`` tool set).
 
-    uv run python bench/mcp_server.py [--calls 1000] [--seconds 5] [--rounds 5] [--spawns 5]
+    uv run python bench/mcp_server.py [--calls 1000] [--seconds 5] [--rounds 5] [--clients 20]
+        [--spawns 5] [--only http|stdio]
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import anyio
 
@@ -83,29 +91,77 @@ def _commands(transport: str, port: int) -> dict[str, list[str]]:
     return {"official MCPServer": me, "agentkit serve": ours}
 
 
-async def _calls_per_second(
-    urls: dict[str, str], calls: int, seconds: float, rounds: int
-) -> dict[str, float]:
-    """Rounds alternate between the servers, so a noisy neighbour hits both alike."""
+#: The protocol revisions measured, each with the client ``mode`` that speaks it.
+REVISIONS = {"2025-11-25": "legacy", "2026-07-28": "2026-07-28"}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _call_loop(client: Any, deadline: float, most: int) -> int:
+    done = 0
+    while done < most and time.perf_counter() < deadline:
+        result = await client.call_tool("evaluate", ARGUMENTS)
+        assert not result.is_error, result
+        done += 1
+    return done
+
+
+async def _round(group: list[Any], deadline: float, most: int) -> int:
+    """Every client of ``group`` calls in a loop at once; the calls they made in all."""
+    counts = [0] * len(group)
+
+    async def one(i: int) -> None:
+        counts[i] = await _call_loop(group[i], deadline, most)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(len(group)):
+            tg.start_soon(one, i)
+    return sum(counts)
+
+
+async def _http_rates(
+    servers: dict[str, tuple[str, int]],
+    mode: str,
+    clients: int,
+    calls: int,
+    seconds: float,
+    rounds: int,
+) -> dict[str, tuple[float, float]]:
+    """Median calls/s and median server CPU ms per call, for each server.
+
+    ``clients`` connections (each its own session) call in a loop at once;
+    one client is the sequential case. Rounds alternate between the servers,
+    so a noisy neighbour hits both alike.
+    """
     from mcp import Client
 
-    rates: dict[str, list[float]] = {name: [] for name in urls}
+    rates: dict[str, list[float]] = {name: [] for name in servers}
+    cpu: dict[str, list[float]] = {name: [] for name in servers}
     async with contextlib.AsyncExitStack() as stack:
-        clients = {name: await stack.enter_async_context(Client(url)) for name, url in urls.items()}
-        for client in clients.values():
-            for _ in range(10):  # warm up: session, imports, caches
-                await client.call_tool("evaluate", ARGUMENTS)
+        sessions = {
+            name: [await stack.enter_async_context(Client(url, mode=mode)) for _ in range(clients)]
+            for name, (url, _) in servers.items()
+        }
+        for group in sessions.values():
+            for client in group:
+                for _ in range(5):  # warm up: session, imports, caches
+                    await client.call_tool("evaluate", ARGUMENTS)
         for _ in range(rounds):
-            for name, client in clients.items():
-                done = 0
+            for name, group in sessions.items():
+                pid = servers[name][1]
+                cpu_before = _cpu_seconds(pid)
                 started = time.perf_counter()
-                deadline = started + seconds / rounds
-                while done < calls // rounds and time.perf_counter() < deadline:
-                    result = await client.call_tool("evaluate", ARGUMENTS)
-                    assert not result.is_error, result
-                    done += 1
+                most = max(1, calls // rounds // len(group))
+                done = await _round(group, started + seconds / rounds, most)
                 rates[name].append(done / (time.perf_counter() - started))
-    return {name: statistics.median(values) for name, values in rates.items()}
+                cpu[name].append((_cpu_seconds(pid) - cpu_before) * 1000 / done)
+    return {
+        name: (statistics.median(rates[name]), statistics.median(cpu[name])) for name in servers
+    }
 
 
 async def _first_list_ms(command: list[str], quiet: TextIO) -> float:
@@ -195,6 +251,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000, help="most calls per server")
     parser.add_argument("--seconds", type=float, default=5.0, help="most seconds per server")
     parser.add_argument("--rounds", type=int, default=5, help="alternating HTTP rounds")
+    parser.add_argument(
+        "--clients", type=int, default=20, help="HTTP clients calling at once (concurrent case)"
+    )
     parser.add_argument("--spawns", type=int, default=5, help="stdio spawns per server")
     parser.add_argument("--only", choices=["http", "stdio"], help="run one of the two benchmarks")
     parser.add_argument("--official-server", choices=["stdio", "http"], help=argparse.SUPPRESS)
@@ -212,11 +271,11 @@ def main() -> None:
 
 def _bench_http(args: argparse.Namespace) -> None:
     print(
-        f"sequential tools/call over streamable HTTP (loopback, official client; "
-        f"median of {args.rounds} alternating rounds)"
+        f"tools/call over streamable HTTP (loopback, official client; median of {args.rounds} "
+        f"alternating rounds; load {os.getloadavg()[0]:.1f})"
     )
     processes = []
-    urls: dict[str, str] = {}
+    servers: dict[str, tuple[str, int]] = {}
     try:
         for name in ("official MCPServer", "agentkit serve"):
             port = _free_port()
@@ -226,15 +285,25 @@ def _bench_http(args: argparse.Namespace) -> None:
             )
             processes.append(process)
             _wait_for_port(port, process)
-            urls[name] = f"http://127.0.0.1:{port}/mcp"
-        http = anyio.run(_calls_per_second, urls, args.calls, args.seconds, args.rounds)
+            servers[name] = (f"http://127.0.0.1:{port}/mcp", process.pid)
+        for revision, mode in REVISIONS.items():
+            for clients in (1, args.clients):
+                what = "sequential" if clients == 1 else f"{clients} clients at once"
+                print(f"  {revision}, {what}:")
+                found = anyio.run(
+                    _http_rates, servers, mode, clients, args.calls, args.seconds, args.rounds
+                )
+                base_rate, base_cpu = found["official MCPServer"]
+                for name, (rate, cpu) in found.items():
+                    print(
+                        f"    {name:<20} {rate:8.1f} calls/s {rate / base_rate:5.2f}x official"
+                        f"   server CPU {cpu:6.2f} ms/call {cpu / base_cpu:5.2f}x"
+                    )
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=10)
-    base = http["official MCPServer"]
-    for name, rate in http.items():
-        print(f"  {name:<20} {rate:8.1f} calls/s   {rate / base:5.2f}x official")
+    print(f"  (load {os.getloadavg()[0]:.1f} at the end)")
 
 
 def _bench_stdio(args: argparse.Namespace) -> None:

@@ -110,8 +110,11 @@ def current_request() -> Any:
     return _request.get()
 
 
-def set_call_context(channel: ProgressChannel, request: Any) -> tuple[Any, Any]:
-    """Install the context of one ``tools/call``; returns tokens for ``reset_call_context``."""
+def set_call_context(channel: ProgressChannel | None, request: Any) -> tuple[Any, Any]:
+    """Install the context of one ``tools/call``; returns tokens for ``reset_call_context``.
+
+    ``channel`` is None when the client cannot get progress for this call.
+    """
     return _progress.set(channel), _request.set(request)
 
 

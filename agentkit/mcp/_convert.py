@@ -33,6 +33,7 @@ __all__ = [
     "from_mcp_tool",
     "to_mcp_content",
     "to_mcp_result",
+    "to_mcp_result_wire",
     "to_mcp_tool",
 ]
 
@@ -131,6 +132,28 @@ def to_mcp_result(result: ToolResultPart) -> mt.CallToolResult:
         structured_content=result.structured_content,
         is_error=result.is_error,
     )
+
+
+def to_mcp_result_wire(result: ToolResultPart) -> dict[str, Any]:
+    """``to_mcp_result(result)`` as its wire dump (camelCase keys, no None fields).
+
+    What a server handler may return instead of the model: the SDK validates
+    and dumps either form the same way, so building the model only to dump it
+    again is work on every call. Text blocks (nearly every result) are
+    written directly; the other kinds go through their MCP model.
+    """
+    content = [
+        {"type": "text", "text": block.text}
+        if isinstance(block, TextPart)
+        else to_mcp_content(block).model_dump(by_alias=True, mode="json", exclude_none=True)
+        for block in result.content
+    ]
+    wire: dict[str, Any] = {"content": content}
+    if result.structured_content is not None:
+        wire["structuredContent"] = result.structured_content
+    wire["isError"] = result.is_error
+    wire["resultType"] = "complete"
+    return wire
 
 
 def _decode(data: str) -> bytes | None:

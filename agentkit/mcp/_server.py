@@ -24,10 +24,12 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
+from .._model import ToolDefinition
 from .._toolindex import ToolIndex, function_tool
-from .._tools import Toolset, error_result
+from .._tools import Tool, Toolset, error_result
+from ..exceptions import UserError
 from ._context import ProgressChannel, reset_call_context, set_call_context
-from ._convert import to_mcp_result, to_mcp_tool
+from ._convert import to_mcp_result_wire, to_mcp_tool
 from ._limits import MAX_THREADS, ThreadPool
 from ._toolhost import Listed as _Listed
 from ._toolhost import ToolItem, as_toolsets
@@ -49,6 +51,15 @@ class _Tools:
         self._index: ToolIndex | None = None
         # Tool sets whose listing failed last time, by position: said once, not per request.
         self._missing: dict[int, str] = {}
+        # Worked out once per listing, not per call: where each name goes (with a
+        # stock @tool already wrapped for this server's pool), its input schema,
+        # and the MCP form of every definition.
+        self._routes: dict[str, tuple[Toolset, Tool | None, str]] = {}
+        self._schemas: dict[str, dict[str, Any]] = {}
+        self.listed: list[mt.Tool] = []
+        # id(definition) -> (definition, its MCP form); the definition is kept
+        # so its id stays unique.
+        self._converted: dict[int, tuple[ToolDefinition, mt.Tool]] = {}
 
     async def index(self, refresh: bool = False) -> ToolIndex:
         if self._index is None or refresh:
@@ -68,7 +79,38 @@ class _Tools:
                 for i, toolset in enumerate(self.toolsets):
                     group.start_soon(one, i, toolset)
             self._index = await ToolIndex.build([t for t in listed if t is not None])
+            self._adopt(self._index)
         return self._index
+
+    def _adopt(self, index: ToolIndex) -> None:
+        routes: dict[str, tuple[Toolset, Tool | None, str]] = {}
+        for name, route in index.routes.items():
+            toolset, direct, original = route
+            if direct is None and isinstance(toolset, _Listed):
+                # The index saw the listing wrapper, not the tool set: look through it,
+                # so a stock FunctionToolset's sync tools still go to this server's pool.
+                found, stock = function_tool(toolset.toolset, original)
+                direct = found if stock else None
+            wrapped = None if direct is None else self.threads.wrap(direct)
+            routes[name] = (toolset, wrapped, original)
+        converted: dict[int, tuple[ToolDefinition, mt.Tool]] = {}
+        for definition in index.definitions:
+            known = self._converted.get(id(definition))
+            if known is None or known[0] is not definition:
+                known = (definition, to_mcp_tool(definition))
+            converted[id(definition)] = known
+        self._routes = routes
+        self._schemas = {d.name: d.input_schema for d in index.definitions}
+        self._converted = converted
+        self.listed = [converted[id(d)][1] for d in index.definitions]
+
+    def input_schema(self, name: str) -> dict[str, Any] | None:
+        """The input schema of tool ``name`` as last listed (None: not known).
+
+        The SDK checks a 2026-07-28 call's ``Mcp-Param-*`` headers against it;
+        without this it would run a whole ``tools/list`` per ``tools/call``.
+        """
+        return self._schemas.get(name)
 
     def _note_missing(self, i: int, toolset: Toolset, exc: Exception) -> None:
         why = str(exc) or type(exc).__name__
@@ -93,23 +135,17 @@ class _Tools:
             yield
 
     async def call(self, name: str, arguments: dict[str, Any]) -> Any:
-        index = await self.index()
-        route = index.routes.get(name)
+        route = self._routes.get(name)
         if route is None:
-            # The tool list may have changed (a proxied server): look again once.
-            index = await self.index(refresh=True)
-            route = index.routes.get(name)
+            # Not listed yet, or the tool list changed (a proxied server): look again once.
+            await self.index(refresh=True)
+            route = self._routes.get(name)
         if route is None:
             # Unknown tools are protocol errors in MCP, not tool errors.
             raise MCPError(mt.INVALID_PARAMS, f"Unknown tool: {name}")
         toolset, direct, original = route
-        if direct is None and isinstance(toolset, _Listed):
-            # The index saw the listing wrapper, not the tool set: look through it,
-            # so a stock FunctionToolset's sync tools still go to this server's pool.
-            found, stock = function_tool(toolset.toolset, original)
-            direct = found if stock else None
         if direct is not None:
-            return await self.threads.wrap(direct).run(arguments, timeout=self.tool_timeout)
+            return await direct.run(arguments, timeout=self.tool_timeout)
         try:
             with anyio.fail_after(self.tool_timeout):
                 return await toolset.call_tool(original, arguments)
@@ -129,6 +165,27 @@ async def _forward_progress(channel: ProgressChannel, ctx: ServerRequestContext[
             except Exception:
                 # The client may have gone away; the tool's answer still matters more.
                 return
+
+
+def _wants_progress(ctx: ServerRequestContext[Any]) -> bool:
+    """Whether progress reported during this call can reach the client.
+
+    Over JSON-RPC (stdio, both HTTP revisions) only a request that carried a
+    ``progressToken`` gets progress, and the SDK keeps that token on the
+    request's dispatch context (not in ``ctx.params``). A context this code
+    does not recognise (an in-process client takes progress by callback,
+    without a token) counts as wanting progress, so nothing is ever lost.
+    """
+    outbound = getattr(ctx.session, "_request_outbound", None)
+    for _ in range(4):  # wrappers delegate to the dispatcher's own context
+        inner = getattr(outbound, "_inner", None)
+        if inner is None:
+            break
+        outbound = inner
+    for attribute in ("progress_token", "_progress_token"):
+        if hasattr(outbound, attribute):
+            return getattr(outbound, attribute) is not None
+    return True
 
 
 def build_server(
@@ -181,17 +238,30 @@ def build_server(
     @contextlib.asynccontextmanager
     async def lifespan(_: Server[Any]) -> AsyncIterator[dict[str, Any]]:
         async with tools.opened():
+            # Listed once up front, so the first call's Mcp-Param headers are checked too.
+            with contextlib.suppress(UserError):
+                # Two tools of one name: the client hears of it at tools/list, as before.
+                await tools.index()
             yield {}
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: mt.PaginatedRequestParams | None
     ) -> mt.ListToolsResult:
-        index = await tools.index(refresh=True)
-        return mt.ListToolsResult(tools=[to_mcp_tool(d) for d in index.definitions])
+        await tools.index(refresh=True)
+        return mt.ListToolsResult(tools=tools.listed)
 
-    async def call_tool(
-        ctx: ServerRequestContext[Any], params: mt.CallToolRequestParams
-    ) -> mt.CallToolResult:
+    async def call_tool(ctx: ServerRequestContext[Any], params: mt.CallToolRequestParams) -> Any:
+        # Answers with the result's wire dump, which the SDK takes as it takes the
+        # model (both are validated and dumped alike): a CallToolResult built only
+        # to be dumped again cost about 27 µs a call.
+        if not _wants_progress(ctx):
+            # Nobody to tell: no channel, no task to drain it (report_progress does nothing).
+            tokens = set_call_context(None, ctx)
+            try:
+                result = await tools.call(params.name, dict(params.arguments or {}))
+            finally:
+                reset_call_context(tokens)
+            return to_mcp_result_wire(result)
         channel = ProgressChannel()
         tokens = set_call_context(channel, ctx)
         failure: MCPError | None = None
@@ -211,13 +281,14 @@ def build_server(
             reset_call_context(tokens)
         if failure is not None:
             raise failure
-        return to_mcp_result(result)
+        return to_mcp_result_wire(result)
 
     return Server(
         name,
         version=version or __version__,
         instructions=instructions,
         lifespan=lifespan,
+        get_tool_input_schema=tools.input_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )

@@ -269,7 +269,11 @@ async def serve_http(
             f"accepting requests addressed to: {', '.join(accepted)} (add more with --allow-host)",
             file=sys.stderr,
         )
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
+    # No access log: a line per request is work on every call, and warnings still show.
+    # uvicorn's "auto" HTTP implementation is httptools (a dependency), else h11.
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=3
+    )
     runner = uvicorn.Server(config)
     if on_ready is not None:
         on_ready(url)
