@@ -270,6 +270,10 @@ class Tool:
             if not self._is_async and not self._in_thread:
                 # Inline on the loop: no timeout can interrupt it, so no scope.
                 value = self.function(**kwargs)
+            elif self._in_thread:
+                # The worker's hand-off keeps the time itself (no cancel scope).
+                function = self.function
+                value = await run_in_worker(lambda: function(**kwargs), timeout=limit)
             elif limit is None:
                 value = await self._call(kwargs)
             else:
@@ -284,10 +288,7 @@ class Tool:
         return self.to_result(value)
 
     async def _call(self, kwargs: dict[str, Any]) -> Any:
-        if self._is_async:
-            return await self.function(**kwargs)
-        function = self.function
-        return await run_in_worker(lambda: function(**kwargs))
+        return await self.function(**kwargs)
 
     def to_result(self, value: Any) -> ToolResultPart:
         """Turn the function's return value into an MCP-shaped result."""

@@ -10,7 +10,9 @@ from agentkit import (
     RefusalDeltaEvent,
     StreamAccumulator,
     TextDeltaEvent,
+    TextPart,
     ToolCallDeltaEvent,
+    ToolCallPart,
 )
 from agentkit._trusted import trusted
 
@@ -52,3 +54,74 @@ def test_text_that_is_not_a_string_is_still_validated() -> None:
     acc = StreamAccumulator("p", "m")
     with pytest.raises(ValueError, match="string"):
         acc.add_text(12)  # type: ignore[arg-type]
+
+
+def test_built_models_equal_validated_ones() -> None:
+    from agentkit import Message, ModelResponse, RunResult, Usage
+    from agentkit._trusted import build
+
+    usage = Usage(input_tokens=3, output_tokens=4)
+    message = Message(role="assistant", parts=[TextPart(text="hi")])
+    cases: list[tuple[type[BaseModel], dict[str, object]]] = [
+        (TextPart, {"text": "hi"}),
+        (ToolCallPart, {"id": "c", "name": "f", "arguments": {"a": 1}}),
+        (ToolCallPart, {"id": "c", "name": "f", "raw_arguments": "{"}),
+        (Usage, {"input_tokens": 3, "output_tokens": 4, "reasoning_output_tokens": 1}),
+        (Message, {"role": "tool", "parts": [message.parts[0]]}),
+        (
+            ModelResponse,
+            {"message": message, "finish_reason": "stop", "provider": "p", "model_id": "m"},
+        ),
+        (
+            RunResult,
+            {
+                "output": "hi",
+                "messages": [message],
+                "usage": usage,
+                "usage_by_model": {"p:m": usage},
+                "turns": 1,
+                "model": "p:m",
+                "warnings": [],
+                "retries": [],
+                "finish_reason": "stop",
+                "cascade": [],
+                "escalations": [],
+            },
+        ),
+    ]
+    for cls, values in cases:
+        fast, validated = build(cls, **values), cls(**values)
+        assert type(fast) is type(validated)
+        assert fast == validated
+        assert fast.model_dump() == validated.model_dump()
+        assert fast.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+        assert fast.model_fields_set == validated.model_fields_set
+        assert fast.__pydantic_private__ == validated.__pydantic_private__
+        assert repr(fast) == repr(validated)
+
+
+def test_build_refuses_missing_and_unknown_fields() -> None:
+    from agentkit._trusted import build
+
+    with pytest.raises(TypeError, match="TextPart"):
+        build(TextPart, texts="hi")
+    with pytest.raises(TypeError, match="ToolCallPart"):
+        build(ToolCallPart, id="c")
+
+
+def test_a_built_result_keeps_its_own_private_state() -> None:
+    from agentkit import Message, RunResult, Usage
+    from agentkit._trusted import build
+
+    values = {
+        "output": "x",
+        "messages": [Message.user("hi")],
+        "usage": Usage(),
+        "usage_by_model": {},
+        "turns": 1,
+        "model": "p:m",
+    }
+    first, second = build(RunResult, **values), build(RunResult, **values)
+    first._calls = []
+    assert second._calls is None  # each instance its own private dict
+    assert first.warnings is not second.warnings  # factories called per instance
