@@ -28,7 +28,7 @@ from ._model import (
     ToolCallEndEvent,
     ToolCallStartEvent,
 )
-from ._trusted import build
+from ._trusted import build, trusted
 
 if TYPE_CHECKING:
     from ._ledger import TokenLedger
@@ -346,7 +346,9 @@ class RunFold:
     def messages(self) -> list[Message]:
         """The conversation so far, the latest round of tool results included."""
         if self._results:
-            self._messages.append(Message(role="tool", parts=self._results))
+            # The parts are validated results already; the list is the message's now.
+            values = {"role": "tool", "parts": self._results}
+            self._messages.append(trusted(Message, values, {"role", "parts"}))
             self._results = []
         return self._messages
 

@@ -125,3 +125,45 @@ def test_a_built_result_keeps_its_own_private_state() -> None:
     first._calls = []
     assert second._calls is None  # each instance its own private dict
     assert first.warnings is not second.warnings  # factories called per instance
+
+
+def _revalidated(model: BaseModel) -> BaseModel:
+    """``model`` built again by pydantic from its own field values (those it was given)."""
+    return type(model)(**{name: getattr(model, name) for name in model.model_fields_set})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_a_runs_events_and_result_equal_validated_ones(streamed: bool) -> None:
+    # The runner builds its events, the input messages, the tool message and
+    # the result without validation: each must be what pydantic would build.
+    from agentkit import Agent, Message, RunEndEvent, run_stream, tool
+    from agentkit.testing import FunctionAdapter
+
+    def get_weather(city: str) -> str:
+        """Weather."""
+        return f"{city}: sunny"
+
+    def model(request: object) -> object:
+        messages = request.messages  # type: ignore[attr-defined]
+        if messages[-1].role == "tool":
+            return "It is sunny."
+        return [ToolCallPart(id="c1", name="get_weather", arguments={"city": "Paris"})]
+
+    agent = Agent(name="w", instructions="Be brief.", tools=[tool(get_weather)])
+    events = [
+        e
+        async for e in run_stream(agent, "Weather?", model=FunctionAdapter(model), stream=streamed)
+    ]
+    assert isinstance(events[-1], RunEndEvent)
+    result = events[-1].result
+    built: list[BaseModel] = [*events, result, *result.messages]
+    built += [p for m in result.messages for p in m.parts]
+    for model_ in built:
+        again = _revalidated(model_)
+        assert model_ == again
+        assert model_.model_fields_set == again.model_fields_set
+        assert model_.model_dump_json() == again.model_dump_json()
+        assert model_.model_dump(exclude_unset=True) == again.model_dump(exclude_unset=True)
+    assert result.messages[:2] == [Message.system("Be brief."), Message.user("Weather?")]
+    assert [m.role for m in result.messages] == ["system", "user", "assistant", "tool", "assistant"]
