@@ -8,11 +8,14 @@ from pydantic import BaseModel
 from agentkit import (
     ReasoningDeltaEvent,
     RefusalDeltaEvent,
+    ResponseEndEvent,
     StreamAccumulator,
     TextDeltaEvent,
     TextPart,
     ToolCallDeltaEvent,
+    ToolCallEndEvent,
     ToolCallPart,
+    ToolResultPart,
 )
 from agentkit._trusted import trusted
 
@@ -37,10 +40,23 @@ def test_the_accumulators_deltas_equal_validated_events() -> None:
     (refusal,) = acc.add_refusal("no")
     acc.start_call(0, "c1", "f")
     (arguments,) = acc.add_arguments(0, '{"a"')
+    (ended,) = acc.end_call(0, '{"a": 1}')
+    (*_, end) = acc.finish("tool_calls")
     _same(text, TextDeltaEvent(text="Hel"))
     _same(reasoning, ReasoningDeltaEvent(text="think"))
     _same(refusal, RefusalDeltaEvent(text="no"))
     _same(arguments, ToolCallDeltaEvent(index=0, arguments_delta='{"a"'))
+    call = ToolCallPart(id="c1", name="f", arguments={"a": 1}, raw_arguments=None)
+    assert isinstance(end, ResponseEndEvent)
+    # Unhashable (dicts and lists inside), so compared without hash().
+    for fast, validated in [
+        (ended, ToolCallEndEvent(index=0, call=call)),
+        (end, ResponseEndEvent(response=end.response)),
+    ]:
+        assert fast == validated
+        assert fast.model_fields_set == validated.model_fields_set
+        assert fast.model_dump_json() == validated.model_dump_json()
+        assert repr(fast) == repr(validated)
 
 
 def test_a_trusted_event_is_frozen_like_a_validated_one() -> None:
@@ -159,6 +175,8 @@ async def test_a_runs_events_and_result_equal_validated_ones(streamed: bool) -> 
     result = events[-1].result
     built: list[BaseModel] = [*events, result, *result.messages]
     built += [p for m in result.messages for p in m.parts]
+    built += [c for p in built if isinstance(p, ToolResultPart) for c in p.content]
+    assert any(isinstance(p, ToolResultPart) for p in built)
     for model_ in built:
         again = _revalidated(model_)
         assert model_ == again
