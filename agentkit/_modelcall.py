@@ -90,6 +90,8 @@ class ModelCalls:
         # already holds every warning sent before this one.
         if warning in self.fold.warnings:
             return []
+        if type(warning) is RunWarning:  # a model already: the event needs no check
+            return [trusted(WarningEvent, {"type": "warning", "warning": warning}, {"warning"})]
         return [WarningEvent(warning=warning)]
 
     def _request(self, mode: OutputMode | None) -> ModelRequest:

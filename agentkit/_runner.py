@@ -168,11 +168,14 @@ class _Run(ModelCalls):
             for toolset in self.agent.toolsets:
                 if isinstance(toolset, AbstractAsyncContextManager):
                     await stack.enter_async_context(toolset)
-            start = RunStartEvent(
-                messages=self.input,
-                models=[f"{a.provider}:{a.model_id}" for a in self.adapters],
-                escalate_on=self.cascade.names if self.cascade else [],
-            )
+            # Not validated again: typed values, containers copied as validation would.
+            values = {
+                "type": "run_start",
+                "messages": list(self.input),
+                "models": [f"{a.provider}:{a.model_id}" for a in self.adapters],
+                "escalate_on": self.cascade.names if self.cascade else [],
+            }
+            start = trusted(RunStartEvent, values, {"messages", "models", "escalate_on"})
             fold.add(start)
             yield start
             self.index = await ToolIndex.build(self.agent.toolsets)

@@ -153,7 +153,7 @@ def _revalidated(model: BaseModel) -> BaseModel:
 async def test_a_runs_events_and_result_equal_validated_ones(streamed: bool) -> None:
     # The runner builds its events, the input messages, the tool message and
     # the result without validation: each must be what pydantic would build.
-    from agentkit import Agent, Message, RunEndEvent, run_stream, tool
+    from agentkit import Agent, Message, ModelSettings, RunEndEvent, WarningEvent, run_stream, tool
     from agentkit.testing import FunctionAdapter
 
     def get_weather(city: str) -> str:
@@ -166,17 +166,20 @@ async def test_a_runs_events_and_result_equal_validated_ones(streamed: bool) -> 
             return "It is sunny."
         return [ToolCallPart(id="c1", name="get_weather", arguments={"city": "Paris"})]
 
-    agent = Agent(name="w", instructions="Be brief.", tools=[tool(get_weather)])
+    # reasoning_effort: a setting the adapter lacks, for a warning event.
+    settings = ModelSettings(reasoning_effort="low")
+    agent = Agent(name="w", instructions="Be brief.", tools=[tool(get_weather)], settings=settings)
     events = [
         e
         async for e in run_stream(agent, "Weather?", model=FunctionAdapter(model), stream=streamed)
     ]
     assert isinstance(events[-1], RunEndEvent)
     result = events[-1].result
-    built: list[BaseModel] = [*events, result, *result.messages]
+    built: list[BaseModel] = [*events, result, *result.messages, *result.warnings]
     built += [p for m in result.messages for p in m.parts]
     built += [c for p in built if isinstance(p, ToolResultPart) for c in p.content]
     assert any(isinstance(p, ToolResultPart) for p in built)
+    assert any(isinstance(e, WarningEvent) for e in events)
     for model_ in built:
         again = _revalidated(model_)
         assert model_ == again
