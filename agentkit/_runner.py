@@ -261,6 +261,9 @@ class _Run(ModelCalls):
         durations = [float(d) for d in durations]
         # One round's results, in the calls' order, fold into one tool message.
         for call, result, duration in zip(calls, results, durations, strict=True):
+            if type(result) is not ToolResultPart:  # a RunIO of someone else's: check it
+                yield ToolResultEvent(call=call, result=result, duration_ms=duration)
+                continue
             values = {"type": "tool_result", "call": call, "result": result}
             values["duration_ms"] = duration
             yield trusted(ToolResultEvent, values, {"call", "result", "duration_ms"})
