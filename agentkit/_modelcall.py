@@ -29,6 +29,7 @@ from ._output import FINAL_RESULT_TOOL, OutputMode, plan_output_mode, prompted_i
 from ._policy import RetryPolicy, check_capabilities, estimate_cost, should_fall_back, spent_usd
 from ._result import RetryEvent, RunEvent, RunFold, WarningEvent
 from ._stream import response_events
+from ._trusted import trusted
 from .exceptions import (
     AdapterError,
     AgentkitError,
@@ -89,6 +90,8 @@ class ModelCalls:
         # already holds every warning sent before this one.
         if warning in self.fold.warnings:
             return []
+        if type(warning) is RunWarning:  # a model already: the event needs no check
+            return [trusted(WarningEvent, {"type": "warning", "warning": warning}, {"warning"})]
         return [WarningEvent(warning=warning)]
 
     def _request(self, mode: OutputMode | None) -> ModelRequest:
@@ -220,6 +223,10 @@ class ModelCalls:
                     if deltas:
                         for event in response_events(whole):
                             yield event
+                    elif type(whole) is ModelResponse:
+                        # One model, already validated: no need to check it again.
+                        values = {"type": "response_end", "response": whole}
+                        yield trusted(ResponseEndEvent, values, {"response"})
                     else:
                         yield ResponseEndEvent(response=whole)
                 self.answered_by, self.mode = model, mode

@@ -28,6 +28,7 @@ from ._model import (
     ToolCallEndEvent,
     ToolCallStartEvent,
 )
+from ._trusted import build, trusted
 
 if TYPE_CHECKING:
     from ._ledger import TokenLedger
@@ -345,7 +346,9 @@ class RunFold:
     def messages(self) -> list[Message]:
         """The conversation so far, the latest round of tool results included."""
         if self._results:
-            self._messages.append(Message(role="tool", parts=self._results))
+            # The parts are validated results already; the list is the message's now.
+            values = {"role": "tool", "parts": self._results}
+            self._messages.append(trusted(Message, values, {"role", "parts"}))
             self._results = []
         return self._messages
 
@@ -427,18 +430,24 @@ class RunFold:
         """
         if self.output is _NO_OUTPUT:
             raise ValueError("these events hold no output event: the run did not finish")
-        result = RunResult(
+        # Built without validation: every value is one the fold made from
+        # validated events. Validating them again (and pydantic's set-up of the
+        # private attributes) was the most expensive step of a short run. The
+        # containers are copied, as validation would, so that a fold that goes
+        # on does not change a result already handed out.
+        result = build(
+            RunResult,
             output=self.output,
-            messages=self.messages,
+            messages=list(self.messages),
             usage=self.usage or Usage(requests=0),
-            usage_by_model=self.usage_by_model,
+            usage_by_model=dict(self.usage_by_model),
             turns=self.turns,
             model=self.model,
-            warnings=self.warnings,
-            retries=self.retries,
+            warnings=list(self.warnings),
+            retries=list(self.retries),
             finish_reason=self.finish_reason,
-            cascade=self.cascade,
-            escalations=self.escalations,
+            cascade=list(self.cascade),
+            escalations=list(self.escalations),
         )
         result._calls = self._calls
         return result

@@ -23,7 +23,7 @@ from contextlib import (
     aclosing,
     nullcontext,
 )
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 
@@ -49,6 +49,7 @@ from ._result import (
 from ._runio import MEMORY, RunIO, ToolRound
 from ._toolindex import ToolIndex
 from ._tools import error_result
+from ._trusted import trusted
 from .exceptions import (
     MaxTurnsError,
     ModelCallError,
@@ -69,14 +70,23 @@ ToolExecutor = Callable[[ToolCallPart], Awaitable[ToolResultPart]]
 _DEFAULT_RETRY = RetryPolicy()
 
 
+def _text_message(role: Literal["system", "user"], text: str) -> Message:
+    # Message.system / Message.user without validating a plain str again (two
+    # models each, every run; tests/test_trusted.py compares them).
+    if type(text) is not str:
+        return Message(role=role, parts=[TextPart(text=text)])
+    part = trusted(TextPart, {"type": "text", "text": text}, {"text"})
+    return trusted(Message, {"role": role, "parts": [part]}, {"role", "parts"})
+
+
 def _input_messages(agent: Agent, input: Input, history: Sequence[Message] | None) -> list[Message]:
     messages: list[Message] = []
     if agent.instructions and not (history and history[0].role == "system"):
-        messages.append(Message.system(agent.instructions))
+        messages.append(_text_message("system", agent.instructions))
     if history:
         messages.extend(history)
     if isinstance(input, str):
-        messages.append(Message.user(input))
+        messages.append(_text_message("user", input))
     elif isinstance(input, Message):
         messages.append(input)
     else:
@@ -158,11 +168,14 @@ class _Run(ModelCalls):
             for toolset in self.agent.toolsets:
                 if isinstance(toolset, AbstractAsyncContextManager):
                     await stack.enter_async_context(toolset)
-            start = RunStartEvent(
-                messages=self.input,
-                models=[f"{a.provider}:{a.model_id}" for a in self.adapters],
-                escalate_on=self.cascade.names if self.cascade else [],
-            )
+            # Not validated again: typed values, containers copied as validation would.
+            values = {
+                "type": "run_start",
+                "messages": list(self.input),
+                "models": [f"{a.provider}:{a.model_id}" for a in self.adapters],
+                "escalate_on": self.cascade.names if self.cascade else [],
+            }
+            start = trusted(RunStartEvent, values, {"messages", "models", "escalate_on"})
             fold.add(start)
             yield start
             self.index = await ToolIndex.build(self.agent.toolsets)
@@ -180,7 +193,8 @@ class _Run(ModelCalls):
         # caller that stops reading at run_end must not close them with
         # GeneratorExit (MCP sessions treat that as an abort).
         if fold.has_output:
-            yield RunEndEvent(result=fold.result())
+            result = fold.result()
+            yield trusted(RunEndEvent, {"type": "run_end", "result": result}, {"result"})
 
     async def _loop(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
         agent = self.agent
@@ -193,7 +207,11 @@ class _Run(ModelCalls):
                     f"the run reached max_turns={agent.max_turns} without a final answer",
                 )
             model = f"{primary.provider}:{primary.model_id}"
-            yield TurnStartEvent(turn=fold.turns + 1, model=model)
+            yield trusted(
+                TurnStartEvent,
+                {"type": "turn_start", "turn": fold.turns + 1, "model": model},
+                {"turn", "model"},
+            )
             response: ModelResponse | None = None
             async with aclosing(self.io.call_model(self, stream, deltas)) as call:
                 async for event in call:
@@ -238,9 +256,17 @@ class _Run(ModelCalls):
 
     async def _run_tools(self, calls: list[ToolCallPart]) -> AsyncIterator[RunEvent]:
         results, durations = await self.io.call_tools(self, calls)
+        # The events are built without validation (the calls and results are
+        # models already); a recorded duration may come back as an int.
+        durations = [float(d) for d in durations]
         # One round's results, in the calls' order, fold into one tool message.
         for call, result, duration in zip(calls, results, durations, strict=True):
-            yield ToolResultEvent(call=call, result=result, duration_ms=duration)
+            if type(result) is not ToolResultPart:  # a RunIO of someone else's: check it
+                yield ToolResultEvent(call=call, result=result, duration_ms=duration)
+                continue
+            values = {"type": "tool_result", "call": call, "result": result}
+            values["duration_ms"] = duration
+            yield trusted(ToolResultEvent, values, {"call", "result", "duration_ms"})
         # A tool set may have something to tell the user (an MCP server died):
         # it offers it through an optional drain_warnings().
         for toolset in self.agent.toolsets:
@@ -268,7 +294,7 @@ class _Run(ModelCalls):
                 started = time.perf_counter()
                 result = await execute(call)
                 durations[i] = (time.perf_counter() - started) * 1000
-            slots[i] = result.model_copy(update={"call_id": call.id, "name": call.name})
+            slots[i] = _answering(result, call)
 
         if len(calls) == 1:
             await one(0, calls[0])  # one call needs no task group
@@ -330,7 +356,9 @@ class _Run(ModelCalls):
         if self.mode is None:
             if response.refusal and not text:
                 return [OutputEvent(output=response.refusal, model=self.answered_by)]
-            return [OutputEvent(output=text, model=self.answered_by)]
+            # The common answer, text: built without validation, like the loop's other events.
+            values = {"type": "output", "output": text, "model": self.answered_by}
+            return [trusted(OutputEvent, values, {"output", "model"})]
         if response.refusal:
             raise self.error(
                 OutputValidationError, f"the model refused to answer: {response.refusal}"
@@ -369,6 +397,12 @@ class _Run(ModelCalls):
             else Message.user(note)
         )
         return OutputRetryEvent(problem=problem, attempt=self.output_failures, message=message)
+
+
+def _answering(result: ToolResultPart, call: ToolCallPart) -> ToolResultPart:
+    """``result`` as the answer to ``call``: what ``model_copy(update=...)`` makes, for less."""
+    values = {**result.__dict__, "call_id": call.id, "name": call.name}
+    return trusted(ToolResultPart, values, result.model_fields_set | {"call_id", "name"})
 
 
 def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:

@@ -199,6 +199,9 @@ class StreamAccumulator:
         )
         self._parts.append(call)
         self._ended.append((index, call))
+        if type(index) is int:  # the call was just validated: only the index is the adapter's
+            values = {"type": "tool_call_end", "index": index, "call": call}
+            return [trusted(ToolCallEndEvent, values, {"index", "call"})]
         return [ToolCallEndEvent(index=index, call=call)]
 
     def whole_call(
@@ -235,7 +238,9 @@ class StreamAccumulator:
             refusal=refusal,
             warnings=warnings or [],
         )
-        events.append(ResponseEndEvent(response=response))
+        # The response was just validated: the event around it needs no check.
+        values = {"type": "response_end", "response": response}
+        events.append(trusted(ResponseEndEvent, values, {"response"}))
         return events
 
 

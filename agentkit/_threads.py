@@ -58,8 +58,8 @@ def _claim_for_anyio(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    # On the loop: a caller that gave up (cancelled) left a cancelled future.
-    if future.cancelled():
+    # On the loop: a caller that gave up (cancelled, or timed out) left a done future.
+    if future.done():
         return
     if error is not None:
         future.set_exception(error)
@@ -132,7 +132,7 @@ class _Worker:
         value: Any = None
         error: BaseException | None = None
         # A caller that gave up before a worker was free gets nothing run.
-        if not future.cancelled():
+        if not future.done():
             try:
                 value = context.run(function)
             except BaseException as exc:  # handed to the caller, like a thread pool does
@@ -147,10 +147,27 @@ class _Worker:
 _pool = _Pool()
 
 
-async def run_in_worker(function: Callable[[], Any]) -> Any:
+def _expire(future: asyncio.Future[Any]) -> None:
+    # On the loop, at the deadline: the caller stops waiting; the thread runs on.
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
+async def run_in_worker(
+    function: Callable[[], Any],
+    timeout: float | None = None,  # noqa: ASYNC109 - a timer on the future, cheaper than a scope
+) -> Any:
     """``function()`` in a worker thread; the caller may be cancelled meanwhile.
 
+    Args:
+        function: What to run.
+        timeout: Seconds to wait for it, then raise ``TimeoutError`` (the
+            thread finishes on its own, as after a cancellation). A timer on
+            the future the caller awaits, where ``anyio.fail_after`` around
+            the call would cost a cancel scope, as much again as the hand-off.
+
     Raises:
+        TimeoutError: ``timeout`` passed first.
         BaseException: whatever ``function`` raised.
     """
     # Imported here: asyncio is loaded once a loop runs, not by ``import agentkit``.
@@ -158,10 +175,13 @@ async def run_in_worker(function: Callable[[], Any]) -> Any:
 
     loop = asyncio._get_running_loop()
     if loop is None:  # trio: anyio's own threads
+        import anyio
         import anyio.to_thread
 
-        return await anyio.to_thread.run_sync(function, abandon_on_cancel=True)
+        with anyio.fail_after(timeout):
+            return await anyio.to_thread.run_sync(function, abandon_on_cancel=True)
     future: asyncio.Future[Any] = loop.create_future()
+    timer = None if timeout is None else loop.call_later(timeout, _expire, future)
     pool = _pool
     pool.live += 1
     try:
@@ -169,3 +189,5 @@ async def run_in_worker(function: Callable[[], Any]) -> Any:
         return await future
     finally:
         pool.live -= 1
+        if timer is not None:
+            timer.cancel()

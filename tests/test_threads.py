@@ -84,3 +84,29 @@ async def test_many_calls_at_once_all_finish() -> None:
         for i in range(20):
             group.start_soon(one, i)
     assert sorted(answers) == list(range(20))
+
+
+async def test_a_timed_out_call_raises_and_its_late_answer_is_dropped() -> None:
+    gate = threading.Event()
+    answered = threading.Event()
+
+    def slow() -> str:
+        gate.wait(10)
+        answered.set()
+        return "late"
+
+    errors: list[object] = []
+    try:
+        import asyncio
+
+        asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
+    except RuntimeError:  # trio: anyio's threads, timed by a cancel scope
+        pass
+    with pytest.raises(TimeoutError):
+        await run_in_worker(slow, timeout=0.05)
+    gate.set()
+    assert await anyio.to_thread.run_sync(answered.wait, 10)
+    # The late answer reaches the loop and is dropped there; workers serve on.
+    assert await run_in_worker(lambda: "next", timeout=5) == "next"
+    await anyio.sleep(0.05)
+    assert errors == []

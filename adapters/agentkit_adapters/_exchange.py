@@ -291,6 +291,9 @@ class HTTPExchange:
         """
         failure: AdapterError | None = None
         try:
+            if http_timeout is None:
+                # No deadline, no cancel scope: it would cost as much as the rest of this layer.
+                return await self._post(url, body, None)
             with anyio.move_on_after(http_timeout):
                 return await self._post(url, body, http_timeout)
             failure = self._past_deadline(http_timeout)

@@ -52,7 +52,9 @@ def memo_by_tools(fn: Callable[P, R]) -> Callable[P, R]:
     def memoized(*args: P.args, **kwargs: P.kwargs) -> R:
         (tools,) = args
         assert isinstance(tools, Sequence)
-        key = (*map(id, tools), *sorted(kwargs.items()))
+        # The options in the caller's order, not sorted: a call site always
+        # passes them alike, and another order only costs a second entry.
+        key = (*map(id, tools), *kwargs.items())
         with lock:
             entry = entries.get(key)
             if entry is not None:
