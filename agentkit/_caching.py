@@ -52,7 +52,7 @@ class PromptCache(BaseModel):
             this many tokens or more; shorter prefixes rely on implicit caching.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     key: str | None = Field(default=None, min_length=1, max_length=64)
     ttl: int | None = Field(default=None, gt=0, description="seconds the cache should live")
