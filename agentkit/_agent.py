@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ._compaction import Compaction
 from ._model import ModelSettings
 from ._tools import FunctionToolset, Tool, Toolset
 from .exceptions import UserError
@@ -19,6 +18,10 @@ from .exceptions import UserError
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
     from pydantic import TypeAdapter
+
+    # Only a type here: the compaction module (and its pydantic model) loads
+    # when a run compacts, not with every ``from agentkit import Agent``.
+    from ._compaction import Compaction
 
 __all__ = ["Agent"]
 

@@ -23,7 +23,6 @@ the same key from the same prefix.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +51,7 @@ class PromptCache(BaseModel):
             this many tokens or more; shorter prefixes rely on implicit caching.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     key: str | None = Field(default=None, min_length=1, max_length=64)
     ttl: int | None = Field(default=None, gt=0, description="seconds the cache should live")
@@ -85,6 +84,9 @@ def prefix_key(request: ModelRequest) -> str:
     different when the instructions or any tool definition change. 24
     characters, well inside OpenAI's limit of 64.
     """
+    # hashlib loads OpenSSL (~7 ms): only runs that cache a prefix pay it.
+    import hashlib
+
     digest = hashlib.sha256()
     for message in request.messages:
         if message.role == "system":

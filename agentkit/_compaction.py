@@ -51,7 +51,7 @@ class Compaction(BaseModel):
             than this many tokens (four bytes a token) with a placeholder.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     keep_last_turns: int | None = Field(default=None, ge=1)
     summarize_with: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.\-]*:.+$")

@@ -55,7 +55,11 @@ Base64Bytes = Annotated[
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator and serializer are built the first time
+    # it is used, not at import. `from agentkit import Agent, run, tool` then
+    # builds no model (and does not load pydantic's plugin machinery), and a
+    # run builds only the models it touches. Every agentkit model does this.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class TextPart(_Part):
@@ -164,7 +168,7 @@ Part = Annotated[
 class Message(BaseModel):
     """One turn of the conversation."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     role: Role
     parts: list[Part]
@@ -206,7 +210,7 @@ class Usage(BaseModel):
     includes the cached ones and ``output_tokens`` includes reasoning.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     requests: int = Field(default=1, ge=0, description="model calls counted here")
     input_tokens: int = Field(default=0, ge=0)

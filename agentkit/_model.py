@@ -54,7 +54,7 @@ class ToolDefinition(BaseModel):
     definition can be handed to an MCP client unchanged.
     """
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid", defer_build=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,128}$")
     title: str | None = None
@@ -78,7 +78,7 @@ class ModelSettings(BaseModel):
     as-is, for options agentkit does not model.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     max_tokens: int | None = Field(default=None, gt=0)
     temperature: float | None = Field(default=None, ge=0)
@@ -122,7 +122,7 @@ class RunWarning(BaseModel):
         provider: The provider concerned, when there is one.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: Literal[
         "unsupported_setting",
@@ -141,7 +141,7 @@ class RunWarning(BaseModel):
 class ModelResponse(BaseModel):
     """One complete answer from the model."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     message: Message
     finish_reason: FinishReason
@@ -155,7 +155,7 @@ class ModelResponse(BaseModel):
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class ResponseStartEvent(_Event):

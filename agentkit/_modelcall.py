@@ -7,7 +7,6 @@ yields events (a retry, a warning, the answer) and reads the run's fold.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -50,9 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["ModelCalls", "OnTruncation"]
 
 OnTruncation = Literal["warn", "error"]
-
-#: Retries are logged here as well as reported as events and on the result.
-_log = logging.getLogger("agentkit")
 
 
 class ModelCalls:
@@ -318,7 +314,12 @@ def _chain_failure(failures: list[tuple[str, AgentkitError]], chain: int) -> str
 
 def _retry_event(model: str, attempt: int, error: AdapterError, wait: float) -> RetryEvent:
     status = getattr(error, "status_code", None)
-    _log.info(
+    # Retries are logged (logger "agentkit") as well as reported as events and
+    # on the result. Imported here: logging costs more at start-up than the
+    # rest of this module, and only a retried call logs.
+    import logging
+
+    logging.getLogger("agentkit").info(
         "%s: attempt %d failed (%s: %s); retrying in %.2f s",
         model,
         attempt,

@@ -52,7 +52,7 @@ __all__ = [
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class RetryEvent(_Event):
@@ -131,7 +131,7 @@ class RunResult(BaseModel):
             condition and detail; ``model`` is the one that answered.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     output: Any
     messages: list[Message]
@@ -252,7 +252,7 @@ class OutputRetryEvent(_Event):
 class OutputEvent(_Event):
     """The final answer was accepted; ``RunResult.output`` will hold ``output``."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     type: Literal["output"] = "output"
     output: Any
@@ -262,7 +262,7 @@ class OutputEvent(_Event):
 class RunEndEvent(_Event):
     """The run is complete."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     type: Literal["run_end"] = "run_end"
     result: RunResult

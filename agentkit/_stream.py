@@ -26,7 +26,6 @@ from ._model import (
     ToolCallEndEvent,
     ToolCallStartEvent,
 )
-from ._schema._nulls import strip_added_nulls
 from ._trusted import trusted
 
 if TYPE_CHECKING:
@@ -193,6 +192,10 @@ class StreamAccumulator:
         parsed, invalid = parse_tool_arguments(raw)
         compiled = self.strict_schemas.get(pending.name) if self.strict_schemas else None
         if compiled is not None and invalid is None:
+            # Only strict-mode tool schemas need it: the schema package stays
+            # off `from agentkit import run` (adapters load it with theirs).
+            from ._schema._nulls import strip_added_nulls
+
             parsed = strip_added_nulls(parsed, compiled)
         call = ToolCallPart(
             id=pending.id, name=pending.name, arguments=parsed, raw_arguments=invalid

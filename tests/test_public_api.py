@@ -257,3 +257,33 @@ def test_import_agentkit_loads_no_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_names_of_a_script_load_nothing_optional_and_build_no_model() -> None:
+    # `from agentkit import Agent, run, tool` is what every script pays before
+    # it does anything: no adapter, HTTP client, MCP, tracing, durability or
+    # schema validator loads, and no pydantic model is built yet (each builds
+    # on first use: `defer_build`), which also keeps pydantic's plugin loader
+    # (importlib.metadata) off the import.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from agentkit import Agent, run, tool\n"
+        "from pydantic import BaseModel\n"
+        "heavy = [m for m in ('httpx2', 'httpcore2', 'jsonschema', 'mcp', 'yaml', 'genai_prices',\n"
+        "    'llama_cpp', 'opentelemetry', 'dbos', 'sqlalchemy', 'agentkit_adapters',\n"
+        "    'agentkit.adapter', 'agentkit._compaction', 'agentkit._agentfile',\n"
+        "    'agentkit._tracing', 'agentkit._schema', 'importlib.metadata', 'logging', 'hashlib')\n"
+        "    if m in sys.modules]\n"
+        "def models(cls):\n"
+        "    for sub in cls.__subclasses__():\n"
+        "        yield sub\n"
+        "        yield from models(sub)\n"
+        "built = sorted({m.__name__ for m in models(BaseModel)\n"
+        "    if m.__module__.startswith('agentkit') and m.__pydantic_complete__})\n"
+        "print(heavy, built)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] []"
