@@ -36,6 +36,8 @@ __all__ = ["MAX_LIVE", "run_in_worker"]
 MAX_LIVE = 40
 #: An idle worker ends after this many seconds without work.
 IDLE_SECONDS = 10.0
+#: Seconds without a waiting job taken before another worker starts.
+SPAWN_DELAY = 0.002
 
 _Job = tuple[
     Callable[[], Any], contextvars.Context, "asyncio.AbstractEventLoop", "asyncio.Future[Any]"
@@ -68,29 +70,68 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
 
 
 class _Pool:
-    """Persistent daemon workers, each with its own queue, and the idle ones on a stack."""
+    """Persistent daemon workers, each with its own queue, and the idle ones on a stack.
+
+    A job no idle worker can take waits in ``waiting`` for the next worker to
+    finish, and another worker starts only when no waiting job was taken for
+    ``SPAWN_DELAY`` (every worker is inside a slow call). Starting one per
+    job at once, as a thread pool does, put 40 threads on 200 concurrent
+    runs of a quick tool, and their fight for the GIL cost more than the
+    tools: one or two workers taking job after job keep up with the loop.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.idle: list[_Worker] = []
         self.waiting: deque[_Job] = deque()
         self.live = 0  # calls submitted and not yet settled or abandoned
+        self.workers = 0  # threads alive
+        self.taken = 0  # waiting jobs taken by workers that had just finished one, ever
+        self.watching: asyncio.AbstractEventLoop | None = None  # where a _watch is scheduled
 
     def submit(self, job: _Job) -> None:
         with self.lock:
             if self.idle:
                 worker = self.idle.pop()
-            elif self.live > MAX_LIVE:
-                self.waiting.append(job)
-                return
             else:
-                worker = _Worker(self)
+                self.waiting.append(job)
+                if self.workers == 0:
+                    self._start()
+                elif self.watching is None or self.watching.is_closed():
+                    # (A watch on a loop that has closed since never fires.)
+                    self.watching = job[2]
+                    job[2].call_later(SPAWN_DELAY, self._watch, job[2], self.taken)
+                return
         worker.queue.put(job)
+
+    def _start(self) -> None:
+        # Under the lock. The new worker begins with the oldest waiting job,
+        # handed here so it does not count in ``taken``: only a worker that
+        # finished a call shows the workers are moving.
+        self.workers += 1
+        _Worker(self, self.waiting.popleft())
+
+    def _watch(self, loop: asyncio.AbstractEventLoop, taken: int) -> None:
+        # On the loop, SPAWN_DELAY after a job had to wait.
+        with self.lock:
+            if not self.waiting:
+                self.watching = None
+                return
+            if self.taken == taken:
+                # No waiting job was taken: the workers are all in slow calls.
+                # Double them (40 sleeping calls all run within ~12 ms), never
+                # past MAX_LIVE running calls (abandoned ones do not count).
+                running = self.live - len(self.waiting)
+                for _ in range(min(len(self.waiting), MAX_LIVE - running, max(1, self.workers))):
+                    self._start()
+            taken = self.taken
+        loop.call_later(SPAWN_DELAY, self._watch, loop, taken)
 
     def next_job(self, worker: _Worker) -> _Job | None:
         """A waiting job for ``worker``, or None once it is back on the idle stack."""
         with self.lock:
             if self.waiting:
+                self.taken += 1
                 return self.waiting.popleft()
             self.idle.append(worker)
             return None
@@ -100,22 +141,30 @@ class _Pool:
         with self.lock:
             if worker in self.idle:
                 self.idle.remove(worker)
+                self.workers -= 1
                 return True
             return False
 
 
 class _Worker:
-    def __init__(self, pool: _Pool) -> None:
+    def __init__(self, pool: _Pool, first: _Job) -> None:
         self.pool = pool
         self.queue: SimpleQueue[_Job] = SimpleQueue()
         self.loop: asyncio.AbstractEventLoop | None = None
-        threading.Thread(target=self.main, name="agentkit-tool", daemon=True).start()
+        thread = threading.Thread(
+            target=self.main, args=(first,), name="agentkit-tool", daemon=True
+        )
+        thread.start()
 
-    def main(self) -> None:
+    def main(self, first: _Job) -> None:
         queue, pool = self.queue, self.pool
+        job: _Job | None = first
+        while job is not None:
+            self.run(job)
+            job = pool.next_job(self)
         while True:
             try:
-                job: _Job | None = queue.get(timeout=IDLE_SECONDS)
+                job = queue.get(timeout=IDLE_SECONDS)
             except Empty:
                 if pool.retire(self):
                     return

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 
 import anyio
 import anyio.from_thread
 import pytest
 
-from agentkit import tool
+from agentkit import _threads, tool
 from agentkit._threads import run_in_worker
 
 pytestmark = pytest.mark.anyio
@@ -110,3 +111,25 @@ async def test_a_timed_out_call_raises_and_its_late_answer_is_dropped() -> None:
     assert await run_in_worker(lambda: "next", timeout=5) == "next"
     await anyio.sleep(0.05)
     assert errors == []
+
+
+async def test_quick_calls_at_once_share_a_few_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 200 quick calls submitted together: a worker per call (a thread pool's
+    # way) would start 40 threads fighting for the GIL; the next waiting call
+    # goes to a worker that just finished instead.
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())  # no idle workers of other tests
+    used: set[int] = set()
+
+    def quick() -> None:
+        used.add(threading.get_ident())
+        until = time.perf_counter() + 0.0001  # 0.1 ms of work, holding the GIL
+        while time.perf_counter() < until:
+            pass
+
+    async def one() -> None:
+        await run_in_worker(quick)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(200):
+            group.start_soon(one)
+    assert 1 <= len(used) <= 4, len(used)  # a worker per call started 8-9 here
