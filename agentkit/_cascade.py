@@ -29,7 +29,6 @@ retries, the truncation warning). A discarded call counts against ``max_turns``.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -103,17 +102,11 @@ def import_check(reference: str, source: str) -> CheckFunction:
         UserError: the module cannot be imported, has no such name, or it is
             not callable.
     """
-    module_name, _, attribute = reference.partition(":")
+    from ._refs import import_object
+
     where = f"{source}: escalate_on check {reference!r}"
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise UserError(f"{where}: importing {module_name!r} failed: {exc}") from exc
-    obj: Any = module
-    for name in attribute.split("."):
-        obj = getattr(obj, name, None)
-        if obj is None:
-            raise UserError(f"{where}: {module_name!r} has no {attribute!r}") from None
+    obj = import_object(reference, where)
+    attribute = reference.partition(":")[2]
     if not callable(obj):
         raise UserError(f"{where}: {attribute!r} is not a function")
     check: CheckFunction = obj
