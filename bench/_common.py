@@ -60,7 +60,10 @@ def fast_server(python: str = sys.executable) -> Iterator[str]:
     """``_fast_openai.py`` in another process; yields its base URL (``.../v1``)."""
     port = free_port()
     server = subprocess.Popen(
-        [python, str(HERE / "_fast_openai.py"), str(port)], stdout=subprocess.PIPE, text=True
+        [python, str(HERE / "_fast_openai.py"), str(port)],
+        stdin=subprocess.PIPE,  # its end closing tells the server to stop (_exit_with_parent)
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None

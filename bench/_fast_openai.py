@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
 import sys
+import threading
 
 TOOL_CALL = json.dumps(
     {
@@ -139,7 +142,17 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
         writer.close()
 
 
+def _exit_with_parent() -> None:
+    # The bench that started this server holds the other end of its stdin pipe:
+    # when the bench dies, even by a signal that skips its clean-up, the pipe
+    # reads EOF and the server goes with it instead of keeping its port and CPU.
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
 async def main(port: int) -> None:
+    if stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode):
+        threading.Thread(target=_exit_with_parent, daemon=True).start()
     server = await asyncio.start_server(_handle, "127.0.0.1", port, backlog=2048)
     print("ready", flush=True)
     async with server:
