@@ -184,16 +184,21 @@ def _leave_abandoned_threads() -> None:
     Python waits for every worker thread at exit, so one hung sync tool
     would keep a finished server process alive (a desktop client would have
     to kill it). The server is done: their results have nobody to go to.
+    agentkit's own workers are daemon threads, which Python does not wait
+    for; the busy ones are counted so the operator still hears of them.
     """
     import os
     import threading
 
-    lingering = [
-        t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon
-    ]
+    from .._threads import busy_workers
+
+    lingering = len(
+        [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    )
+    lingering += busy_workers()
     if lingering:
         print(
-            f"agentkit serve: leaving {len(lingering)} worker thread(s) still running "
+            f"agentkit serve: leaving {lingering} worker thread(s) still running "
             "(tool calls that timed out or were cancelled)",
             file=sys.stderr,
         )
