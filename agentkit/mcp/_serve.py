@@ -21,6 +21,8 @@ from ._agent_tool import AgentToolset
 __all__ = ["resolve_targets", "serve_targets"]
 
 _AGENT_SUFFIXES = (".yaml", ".yml", ".json")
+#: Seconds a thread holds the GIL while another waits, in ``agentkit serve --transport http``.
+SWITCH_INTERVAL = 0.0005
 
 
 def _is_mcp_config(path: Path) -> bool:
@@ -148,6 +150,12 @@ def serve_targets(
     from ._transports import serve_http, serve_stdio
 
     server = build_server(toolsets, name=name, tool_timeout=tool_timeout)
+    if transport == "http":
+        # Many sessions keep the event loop busy, and a sync tool's worker
+        # waits for the GIL the loop holds: with Python's 5 ms switch interval
+        # a quick call waited 3 ms on average (p90 6.6 ms) under 20 clients
+        # to start, ~45 times the tool's own 0.07 ms. The process is ours.
+        sys.setswitchinterval(SWITCH_INTERVAL)
 
     async def main() -> Any:
         if transport == "stdio":

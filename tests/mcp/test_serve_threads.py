@@ -125,3 +125,28 @@ async def test_a_blocked_sync_tool_does_not_hold_up_another_session(mode: str) -
             answer = await other.call_tool("quick", {})
         GATE.set()
     assert answer.content[0].text == "quick"  # type: ignore[union-attr]
+
+
+def test_agentkit_serve_over_http_shortens_the_gil_switch_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A quick sync tool's worker waits for the GIL the busy loop holds; the
+    # CLI's HTTP server (its own process) makes that wait shorter.
+    import sys
+
+    import agentkit.mcp._transports as transports
+    from agentkit.mcp._serve import SWITCH_INTERVAL, serve_targets
+
+    seen: list[float] = []
+
+    async def fake_serve_http(server: Any, **options: Any) -> None:
+        seen.append(sys.getswitchinterval())
+
+    monkeypatch.setattr(transports, "serve_http", fake_serve_http)
+    before = sys.getswitchinterval()
+    try:
+        serve_targets(["math"], transport="http", port=0)
+    finally:
+        sys.setswitchinterval(before)
+    assert before > SWITCH_INTERVAL
+    assert seen == [pytest.approx(SWITCH_INTERVAL)]
