@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["MAX_LIVE", "run_in_worker"]
+__all__ = ["MAX_LIVE", "busy_workers", "run_in_worker"]
 
 #: Calls running at once; more wait for a worker (anyio's default limiter size).
 MAX_LIVE = 40
@@ -194,6 +194,12 @@ class _Worker:
 
 
 _pool = _Pool()
+
+
+def busy_workers() -> int:
+    """Worker threads inside a call now, calls whose caller gave up included."""
+    with _pool.lock:
+        return _pool.workers - len(_pool.idle)
 
 
 def _expire(future: asyncio.Future[Any]) -> None:

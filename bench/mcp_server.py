@@ -10,7 +10,8 @@ the same run (so a busy machine shifts both alike):
   rather than stdio is how one server is shared by several agents or users,
   so that is the load a user puts on it. Beside each rate, the server
   process's CPU milliseconds per call (/proc), which a busy machine moves
-  less than wall time;
+  less than wall time, and the median and 90th percentile of one call's
+  latency as its client sees it (where queueing shows, which CPU does not);
 - milliseconds from spawning a stdio server to its first ``tools/list`` answer
   (goal: at most 300 ms for ``agentkit serve``);
 - sequential ``tools/call`` per second over stdio (goal: at least 1.0x the
@@ -95,27 +96,23 @@ def _commands(transport: str, port: int) -> dict[str, list[str]]:
 REVISIONS = {"2025-11-25": "legacy", "2026-07-28": "2026-07-28"}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of process ``pid`` (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _call_loop(client: Any, deadline: float, most: int) -> int:
+async def _call_loop(client: Any, deadline: float, most: int, latencies: list[float]) -> int:
     done = 0
     while done < most and time.perf_counter() < deadline:
+        started = time.perf_counter()
         result = await client.call_tool("evaluate", ARGUMENTS)
+        latencies.append(time.perf_counter() - started)
         assert not result.is_error, result
         done += 1
     return done
 
 
-async def _round(group: list[Any], deadline: float, most: int) -> int:
+async def _round(group: list[Any], deadline: float, most: int, latencies: list[float]) -> int:
     """Every client of ``group`` calls in a loop at once; the calls they made in all."""
     counts = [0] * len(group)
 
     async def one(i: int) -> None:
-        counts[i] = await _call_loop(group[i], deadline, most)
+        counts[i] = await _call_loop(group[i], deadline, most, latencies)
 
     async with anyio.create_task_group() as tg:
         for i in range(len(group)):
@@ -130,8 +127,9 @@ async def _http_rates(
     calls: int,
     seconds: float,
     rounds: int,
-) -> dict[str, tuple[float, float]]:
-    """Median calls/s and median server CPU ms per call, for each server.
+) -> dict[str, tuple[float, float, float, float]]:
+    """Median calls/s, median server CPU ms per call, and the p50 and p90 of
+    the calls' latencies (ms, every round's calls together), for each server.
 
     ``clients`` connections (each its own session) call in a loop at once;
     one client is the sequential case. Rounds alternate between the servers,
@@ -141,6 +139,7 @@ async def _http_rates(
 
     rates: dict[str, list[float]] = {name: [] for name in servers}
     cpu: dict[str, list[float]] = {name: [] for name in servers}
+    latencies: dict[str, list[float]] = {name: [] for name in servers}
     async with contextlib.AsyncExitStack() as stack:
         sessions = {
             name: [await stack.enter_async_context(Client(url, mode=mode)) for _ in range(clients)]
@@ -156,12 +155,19 @@ async def _http_rates(
                 cpu_before = _cpu_seconds(pid)
                 started = time.perf_counter()
                 most = max(1, calls // rounds // len(group))
-                done = await _round(group, started + seconds / rounds, most)
+                done = await _round(group, started + seconds / rounds, most, latencies[name])
                 rates[name].append(done / (time.perf_counter() - started))
                 cpu[name].append((_cpu_seconds(pid) - cpu_before) * 1000 / done)
-    return {
-        name: (statistics.median(rates[name]), statistics.median(cpu[name])) for name in servers
-    }
+    found = {}
+    for name in servers:
+        ms = sorted(x * 1000 for x in latencies[name])
+        found[name] = (
+            statistics.median(rates[name]),
+            statistics.median(cpu[name]),
+            ms[len(ms) // 2],
+            ms[len(ms) * 9 // 10],
+        )
+    return found
 
 
 async def _first_list_ms(command: list[str], quiet: TextIO) -> float:
@@ -293,11 +299,12 @@ def _bench_http(args: argparse.Namespace) -> None:
                 found = anyio.run(
                     _http_rates, servers, mode, clients, args.calls, args.seconds, args.rounds
                 )
-                base_rate, base_cpu = found["official MCPServer"]
-                for name, (rate, cpu) in found.items():
+                base_rate, base_cpu, _, _ = found["official MCPServer"]
+                for name, (rate, cpu, p50, p90) in found.items():
                     print(
                         f"    {name:<20} {rate:8.1f} calls/s {rate / base_rate:5.2f}x official"
                         f"   server CPU {cpu:6.2f} ms/call {cpu / base_cpu:5.2f}x"
+                        f"   latency p50 {p50:6.1f} p90 {p90:6.1f} ms"
                     )
     finally:
         for process in processes:

@@ -21,27 +21,36 @@ import contextlib
 import copy
 import functools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 import anyio.from_thread
-import anyio.to_thread
 
+from .._threads import run_in_worker
 from .._tools import Tool
+from ..exceptions import ToolError
 
 __all__ = ["ThreadPool"]
 
 MAX_THREADS = 32
 
 
-async def _acquire(limiter: anyio.CapacityLimiter, borrower: object) -> None:
+async def _acquire(
+    limiter: anyio.CapacityLimiter, borrower: object, deadline: float | None
+) -> None:
     # A free slot is taken without yielding to the event loop: the awaited
     # acquire always passes through checkpoints, a measurable cost per call.
+    # Only a call that has to wait pays for a time limit on the waiting.
     try:
         limiter.acquire_on_behalf_of_nowait(borrower)
     except anyio.WouldBlock:
-        await limiter.acquire_on_behalf_of(borrower)
+        if deadline is None:
+            await limiter.acquire_on_behalf_of(borrower)
+        else:
+            with anyio.fail_after(max(0.0, deadline - time.monotonic())):
+                await limiter.acquire_on_behalf_of(borrower)
 
 
 class ThreadPool:
@@ -58,9 +67,6 @@ class ThreadPool:
         self.total = total
         self.per_tool = max(1, min(total, per_tool or total // 4))
         self._all = anyio.CapacityLimiter(total)
-        # anyio's own accounting of the to_thread calls (released on cancel);
-        # never the bottleneck, since _all admits at most `total` calls.
-        self._hops = anyio.CapacityLimiter(total)
         self._tools: dict[str, anyio.CapacityLimiter] = {}
         # id(original) -> (original, copy); the original is kept so its id stays unique.
         self._clones: dict[int, tuple[Tool, Tool]] = {}
@@ -72,13 +78,26 @@ class ThreadPool:
         limiter = self._tools.get(name)
         return int(limiter.borrowed_tokens) if limiter is not None else 0
 
-    async def run(self, name: str, function: Callable[[], Any]) -> Any:
-        """``function()`` in a worker thread, once tool ``name`` and the pool have a free slot."""
-        mine = self._tools.setdefault(name, anyio.CapacityLimiter(self.per_tool))
+    async def run(
+        self,
+        name: str,
+        function: Callable[[], Any],
+        timeout: float | None = None,  # noqa: ASYNC109 - a timer on the hand-off, not a scope
+    ) -> Any:
+        """``function()`` in a worker thread, once tool ``name`` and the pool have a free slot.
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed (waiting for a slot included);
+                the thread, if it started, runs on and keeps its slot until it returns.
+        """
+        mine = self._tools.get(name)
+        if mine is None:
+            mine = self._tools[name] = anyio.CapacityLimiter(self.per_tool)
         borrower = object()
-        await _acquire(mine, borrower)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        await _acquire(mine, borrower, deadline)
         try:
-            await _acquire(self._all, borrower)
+            await _acquire(self._all, borrower, deadline)
         except BaseException:
             mine.release_on_behalf_of(borrower)
             raise
@@ -90,7 +109,7 @@ class ThreadPool:
         lock = threading.Lock()
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio (trio): anyio's blocking hop below
+        except RuntimeError:  # not asyncio (trio): run_in_worker uses anyio's threads
             loop = None
 
         def release() -> None:  # always on the event loop's thread
@@ -120,10 +139,13 @@ class ThreadPool:
                         else:
                             anyio.from_thread.run_sync(release)
 
+        # agentkit's own hand-off (a persistent worker, one queue put, one
+        # call_soon_threadsafe back) rather than anyio.to_thread: per call it
+        # costs about half as much, and the time limit is a timer on the
+        # future rather than a cancel scope.
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            result = await anyio.to_thread.run_sync(
-                work, abandon_on_cancel=True, limiter=self._hops
-            )
+            result = await run_in_worker(work, timeout=left)
         except BaseException:
             with lock:
                 thread_frees = state == "running"
@@ -135,11 +157,14 @@ class ThreadPool:
         release()
         return result
 
-    def wrap(self, tool: Tool) -> Tool:
+    def wrap(self, tool: Tool, timeout: float | None = None) -> Tool:
         """``tool`` with its sync function run through this pool; other tools as they are.
 
-        The copy keeps the tool's schema, validation, timeout and result
-        mapping: only how the function is called changes.
+        The copy keeps the tool's schema, validation and result mapping: only
+        how the function is called changes. Its time limit (the tool's own
+        ``timeout``, else ``timeout``) is kept by the pool, so the copy's
+        ``run`` needs none: call it with ``timeout=None``. A call that runs
+        out of time gets the error result ``Tool.run`` gives a timed-out call.
         """
         if not tool._in_thread:
             return tool
@@ -147,12 +172,19 @@ class ThreadPool:
         if known is None:
             function = tool.function
             name = tool.name
+            limit = tool.timeout if tool.timeout is not None else timeout
+            expired = f"Tool {name} timed out after {limit} seconds"
 
             async def in_pool(**kwargs: Any) -> Any:
-                return await self.run(name, functools.partial(function, **kwargs))
+                try:
+                    return await self.run(name, functools.partial(function, **kwargs), limit)
+                except TimeoutError:
+                    # The message Tool.run gives a call that ran out of time.
+                    raise ToolError(expired) from None
 
             clone = copy.copy(tool)
             clone.function = in_pool
+            clone.timeout = None
             clone._is_async = True
             clone._in_thread = False
             known = self._clones[id(tool)] = (tool, clone)

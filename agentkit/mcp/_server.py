@@ -54,7 +54,7 @@ class _Tools:
         # Worked out once per listing, not per call: where each name goes (with a
         # stock @tool already wrapped for this server's pool), its input schema,
         # and the MCP form of every definition.
-        self._routes: dict[str, tuple[Toolset, Tool | None, str]] = {}
+        self._routes: dict[str, tuple[Toolset, Tool | None, str, float | None]] = {}
         self._schemas: dict[str, dict[str, Any]] = {}
         self.listed: list[mt.Tool] = []
         # id(definition) -> (definition, its MCP form); the definition is kept
@@ -83,7 +83,7 @@ class _Tools:
         return self._index
 
     def _adopt(self, index: ToolIndex) -> None:
-        routes: dict[str, tuple[Toolset, Tool | None, str]] = {}
+        routes: dict[str, tuple[Toolset, Tool | None, str, float | None]] = {}
         for name, route in index.routes.items():
             toolset, direct, original = route
             if direct is None and isinstance(toolset, _Listed):
@@ -91,8 +91,10 @@ class _Tools:
                 # so a stock FunctionToolset's sync tools still go to this server's pool.
                 found, stock = function_tool(toolset.toolset, original)
                 direct = found if stock else None
-            wrapped = None if direct is None else self.threads.wrap(direct)
-            routes[name] = (toolset, wrapped, original)
+            wrapped = None if direct is None else self.threads.wrap(direct, self.tool_timeout)
+            # A sync tool's copy keeps its time limit in the pool: its run gets none.
+            limit = None if wrapped is not direct else self.tool_timeout
+            routes[name] = (toolset, wrapped, original, limit)
         converted: dict[int, tuple[ToolDefinition, mt.Tool]] = {}
         for definition in index.definitions:
             known = self._converted.get(id(definition))
@@ -143,9 +145,9 @@ class _Tools:
         if route is None:
             # Unknown tools are protocol errors in MCP, not tool errors.
             raise MCPError(mt.INVALID_PARAMS, f"Unknown tool: {name}")
-        toolset, direct, original = route
+        toolset, direct, original, limit = route
         if direct is not None:
-            return await direct.run(arguments, timeout=self.tool_timeout)
+            return await direct.run(arguments, timeout=limit)
         try:
             with anyio.fail_after(self.tool_timeout):
                 return await toolset.call_tool(original, arguments)
