@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from dataclasses import fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -109,14 +110,14 @@ class ModelCalls:
         elif mode == "prompted" and schema is not None:
             at = 1 if messages and messages[0].role == "system" else 0
             messages.insert(at, Message.system(prompted_instructions(schema)))
-        return ModelRequest(
-            messages=messages,
-            tools=tools,
-            tool_choice=tool_choice,
-            output_schema=schema if mode == "native" else None,
-            output_name=self.agent.name,
-            settings=self.settings,
-            allow_lossy_schemas=self.agent.allow_lossy_schemas,
+        return _new_request(
+            messages,
+            tools,
+            tool_choice,
+            schema if mode == "native" else None,
+            self.agent.name,
+            self.settings,
+            self.agent.allow_lossy_schemas,
         )
 
     def _check_budget(self, model: str, request: ModelRequest) -> list[RunWarning]:
@@ -295,6 +296,20 @@ class ModelCalls:
                 message=f"{text}; raise max_tokens for the whole answer",
             )
         )
+
+
+#: Each field's slot setter, in declaration order: the frozen dataclass's own
+#: ``__init__`` sets its fields through ``object.__setattr__`` and cost four
+#: times as much, twice a run.
+_REQUEST_SLOTS = tuple(ModelRequest.__dict__[f.name].__set__ for f in fields(ModelRequest))
+
+
+def _new_request(*values: Any) -> ModelRequest:
+    """``ModelRequest`` of every field's value, in declaration order."""
+    request = object.__new__(ModelRequest)
+    for set_slot, value in zip(_REQUEST_SLOTS, values, strict=True):
+        set_slot(request, value)
+    return request
 
 
 #: A tool's name in what a model wrote instead of a call (``<function=name ...``).

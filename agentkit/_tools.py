@@ -293,6 +293,13 @@ class Tool:
 
     def to_result(self, value: Any) -> ToolResultPart:
         """Turn the function's return value into an MCP-shaped result."""
+        name = self.name
+        if type(value) is str and self._return_adapter is None and type(name) is str:
+            # The common result, text: a str needs no validation (tests/test_trusted.py).
+            part = trusted(TextPart, {"type": "text", "text": value}, {"text"})
+            values = {"type": "tool_result", "call_id": "", "name": name, "content": [part]}
+            values.update(_RESULT_DEFAULTS)
+            return trusted(ToolResultPart, values, {"call_id", "name", "content"})
         if isinstance(value, ToolResultPart):
             return value
         if isinstance(value, TextPart | ImagePart | AudioPart | ResourcePart):
@@ -317,6 +324,10 @@ class Tool:
             part = trusted(TextPart, {"type": "text", "text": text}, {"text"})
             return build(ToolResultPart, call_id="", name=self.name, content=[part])
         return ToolResultPart(call_id="", name=self.name, content=[TextPart(text=text)])
+
+
+#: The fields of a text tool result after its content, at their defaults.
+_RESULT_DEFAULTS = {"structured_content": None, "is_error": False}
 
 
 def error_result(message: str, *, name: str | None = None) -> ToolResultPart:
