@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -298,17 +297,41 @@ class ModelCalls:
         )
 
 
-#: Each field's slot setter, in declaration order: the frozen dataclass's own
-#: ``__init__`` sets its fields through ``object.__setattr__`` and cost four
-#: times as much, twice a run.
-_REQUEST_SLOTS = tuple(ModelRequest.__dict__[f.name].__set__ for f in fields(ModelRequest))
+#: The fields' slot setters: the frozen dataclass's own ``__init__`` sets each
+#: field through ``object.__setattr__`` and cost four times as much, twice a run.
+_REQUEST_FIELDS = (
+    "messages",
+    "tools",
+    "tool_choice",
+    "output_schema",
+    "output_name",
+    "settings",
+    "allow_lossy_schemas",
+)
+_SET_REQUEST = tuple(ModelRequest.__dict__[name].__set__ for name in _REQUEST_FIELDS)
 
 
-def _new_request(*values: Any) -> ModelRequest:
-    """``ModelRequest`` of every field's value, in declaration order."""
+def _new_request(
+    messages: list[Message],
+    tools: list[ToolDefinition],
+    tool_choice: str | None,
+    output_schema: dict[str, Any] | None,
+    output_name: str,
+    settings: ModelSettings,
+    allow_lossy_schemas: bool,
+) -> ModelRequest:
+    """``ModelRequest(...)`` of every field's value, in declaration order."""
     request = object.__new__(ModelRequest)
-    for set_slot, value in zip(_REQUEST_SLOTS, values, strict=True):
-        set_slot(request, value)
+    set_messages, set_tools, set_choice, set_schema, set_name, set_settings, set_lossy = (
+        _SET_REQUEST
+    )
+    set_messages(request, messages)
+    set_tools(request, tools)
+    set_choice(request, tool_choice)
+    set_schema(request, output_schema)
+    set_name(request, output_name)
+    set_settings(request, settings)
+    set_lossy(request, allow_lossy_schemas)
     return request
 
 

@@ -73,6 +73,9 @@ Model = str | ModelAdapter | Sequence[str | ModelAdapter]
 #: What runs one tool call: ``_Run.execute``, or a durable engine's step around it.
 ToolExecutor = Callable[[ToolCallPart], Awaitable[ToolResultPart]]
 
+#: What a run without tool sets to open enters instead of an exit stack.
+_NOTHING: AbstractAsyncContextManager[None] = nullcontext()
+
 #: Frozen, so one instance serves every run that names no policy.
 _DEFAULT_RETRY = RetryPolicy()
 
@@ -177,10 +180,14 @@ class _Run(ModelCalls):
         add = fold.add
         # Tool sets with a lifetime (MCP connections) are open for exactly this
         # run and closed on every exit path: answer, error or cancellation.
-        async with AsyncExitStack() as stack:
-            for toolset in agent.toolsets:
-                if isinstance(toolset, AbstractAsyncContextManager):
-                    await stack.enter_async_context(toolset)
+        lived = [t for t in agent.toolsets if isinstance(t, AbstractAsyncContextManager)]
+        # No exit stack when there is nothing to close: its exit costs more than the
+        # rest of a run's set-up.
+        stack = AsyncExitStack() if lived else None
+        async with stack or _NOTHING:
+            for opened in lived:
+                assert stack is not None
+                await stack.enter_async_context(opened)
             # Not validated again: typed values, containers copied as validation would.
             values = {
                 "type": "run_start",
@@ -301,26 +308,20 @@ class _Run(ModelCalls):
         next starts, so an engine that numbers its steps numbers them alike
         on every replay.
         """
+        if len(calls) == 1:  # one call needs no task group, nor slots to fill
+            result, duration = await _timed(calls[0], execute)
+            return [result], [duration]
         slots: list[ToolResultPart | None] = [None] * len(calls)
         durations = [0.0] * len(calls)
 
         async def one(i: int, call: ToolCallPart) -> None:
-            with _tool_scope(call):
-                # Timed inside the scope: the span's end is its start plus this
-                # duration, which must not reach past the tool's real end.
-                started = time.perf_counter()
-                result = await execute(call)
-                durations[i] = (time.perf_counter() - started) * 1000
-            slots[i] = _answering(result, call)
+            slots[i], durations[i] = await _timed(call, execute)
 
-        if len(calls) == 1:
-            await one(0, calls[0])  # one call needs no task group
-        else:
-            async with anyio.create_task_group() as group:
-                for i, call in enumerate(calls):
-                    group.start_soon(one, i, call)
+        async with anyio.create_task_group() as group:
+            for i, call in enumerate(calls):
+                group.start_soon(one, i, call)
         # Every call has its result now (a failure is an error result); the
-        # strict zip in _run_tools would catch one that had not.
+        # strict zip in _tool_events would catch one that had not.
         return [r for r in slots if r is not None], durations
 
     async def execute(self, call: ToolCallPart) -> ToolResultPart:
@@ -426,6 +427,21 @@ def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:
     return ToolResultPart(
         call_id=call.id, name=call.name, content=[TextPart(text=text)], is_error=is_error
     )
+
+
+async def _timed(call: ToolCallPart, execute: ToolExecutor) -> tuple[ToolResultPart, float]:
+    """``execute(call)`` as the answer to ``call``, and the milliseconds it took."""
+    if "opentelemetry.trace" not in sys.modules:  # no tracing, no span to enter
+        started = time.perf_counter()
+        result = await execute(call)
+        return _answering(result, call), (time.perf_counter() - started) * 1000
+    with _tool_scope(call):
+        # Timed inside the scope: the span's end is its start plus this
+        # duration, which must not reach past the tool's real end.
+        started = time.perf_counter()
+        result = await execute(call)
+        duration = (time.perf_counter() - started) * 1000
+    return _answering(result, call), duration
 
 
 def _tool_scope(call: ToolCallPart) -> AbstractContextManager[None]:
@@ -583,15 +599,20 @@ async def run(
         model_options=model_options,
         on_truncation=on_truncation,
     )
-    # What aclosing() does, without its context manager's two coroutines.
     events = _event_stream(state, False, False)
+    result: RunResult | None = None
     try:
+        # Read to the end: run_end is the last event, and a generator that ends
+        # by itself costs less than one closed with GeneratorExit.
         async for event in events:
             if type(event) is RunEndEvent:
-                return event.result
+                result = event.result
     finally:
-        await events.aclose()
-    raise AssertionError("a run always ends with a RunEndEvent or an error")  # pragma: no cover
+        if result is None:  # stopped early (an error): close it here, as aclosing() would
+            await events.aclose()
+    if result is None:  # pragma: no cover
+        raise AssertionError("a run always ends with a RunEndEvent or an error")
+    return result
 
 
 def run_sync(
