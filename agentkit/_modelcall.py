@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -184,9 +183,24 @@ class ModelCalls:
                 whole: ModelResponse | None = None
                 try:
                     if stream:
-                        async for event in self._streamed(adapter, request):
-                            delivered = True
-                            yield event
+                        # The start event is held back until the first delta, so
+                        # that an attempt failing before any content can be
+                        # retried invisibly. Written out here, not in a generator
+                        # of its own that every delta would cross.
+                        held: ResponseStartEvent | None = None
+                        events = adapter.stream(request)
+                        try:
+                            async for event in events:
+                                if isinstance(event, ResponseStartEvent):
+                                    held = event
+                                    continue
+                                delivered = True
+                                if held is not None:
+                                    yield held
+                                    held = None
+                                yield event
+                        finally:
+                            await events.aclose()  # type: ignore[attr-defined]
                     else:
                         whole = await adapter.generate(request)
                 except ToolCallRejectedError as exc:
@@ -240,22 +254,6 @@ class ModelCalls:
             cause=last_error,
             failures=failures,
         ) from last_error
-
-    async def _streamed(
-        self, adapter: ModelAdapter, request: ModelRequest
-    ) -> AsyncGenerator[RunEvent, None]:
-        # The start event is held back until the first delta, so that an
-        # attempt failing before any content can be retried invisibly.
-        held: ResponseStartEvent | None = None
-        async with aclosing(adapter.stream(request)) as events:  # type: ignore[type-var]
-            async for event in events:
-                if isinstance(event, ResponseStartEvent):
-                    held = event
-                    continue
-                if held is not None:
-                    yield held
-                    held = None
-                yield event
 
     def _rejected(self, error: ToolCallRejectedError) -> ModelResponse:
         """The answer standing for a rejected tool call: that call, which the loop fails."""

@@ -435,6 +435,10 @@ class FunctionToolset:
 
     async def list_tools(self) -> list[ToolDefinition]:
         """The definitions of every tool."""
+        return self.definitions()
+
+    def definitions(self) -> list[ToolDefinition]:
+        """The definitions of every tool, without a coroutine (what ``list_tools`` returns)."""
         return [t.definition for t in self.tools.values()]
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultPart:
