@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from ._trusted import trusted
+
 __all__ = [
     "AudioPart",
     "ContentBlock",
@@ -234,13 +236,41 @@ class Usage(BaseModel):
             if self.cost_usd is None or other.cost_usd is None
             else self.cost_usd + other.cost_usd
         )
-        return Usage(
-            requests=self.requests + other.requests,
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
-            cache_creation_input_tokens=self.cache_creation_input_tokens
-            + other.cache_creation_input_tokens,
-            reasoning_output_tokens=self.reasoning_output_tokens + other.reasoning_output_tokens,
-            cost_usd=cost,
-        )
+        requests = self.requests + other.requests
+        input_tokens = self.input_tokens + other.input_tokens
+        output_tokens = self.output_tokens + other.output_tokens
+        cache_read = self.cache_read_input_tokens + other.cache_read_input_tokens
+        cache_creation = self.cache_creation_input_tokens + other.cache_creation_input_tokens
+        reasoning = self.reasoning_output_tokens + other.reasoning_output_tokens
+        values = {
+            "requests": requests,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_read_input_tokens": cache_read,
+            "cache_creation_input_tokens": cache_creation,
+            "reasoning_output_tokens": reasoning,
+            "cost_usd": cost,
+        }
+        # Sums of validated counts are valid counts: validating them again was
+        # the fold's largest cost per call. Anything else (a model built
+        # without validation, holding other types) is validated as before.
+        kinds = {
+            type(requests),
+            type(input_tokens),
+            type(output_tokens),
+            type(cache_read),
+            type(cache_creation),
+            type(reasoning),
+        }
+        if (
+            kinds == _INT
+            and type(cost) in _COST_TYPES
+            and min(requests, input_tokens, output_tokens, cache_read, cache_creation, reasoning)
+            >= 0
+        ):
+            return trusted(Usage, values, set(values))
+        return Usage(**values)
+
+
+_INT = frozenset({int})
+_COST_TYPES = (type(None), float)

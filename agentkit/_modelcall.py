@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -109,14 +108,14 @@ class ModelCalls:
         elif mode == "prompted" and schema is not None:
             at = 1 if messages and messages[0].role == "system" else 0
             messages.insert(at, Message.system(prompted_instructions(schema)))
-        return ModelRequest(
-            messages=messages,
-            tools=tools,
-            tool_choice=tool_choice,
-            output_schema=schema if mode == "native" else None,
-            output_name=self.agent.name,
-            settings=self.settings,
-            allow_lossy_schemas=self.agent.allow_lossy_schemas,
+        return _new_request(
+            messages,
+            tools,
+            tool_choice,
+            schema if mode == "native" else None,
+            self.agent.name,
+            self.settings,
+            self.agent.allow_lossy_schemas,
         )
 
     def _check_budget(self, model: str, request: ModelRequest) -> list[RunWarning]:
@@ -184,9 +183,24 @@ class ModelCalls:
                 whole: ModelResponse | None = None
                 try:
                     if stream:
-                        async for event in self._streamed(adapter, request):
-                            delivered = True
-                            yield event
+                        # The start event is held back until the first delta, so
+                        # that an attempt failing before any content can be
+                        # retried invisibly. Written out here, not in a generator
+                        # of its own that every delta would cross.
+                        held: ResponseStartEvent | None = None
+                        events = adapter.stream(request)
+                        try:
+                            async for event in events:
+                                if isinstance(event, ResponseStartEvent):
+                                    held = event
+                                    continue
+                                delivered = True
+                                if held is not None:
+                                    yield held
+                                    held = None
+                                yield event
+                        finally:
+                            await events.aclose()  # type: ignore[attr-defined]
                     else:
                         whole = await adapter.generate(request)
                 except ToolCallRejectedError as exc:
@@ -241,22 +255,6 @@ class ModelCalls:
             failures=failures,
         ) from last_error
 
-    async def _streamed(
-        self, adapter: ModelAdapter, request: ModelRequest
-    ) -> AsyncGenerator[RunEvent, None]:
-        # The start event is held back until the first delta, so that an
-        # attempt failing before any content can be retried invisibly.
-        held: ResponseStartEvent | None = None
-        async with aclosing(adapter.stream(request)) as events:  # type: ignore[type-var]
-            async for event in events:
-                if isinstance(event, ResponseStartEvent):
-                    held = event
-                    continue
-                if held is not None:
-                    yield held
-                    held = None
-                yield event
-
     def _rejected(self, error: ToolCallRejectedError) -> ModelResponse:
         """The answer standing for a rejected tool call: that call, which the loop fails."""
         names = [n for n in self.index.routes if n in error.generation]
@@ -295,6 +293,44 @@ class ModelCalls:
                 message=f"{text}; raise max_tokens for the whole answer",
             )
         )
+
+
+#: The fields' slot setters: the frozen dataclass's own ``__init__`` sets each
+#: field through ``object.__setattr__`` and cost four times as much, twice a run.
+_REQUEST_FIELDS = (
+    "messages",
+    "tools",
+    "tool_choice",
+    "output_schema",
+    "output_name",
+    "settings",
+    "allow_lossy_schemas",
+)
+_SET_REQUEST = tuple(ModelRequest.__dict__[name].__set__ for name in _REQUEST_FIELDS)
+
+
+def _new_request(
+    messages: list[Message],
+    tools: list[ToolDefinition],
+    tool_choice: str | None,
+    output_schema: dict[str, Any] | None,
+    output_name: str,
+    settings: ModelSettings,
+    allow_lossy_schemas: bool,
+) -> ModelRequest:
+    """``ModelRequest(...)`` of every field's value, in declaration order."""
+    request = object.__new__(ModelRequest)
+    set_messages, set_tools, set_choice, set_schema, set_name, set_settings, set_lossy = (
+        _SET_REQUEST
+    )
+    set_messages(request, messages)
+    set_tools(request, tools)
+    set_choice(request, tool_choice)
+    set_schema(request, output_schema)
+    set_name(request, output_name)
+    set_settings(request, settings)
+    set_lossy(request, allow_lossy_schemas)
+    return request
 
 
 #: A tool's name in what a model wrote instead of a call (``<function=name ...``).

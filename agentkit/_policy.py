@@ -138,15 +138,20 @@ def check_capabilities(
         )
     warnings: list[RunWarning] = []
     settings = request.settings
-    unsupported = [
-        name
-        for name in settings.model_fields_set
-        if name != "extra"
-        and name not in caps.settings
-        and getattr(settings, name) is not None
-        # prompt_cache: false asks for nothing, so there is nothing to warn about.
-        and not (name == "prompt_cache" and settings.prompt_cache is False)
-    ]
+    given = settings.model_fields_set
+    unsupported = (
+        [
+            name
+            for name in given
+            if name != "extra"
+            and name not in caps.settings
+            and getattr(settings, name) is not None
+            # prompt_cache: false asks for nothing, so there is nothing to warn about.
+            and not (name == "prompt_cache" and settings.prompt_cache is False)
+        ]
+        if given
+        else []
+    )
     if unsupported:
         for name in sorted(unsupported):
             warnings.append(

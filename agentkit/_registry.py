@@ -147,7 +147,8 @@ def cached_model(model: str | ModelAdapter, options: Mapping[str, Any]) -> Model
     ``register_adapter`` empties the cache.
     """
     if not isinstance(model, str):
-        return resolve_model(model, **options)
+        # An adapter object without options is itself (resolve_model's answer).
+        return resolve_model(model, **options) if options else model
     try:
         key = (model, *sorted((name, _frozen(value)) for name, value in options.items()))
         hash(key)

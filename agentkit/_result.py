@@ -28,7 +28,7 @@ from ._model import (
     ToolCallEndEvent,
     ToolCallStartEvent,
 )
-from ._trusted import build, trusted
+from ._trusted import trusted
 
 if TYPE_CHECKING:
     from ._ledger import TokenLedger
@@ -291,6 +291,11 @@ RunEvent = Annotated[
 ]
 
 _NO_OUTPUT: Any = object()
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+#: RunResult's private attributes at their defaults (all None: nothing to copy).
+_RESULT_PRIVATE = {
+    name: attribute.get_default() for name, attribute in RunResult.__private_attributes__.items()
+}
 
 
 class RunFold:
@@ -435,21 +440,24 @@ class RunFold:
         # private attributes) was the most expensive step of a short run. The
         # containers are copied, as validation would, so that a fold that goes
         # on does not change a result already handed out.
-        result = build(
-            RunResult,
-            output=self.output,
-            messages=list(self.messages),
-            usage=self.usage or Usage(requests=0),
-            usage_by_model=dict(self.usage_by_model),
-            turns=self.turns,
-            model=self.model,
-            warnings=list(self.warnings),
-            retries=list(self.retries),
-            finish_reason=self.finish_reason,
-            cascade=list(self.cascade),
-            escalations=list(self.escalations),
-        )
-        result._calls = self._calls
+        values = {
+            "output": self.output,
+            "messages": list(self.messages),
+            "usage": self.usage or Usage(requests=0),
+            "usage_by_model": dict(self.usage_by_model),
+            "turns": self.turns,
+            "model": self.model,
+            "warnings": list(self.warnings),
+            "retries": list(self.retries),
+            "finish_reason": self.finish_reason,
+            "cascade": list(self.cascade),
+            "escalations": list(self.escalations),
+        }
+        result = trusted(RunResult, values, set(values))
+        # What pydantic's own construction sets: every private attribute at its default.
+        private = _RESULT_PRIVATE.copy()
+        private["_calls"] = self._calls
+        _set_private(result, private)
         return result
 
 

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
     AsyncExitStack,
-    aclosing,
     nullcontext,
 )
 from typing import Any, Literal
@@ -65,6 +72,9 @@ Model = str | ModelAdapter | Sequence[str | ModelAdapter]
 
 #: What runs one tool call: ``_Run.execute``, or a durable engine's step around it.
 ToolExecutor = Callable[[ToolCallPart], Awaitable[ToolResultPart]]
+
+#: What a run without tool sets to open enters instead of an exit stack.
+_NOTHING: AbstractAsyncContextManager[None] = nullcontext()
 
 #: Frozen, so one instance serves every run that names no policy.
 _DEFAULT_RETRY = RetryPolicy()
@@ -155,19 +165,29 @@ class _Run(ModelCalls):
     async def events(self, stream: bool, deltas: bool = True) -> AsyncGenerator[RunEvent, None]:
         """The run's events; each is folded before the caller sees it.
 
+        The loop is written out here rather than in generators of its own:
+        every event crosses each generator between the loop and the caller,
+        and those crossings were the largest part of the runner's cost.
+
         Args:
             stream: Call the model's ``stream`` (True) or ``generate``.
             deltas: Yield the deltas of whole (non-streamed) answers too. The
                 fold reads only ``response_end``, so ``run()`` skips building
                 deltas nobody reads; the result is the same either way.
         """
+        agent = self.agent
         fold = self.fold
+        add = fold.add
         # Tool sets with a lifetime (MCP connections) are open for exactly this
         # run and closed on every exit path: answer, error or cancellation.
-        async with AsyncExitStack() as stack:
-            for toolset in self.agent.toolsets:
-                if isinstance(toolset, AbstractAsyncContextManager):
-                    await stack.enter_async_context(toolset)
+        lived = [t for t in agent.toolsets if isinstance(t, AbstractAsyncContextManager)]
+        # No exit stack when there is nothing to close: its exit costs more than the
+        # rest of a run's set-up.
+        stack = AsyncExitStack() if lived else None
+        async with stack or _NOTHING:
+            for opened in lived:
+                assert stack is not None
+                await stack.enter_async_context(opened)
             # Not validated again: typed values, containers copied as validation would.
             values = {
                 "type": "run_start",
@@ -176,106 +196,110 @@ class _Run(ModelCalls):
                 "escalate_on": self.cascade.names if self.cascade else [],
             }
             start = trusted(RunStartEvent, values, {"messages", "models", "escalate_on"})
-            fold.add(start)
+            add(start)
             yield start
-            self.index = await ToolIndex.build(self.agent.toolsets)
+            self.index = await ToolIndex.build(agent.toolsets)
             for warning in self.index.warnings:
                 for event in self.warn(warning):
-                    fold.add(event)
+                    add(event)
                     yield event
-            # One generator fewer between the loop and the caller: every event
-            # crosses each layer, and the layers are most of the runner's cost.
-            async with aclosing(self._loop(stream, deltas)) as loop:
-                async for event in loop:
-                    fold.add(event)
+            while not fold.has_output:
+                primary = self.adapters[0]  # an escalation moves it up the cascade
+                if fold.turns >= agent.max_turns:
+                    raise self.error(
+                        MaxTurnsError,
+                        f"the run reached max_turns={agent.max_turns} without a final answer",
+                    )
+                turn = trusted(
+                    TurnStartEvent,
+                    {
+                        "type": "turn_start",
+                        "turn": fold.turns + 1,
+                        "model": f"{primary.provider}:{primary.model_id}",
+                    },
+                    {"turn", "model"},
+                )
+                add(turn)
+                yield turn
+                response: ModelResponse | None = None
+                # What aclosing() does, without its context manager's two coroutines.
+                call = self.io.call_model(self, stream, deltas)
+                try:
+                    async for event in call:
+                        if type(event) is ResponseEndEvent or isinstance(event, ResponseEndEvent):
+                            response = event.response
+                        add(event)
+                        yield event
+                finally:
+                    await call.aclose()
+                if response is None:
+                    raise self.error(ModelCallError, "the model's stream ended without a response")
+                if self.cascade is not None:
+                    escalation = await self.cascade.escalate(self, response)
+                    if escalation is not None:
+                        add(escalation)
+                        yield escalation
+                        self.adapters = self.cascade.remaining(fold)
+                        continue
+                if response.finish_reason == "length":
+                    for event in self._truncated(response):
+                        add(event)
+                        yield event
+                for warning in response.warnings:
+                    for event in self.warn(warning):
+                        add(event)
+                        yield event
+                calls = response.message.tool_calls
+                final = None
+                if self.mode == "tool":
+                    final = next((c for c in calls if c.name == FINAL_RESULT_TOOL), None)
+                if final is not None:
+                    for event in self._accept_output(final.arguments, final):
+                        add(event)
+                        yield event
+                elif calls:
+                    results, durations = await self.io.call_tools(self, calls)
+                    for event in self._tool_events(calls, results, durations):
+                        add(event)
+                        yield event
+                    # A tool set may have something to tell the user (an MCP server
+                    # died): it offers it through an optional drain_warnings().
+                    for toolset in agent.toolsets:
+                        drain = getattr(toolset, "drain_warnings", None)
+                        if drain is not None:
+                            for warning in drain():
+                                for event in self.warn(warning):
+                                    add(event)
+                                    yield event
+                    self._check_tool_budget(calls, results)
+                elif self.mode == "tool":
+                    event = self._retry_output("answer by calling the final_result tool", None)
+                    add(event)
                     yield event
+                else:
+                    for event in self._final_output(response):
+                        add(event)
+                        yield event
         # The run's last event leaves after its tool sets closed cleanly: a
         # caller that stops reading at run_end must not close them with
         # GeneratorExit (MCP sessions treat that as an abort).
-        if fold.has_output:
-            result = fold.result()
-            yield trusted(RunEndEvent, {"type": "run_end", "result": result}, {"result"})
+        result = fold.result()
+        yield trusted(RunEndEvent, {"type": "run_end", "result": result}, {"result"})
 
-    async def _loop(self, stream: bool, deltas: bool) -> AsyncGenerator[RunEvent, None]:
-        agent = self.agent
-        fold = self.fold
-        while True:
-            primary = self.adapters[0]  # an escalation moves it up the cascade
-            if fold.turns >= agent.max_turns:
-                raise self.error(
-                    MaxTurnsError,
-                    f"the run reached max_turns={agent.max_turns} without a final answer",
-                )
-            model = f"{primary.provider}:{primary.model_id}"
-            yield trusted(
-                TurnStartEvent,
-                {"type": "turn_start", "turn": fold.turns + 1, "model": model},
-                {"turn", "model"},
-            )
-            response: ModelResponse | None = None
-            async with aclosing(self.io.call_model(self, stream, deltas)) as call:
-                async for event in call:
-                    if isinstance(event, ResponseEndEvent):
-                        response = event.response
-                    yield event
-            if response is None:
-                raise self.error(ModelCallError, "the model's stream ended without a response")
-            if self.cascade is not None:
-                escalation = await self.cascade.escalate(self, response)
-                if escalation is not None:
-                    yield escalation
-                    self.adapters = self.cascade.remaining(fold)
-                    continue
-            if response.finish_reason == "length":
-                for event in self._truncated(response):
-                    yield event
-            for warning in response.warnings:
-                for event in self.warn(warning):
-                    yield event
-
-            calls = response.message.tool_calls
-            if self.mode == "tool":
-                final = next((c for c in calls if c.name == FINAL_RESULT_TOOL), None)
-                if final is not None:
-                    for event in self._accept_output(final.arguments, final):
-                        yield event
-                    if fold.has_output:
-                        return
-                    continue
-            if calls:
-                async for event in self._run_tools(calls):
-                    yield event
-                continue
-            if self.mode == "tool":
-                yield self._retry_output("answer by calling the final_result tool", None)
-                continue
-            for event in self._final_output(response):
-                yield event
-            if fold.has_output:
-                return
-
-    async def _run_tools(self, calls: list[ToolCallPart]) -> AsyncIterator[RunEvent]:
-        results, durations = await self.io.call_tools(self, calls)
-        # The events are built without validation (the calls and results are
-        # models already); a recorded duration may come back as an int.
+    def _tool_events(
+        self, calls: list[ToolCallPart], results: list[ToolResultPart], durations: list[float]
+    ) -> Iterator[RunEvent]:
+        """One round's results as events, in the calls' order (they fold into one message)."""
+        # A recorded duration may come back as an int.
         durations = [float(d) for d in durations]
-        # One round's results, in the calls' order, fold into one tool message.
         for call, result, duration in zip(calls, results, durations, strict=True):
             if type(result) is not ToolResultPart:  # a RunIO of someone else's: check it
                 yield ToolResultEvent(call=call, result=result, duration_ms=duration)
                 continue
+            # Built without validation: the call and the result are models already.
             values = {"type": "tool_result", "call": call, "result": result}
             values["duration_ms"] = duration
             yield trusted(ToolResultEvent, values, {"call", "result", "duration_ms"})
-        # A tool set may have something to tell the user (an MCP server died):
-        # it offers it through an optional drain_warnings().
-        for toolset in self.agent.toolsets:
-            drain = getattr(toolset, "drain_warnings", None)
-            if drain is not None:
-                for warning in drain():
-                    for event in self.warn(warning):
-                        yield event
-        self._check_tool_budget(calls, results)
 
     async def tool_round(self, calls: list[ToolCallPart], execute: ToolExecutor) -> ToolRound:
         """Run one round of ``calls`` concurrently through ``execute`` (``RunIO.call_tools``).
@@ -284,26 +308,20 @@ class _Run(ModelCalls):
         next starts, so an engine that numbers its steps numbers them alike
         on every replay.
         """
+        if len(calls) == 1:  # one call needs no task group, nor slots to fill
+            result, duration = await _timed(calls[0], execute)
+            return [result], [duration]
         slots: list[ToolResultPart | None] = [None] * len(calls)
         durations = [0.0] * len(calls)
 
         async def one(i: int, call: ToolCallPart) -> None:
-            with _tool_scope(call):
-                # Timed inside the scope: the span's end is its start plus this
-                # duration, which must not reach past the tool's real end.
-                started = time.perf_counter()
-                result = await execute(call)
-                durations[i] = (time.perf_counter() - started) * 1000
-            slots[i] = _answering(result, call)
+            slots[i], durations[i] = await _timed(call, execute)
 
-        if len(calls) == 1:
-            await one(0, calls[0])  # one call needs no task group
-        else:
-            async with anyio.create_task_group() as group:
-                for i, call in enumerate(calls):
-                    group.start_soon(one, i, call)
+        async with anyio.create_task_group() as group:
+            for i, call in enumerate(calls):
+                group.start_soon(one, i, call)
         # Every call has its result now (a failure is an error result); the
-        # strict zip in _run_tools would catch one that had not.
+        # strict zip in _tool_events would catch one that had not.
         return [r for r in slots if r is not None], durations
 
     async def execute(self, call: ToolCallPart) -> ToolResultPart:
@@ -411,6 +429,21 @@ def _answer(call: ToolCallPart, text: str, *, is_error: bool) -> ToolResultPart:
     )
 
 
+async def _timed(call: ToolCallPart, execute: ToolExecutor) -> tuple[ToolResultPart, float]:
+    """``execute(call)`` as the answer to ``call``, and the milliseconds it took."""
+    if "opentelemetry.trace" not in sys.modules:  # no tracing, no span to enter
+        started = time.perf_counter()
+        result = await execute(call)
+        return _answering(result, call), (time.perf_counter() - started) * 1000
+    with _tool_scope(call):
+        # Timed inside the scope: the span's end is its start plus this
+        # duration, which must not reach past the tool's real end.
+        started = time.perf_counter()
+        result = await execute(call)
+        duration = (time.perf_counter() - started) * 1000
+    return _answering(result, call), duration
+
+
 def _tool_scope(call: ToolCallPart) -> AbstractContextManager[None]:
     # The call's execute_tool span, current while it runs (see _event_stream).
     if "opentelemetry.trace" in sys.modules:
@@ -508,9 +541,12 @@ async def run_stream(
         model_options=model_options,
         on_truncation=on_truncation,
     )
-    async with aclosing(_event_stream(state, stream, True)) as events:
+    events = _event_stream(state, stream, True)
+    try:
         async for event in events:
             yield event
+    finally:
+        await events.aclose()
 
 
 async def run(
@@ -563,11 +599,20 @@ async def run(
         model_options=model_options,
         on_truncation=on_truncation,
     )
-    async with aclosing(_event_stream(state, False, False)) as events:
+    events = _event_stream(state, False, False)
+    result: RunResult | None = None
+    try:
+        # Read to the end: run_end is the last event, and a generator that ends
+        # by itself costs less than one closed with GeneratorExit.
         async for event in events:
-            if isinstance(event, RunEndEvent):
-                return event.result
-    raise AssertionError("a run always ends with a RunEndEvent or an error")  # pragma: no cover
+            if type(event) is RunEndEvent:
+                result = event.result
+    finally:
+        if result is None:  # stopped early (an error): close it here, as aclosing() would
+            await events.aclose()
+    if result is None:  # pragma: no cover
+        raise AssertionError("a run always ends with a RunEndEvent or an error")
+    return result
 
 
 def run_sync(

@@ -66,7 +66,13 @@ class ToolIndex:
     async def build(cls, toolsets: Sequence[Toolset]) -> ToolIndex:
         index = cls()
         for toolset in toolsets:
-            for definition in await toolset.list_tools():
+            # The stock list_tools of function tools, without its coroutine (a
+            # subclass may list its own).
+            if type(toolset) is FunctionToolset:
+                listed = toolset.definitions()
+            else:
+                listed = await toolset.list_tools()
+            for definition in listed:
                 original = definition.name
                 if original in index.routes:
                     prefix = getattr(toolset, "name", None)
