@@ -287,3 +287,47 @@ def test_the_names_of_a_script_load_nothing_optional_and_build_no_model() -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[] []"
+
+
+def test_an_entry_point_group_is_read_as_entry_points_reads_it() -> None:
+    # The registry parses only the distributions whose entry_points.txt names the
+    # group; what it finds must be what importlib.metadata.entry_points finds.
+    from importlib.metadata import entry_points
+
+    from agentkit._registry import _entry_points
+
+    for group in ("agentkit.adapters", "agentkit.tools", "pytest11", "console_scripts", "none.x"):
+        expected = {ep.name: ep for ep in entry_points(group=group)}
+        found = _entry_points.__wrapped__(group)
+        assert list(found.items()) == list(expected.items()), group
+    math = _entry_points.__wrapped__("agentkit.tools")["math"]
+    assert math.value == "agentkit_tools.math:toolset"
+
+
+def test_looking_up_an_entry_point_group_parses_only_the_files_that_declare_it() -> None:
+    # `agentkit serve math` and a run's `openai:...` look one group up before
+    # anything else: parsing every installed distribution's entry points
+    # (entry_points()) cost about 6M instructions more than parsing the few
+    # that declare the group.
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib.metadata as m\n"
+        "parsed = []\n"
+        "prop = m.Distribution.entry_points\n"
+        "def counted(self):\n"
+        "    parsed.append(self._normalized_name)\n"
+        "    return prop.fget(self)\n"
+        "m.Distribution.entry_points = property(counted)\n"
+        "from agentkit._registry import _entry_points\n"
+        "assert 'math' in _entry_points('agentkit.tools')\n"
+        "m.Distribution.entry_points = prop\n"
+        "declaring = {d._normalized_name for d in m.distributions()\n"
+        "    if any(ep.group == 'agentkit.tools' for ep in d.entry_points)}\n"
+        "print(sorted(parsed) == sorted(declaring), len(parsed), len(list(m.distributions())))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    same, parsed, installed = out.stdout.split()
+    assert same == "True"
+    assert int(parsed) < int(installed)
