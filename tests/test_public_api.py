@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import types
+from typing import Any
 
 import pytest
 
@@ -331,3 +332,52 @@ def test_looking_up_an_entry_point_group_parses_only_the_files_that_declare_it()
     same, parsed, installed = out.stdout.split()
     assert same == "True"
     assert int(parsed) < int(installed)
+
+
+def _subcommands(parser: Any) -> dict[str, Any]:
+    import argparse
+
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+_COMMAND_LINES = {
+    "run": ["run", "a.yaml", "-m", "openai:x", "--no-stream", "--json"],
+    "tokens": ["tokens", "a.yaml", "-m", "openai:x", "-m", "gemini:y"],
+    "batch": ["batch", "a.yaml", "--help"],
+    "worker": ["worker", "--help"],
+    "validate": ["validate", "a.yaml"],
+    "serve": ["--debug", "serve", "math", "-t", "http", "--allow-host", "h", "-p", "0"],
+    "schema": ["schema", "message"],
+    "export": ["export", "--help"],
+    "import": ["import", "--help"],
+    "conformance": ["conformance", "--help"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(_COMMAND_LINES))
+def test_a_command_line_parses_alike_with_only_its_subcommand_built(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `agentkit serve` answers sooner when the other subcommands' options are
+    # not built; the one that runs must help, parse and fail exactly as before.
+    from agentkit import _cli
+
+    full = _cli._parser(full=command == "conformance")
+    only = _cli._parser(full=command == "conformance", only=command)
+    assert list(_subcommands(only)) == [command]
+    assert _subcommands(only)[command].format_help() == _subcommands(full)[command].format_help()
+    outcomes = []
+    for parser in (full, only):
+        try:
+            outcomes.append(vars(parser.parse_args(_COMMAND_LINES[command])))
+        except SystemExit as exc:
+            outcomes.append({"exit": exc.code, "out": capsys.readouterr()})
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_word_that_is_no_subcommand_gets_the_whole_parser() -> None:
+    from agentkit import _cli
+
+    assert list(_subcommands(_cli._parser(only="srve"))) == list(_subcommands(_cli._parser()))
+    assert len(_subcommands(_cli._parser())) == len(_COMMAND_LINES)
