@@ -52,7 +52,28 @@ def _exit_epilog() -> str:
     return "\n".join(lines)
 
 
-def _parser(full: bool = False) -> argparse.ArgumentParser:
+class _Skipped:
+    """The parser of a subcommand that is not the one running: takes its options, keeps none.
+
+    Building every subcommand's options cost about 11M instructions (argparse
+    looks up translations and the terminal size for each parser and option)
+    before ``agentkit serve`` could answer its first request.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return self._drop
+
+    def _drop(self, *args: Any, **kwargs: Any) -> Any:
+        return self
+
+
+def _parser(full: bool = False, only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``only``, the other subcommands are left out.
+
+    ``only`` is the command word of the line to parse: its subcommand parses
+    and helps exactly as in the whole parser. A word that names no subcommand
+    gets the whole parser, so its error lists every choice.
+    """
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -66,8 +87,15 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         help="show the Python traceback of an unexpected error (a bug worth reporting)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    built: list[str] = []
 
-    run = sub.add_parser(
+    def add_parser(name: str, **options: Any) -> Any:
+        if only is not None and name != only:
+            return _Skipped()
+        built.append(name)
+        return sub.add_parser(name, **options)
+
+    run = add_parser(
         "run",
         help="run an agent file to a final answer",
         description="Run an agent file to a final answer.",
@@ -137,7 +165,7 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
     from ._tokens_command import add_arguments as add_tokens_arguments
 
     add_tokens_arguments(
-        sub.add_parser(
+        add_parser(
             "tokens",
             help="show what an agent's fixed prefix costs on each model, without calling it",
         )
@@ -146,7 +174,7 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
     from ._batch_command import add_batch_arguments, add_worker_arguments
 
     add_batch_arguments(
-        sub.add_parser(
+        add_parser(
             "batch",
             help="run an agent on every line of a JSONL file as durable queued runs",
             description="Run an agent on every input of a JSONL file: one durable run per "
@@ -154,16 +182,16 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         )
     )
     add_worker_arguments(
-        sub.add_parser(
+        add_parser(
             "worker",
             help="take batch runs from the queues of a shared database until stopped",
         )
     )
 
-    validate = sub.add_parser("validate", help="check an agent file against its schema")
+    validate = add_parser("validate", help="check an agent file against its schema")
     validate.add_argument("agent", help="path to agent.yaml")
 
-    serve = sub.add_parser(
+    serve = add_parser(
         "serve",
         help="serve tool sets or agents as an MCP server",
         description="Serve tool sets (agentkit.tools entry points or module:object), agent "
@@ -213,20 +241,20 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         "console (stderr); a caller's trace context is continued",
     )
 
-    schema = sub.add_parser("schema", help="print a published JSON Schema")
+    schema = add_parser("schema", help="print a published JSON Schema")
     schema.add_argument("name", help="message, tool, agent, stream-event, run-event or usage")
 
     # Light to build (argparse only); the conversion loads pyagentspec when it runs.
     from .agentspec._command import add_export_arguments, add_import_arguments
 
     add_export_arguments(
-        sub.add_parser("export", help="write an agent file as an Open Agent Specification document")
+        add_parser("export", help="write an agent file as an Open Agent Specification document")
     )
     add_import_arguments(
-        sub.add_parser("import", help="read an Open Agent Specification document as an agent file")
+        add_parser("import", help="read an Open Agent Specification document as an agent file")
     )
 
-    conformance = sub.add_parser(
+    conformance = add_parser(
         "conformance", help="check that an adapter behaves: run the conformance scenarios"
     )
     if full:
@@ -235,6 +263,8 @@ def _parser(full: bool = False) -> argparse.ArgumentParser:
         from .conformance._command import add_arguments
 
         add_arguments(conformance)
+    if only is not None and not built:
+        return _parser(full)
     return parser
 
 
@@ -243,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     # The command is the first word that is not a top-level option (--debug).
     command = next((w for w in words if not w.startswith("-")), None)
-    args = _parser(full=command == "conformance").parse_args(words)
+    args = _parser(full=command == "conformance", only=command).parse_args(words)
     if args.command is None:
         _parser().print_help()
         return 0

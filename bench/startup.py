@@ -6,14 +6,17 @@ the loopback server: what a script or a serverless cold start pays).
 Budgets over ``python -c pass``: 60 ms for the import of the three names,
 150 ms for import plus first run. Cases alternate so noise hits all alike.
 ``--importtime`` prints the slowest modules of the first run (``-X importtime``).
+``--instructions`` counts each case's instructions once under callgrind
+(valgrind), which, unlike milliseconds, do not move with the machine's load.
 
-    uv run python bench/startup.py [--runs 20] [--importtime]
+    uv run python bench/startup.py [--runs 20] [--importtime] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -52,6 +55,27 @@ def _importtime(command: list[str], top: int = 15) -> None:
         print(f"  {cumulative:>9} {own:>9} {name}")
 
 
+def _instructions(command: list[str]) -> int:
+    """Instructions the process ``command`` executes (callgrind's ``Collected``)."""
+    with tempfile.NamedTemporaryFile(suffix=".log") as log:
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                f"--log-file={log.name}",
+                *command,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        text = Path(log.name).read_text()
+    found = re.search(r"Collected : (\d+)", text)
+    if found is None:
+        raise RuntimeError(f"no instruction count from callgrind: {text[-300:]}")
+    return int(found.group(1))
+
+
 def _user_environment(cache: str) -> None:
     """Let the measured processes use and write bytecode, as a user's do.
 
@@ -71,6 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--importtime", action="store_true")
+    parser.add_argument("--instructions", action="store_true")
     args = parser.parse_args()
     _user_environment(os.path.join(tempfile.gettempdir(), "agentkit-bench-pycache"))
     cli = str(Path(sys.executable).with_name("agentkit"))
@@ -99,6 +124,7 @@ def main() -> None:
                 samples[name].append((time.perf_counter() - started) * 1000)
         if args.importtime:
             _importtime(cases["import + first run"])
+        counts = {name: _instructions(c) for name, c in cases.items()} if args.instructions else {}
     baseline = statistics.median(samples["python -c pass (baseline)"])
     print(f"{args.runs} alternating runs of each; ms, median (min-max)")
     print(f"{'case':<40} {'median':>8} {'range':>13} {'over baseline':>14} {'budget':>12}")
@@ -111,6 +137,11 @@ def main() -> None:
             verdict = f"+{budget:.0f}: " + ("ok" if over <= budget else "OVER")
         span = f"{min(values):.0f}-{max(values):.0f}"
         print(f"{name:<40} {ms:>8.1f} {span:>13} {over:>+14.1f} {verdict:>12}")
+    if counts:
+        base = counts["python -c pass (baseline)"]
+        print("\ninstructions (callgrind, one run each), millions: total / over baseline")
+        for name, count in counts.items():
+            print(f"{name:<40} {count / 1e6:>8.1f} {(count - base) / 1e6:>+10.1f}")
 
 
 if __name__ == "__main__":
