@@ -28,11 +28,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import fast_server
 
+# The tool is written out here, as a user's script has it: importing it from
+# ``_common`` would add that module's own imports (statistics, subprocess) to
+# what the case measures.
 FIRST_RUN = """
-import sys
 from agentkit import Agent, run_sync, tool
-sys.path.insert(0, {bench!r})
-from _common import get_weather
+
+def get_weather(city: str) -> str:
+    \"\"\"Get the weather in a city.
+
+    Args:
+        city: The city's name.
+    \"\"\"
+    return f"{{city}}: 21C, sunny"
+
 agent = Agent(name="weather", instructions="Be brief.", tools=[tool(get_weather)])
 result = run_sync(agent, "Weather in Paris?", model="openai:gpt-4.1-mini",
                   model_options={{"base_url": {url!r}, "api_key": "k"}})
@@ -102,7 +111,7 @@ def main() -> None:
     if not Path(cli).exists():
         cli = shutil.which("agentkit") or "agentkit"
     with fast_server() as url:
-        script = FIRST_RUN.format(bench=str(Path(__file__).parent), url=url)
+        script = FIRST_RUN.format(url=url)
         cases = {
             "python -c pass (baseline)": [sys.executable, "-c", "pass"],
             "import agentkit": [sys.executable, "-c", "import agentkit"],
