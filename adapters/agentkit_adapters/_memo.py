@@ -44,22 +44,27 @@ def memo_by_tools(fn: Callable[P, R]) -> Callable[P, R]:
     remembered (a schema that cannot be compiled fails afresh each time).
     """
     entries: OrderedDict[Hashable, tuple[tuple[ToolDefinition, ...], Any]] = OrderedDict()
-    # Adapters may be called from worker threads (the local model's is), and
-    # OrderedDict's reordering is not atomic.
+    # Adapters may be called from worker threads (the local model's is). A hit
+    # takes no lock: get and move_to_end are single C calls on keys of ints,
+    # strings and booleans (no Python code runs inside them), so the GIL makes
+    # each atomic; the lock keeps a miss's insert and evictions together.
     lock = threading.Lock()
 
     @functools.wraps(fn)
     def memoized(*args: P.args, **kwargs: P.kwargs) -> R:
         (tools,) = args
-        assert isinstance(tools, Sequence)
         # The options in the caller's order, not sorted: a call site always
         # passes them alike, and another order only costs a second entry.
-        key = (*map(id, tools), *kwargs.items())
-        with lock:
-            entry = entries.get(key)
-            if entry is not None:
+        key = (*map(id, tools), *kwargs.items())  # type: ignore[call-overload]
+        entry = entries.get(key)
+        if entry is not None:
+            # Not contextlib.suppress: a context manager on every hit costs more.
+            try:  # noqa: SIM105
                 entries.move_to_end(key)
-        if entry is None:
+            except KeyError:  # evicted by another thread meanwhile: still valid here
+                pass
+        else:
+            assert isinstance(tools, Sequence)
             entry = (tuple(tools), fn(*args, **kwargs))
             with lock:
                 entries[key] = entry
@@ -71,6 +76,13 @@ def memo_by_tools(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def _copy(value: Any) -> Any:
+    # Exact types first: the results are plain tuples, lists and dicts, and
+    # this runs on every hit.
+    kind = type(value)
+    if kind is tuple:
+        return tuple([_copy(item) for item in value])
+    if kind is list or kind is dict:
+        return value.copy()
     if isinstance(value, tuple):
         return tuple(_copy(item) for item in value)
     if isinstance(value, list):

@@ -25,7 +25,6 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import UnsupportedFeatureError
 
+from .._json import dumps
 from .._memo import memo_by_tools
 from ._strict import compile_openai_schema
 from ._wire import (
@@ -150,7 +150,7 @@ def _content(parts: list[ChatContentPart]) -> str | list[ChatContentPart]:
 
 def _tool_call(part: ToolCallPart) -> ChatToolCall:
     # Invalid arguments are replayed verbatim, so the model sees what it sent.
-    arguments = part.raw_arguments if part.raw_arguments is not None else json.dumps(part.arguments)
+    arguments = part.raw_arguments if part.raw_arguments is not None else dumps(part.arguments)
     return {
         "id": part.id,
         "type": "function",
@@ -201,6 +201,17 @@ def to_openai_messages(
         reasoning: list[str] = []
         part: Part
         for part in message.parts:
+            # The common parts by exact type first, without the match below,
+            # which tries its class patterns one after another for each part.
+            if type(part) is TextPart:
+                content.append({"type": "text", "text": part.text})
+                continue
+            if type(part) is ToolResultPart:
+                results.append(_tool_message(part, provider, warnings))
+                continue
+            if type(part) is ToolCallPart and role == "assistant":
+                calls.append(_tool_call(part))
+                continue
             match part:
                 case TextPart():
                     content.append({"type": "text", "text": part.text})
