@@ -25,8 +25,9 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import base64
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, assert_never
 
@@ -56,7 +57,7 @@ from agentkit.adapter import (
 from agentkit.exceptions import UnsupportedFeatureError
 
 from .._json import dumps
-from .._memo import memo_by_tools
+from .._memo import MessageForms, memo_by_tools
 from ._strict import compile_openai_schema
 from ._wire import (
     ChatContentPart,
@@ -135,7 +136,9 @@ def _audio(part: AudioPart, provider: str, model_id: str) -> ChatContentPart:
     return {"type": "input_audio", "input_audio": {"data": data, "format": audio_format}}
 
 
-def _tool_message(result: ToolResultPart, provider: str, warnings: list[RunWarning]) -> ChatMessage:
+def _tool_message(
+    result: ToolResultPart, provider: str, warnings: list[RunWarning | None]
+) -> ChatMessage:
     text, notes = tool_result_text(result, api=_API, provider=provider)
     warnings += notes
     return {"role": "tool", "tool_call_id": result.call_id, "content": text}
@@ -186,84 +189,122 @@ def to_openai_messages(
             not wav/mp3, a binary resource in a user message, or a part in a
             role that cannot hold it.
     """
+    forms = [_form(message, provider, model_id, reasoning_field) for message in messages]
+    return _joined(forms, provider)
+
+
+#: One message's Chat Completions form: its wire messages and its warnings in
+#: order, with None where it left reasoning out (a request says that once).
+_Form = tuple[list[ChatMessage], list[RunWarning | None]]
+
+
+def _joined(forms: Iterable[_Form], provider: str) -> tuple[list[ChatMessage], list[RunWarning]]:
     out: list[ChatMessage] = []
     warnings: list[RunWarning] = []
     reasoning_dropped = False
-    for message in messages:
-        role = message.role
-        if role != "tool" and len(message.parts) == 1 and type(message.parts[0]) is TextPart:
-            # Most messages are one text part: skip the general path.
-            out.append({"role": role, "content": message.parts[0].text})
-            continue
-        content: list[ChatContentPart] = []
-        calls: list[ChatToolCall] = []
-        results: list[ChatMessage] = []
-        reasoning: list[str] = []
-        part: Part
-        for part in message.parts:
-            # The common parts by exact type first, without the match below,
-            # which tries its class patterns one after another for each part.
-            if type(part) is TextPart:
-                content.append({"type": "text", "text": part.text})
-                continue
-            if type(part) is ToolResultPart:
-                results.append(_tool_message(part, provider, warnings))
-                continue
-            if type(part) is ToolCallPart and role == "assistant":
-                calls.append(_tool_call(part))
-                continue
-            match part:
-                case TextPart():
-                    content.append({"type": "text", "text": part.text})
-                case ToolResultPart():
-                    results.append(_tool_message(part, provider, warnings))
-                case ToolCallPart() if role == "assistant":
-                    calls.append(_tool_call(part))
-                case ReasoningPart() if (
-                    reasoning_field and role == "assistant" and part.provider == provider
-                ):
-                    reasoning.append(part.text or "")
-                case ReasoningPart():
-                    if not reasoning_dropped:
-                        reasoning_dropped = True
-                        warnings.append(
-                            reasoning_left_out(
-                                why=f"{_API} has no way to send it back", provider=provider
-                            )
-                        )
-                case ImagePart() if role == "user":
-                    content.append(_image_url(part))
-                case AudioPart() if role == "user":
-                    content.append(_audio(part, provider, model_id))
-                case ResourcePart() if role in ("user", "system") and part.data is None:
-                    content.append({"type": "text", "text": resource_text(part) or ""})
-                case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
-                    raise _unsupported(
-                        f"a {part.type} part in a {role} message", provider, model_id
-                    )
-                case _:
-                    assert_never(part)
-        if role == "tool":
-            if content:
-                raise _unsupported(
-                    "text outside a tool result in a tool message", provider, model_id
+    for wire, notes in forms:
+        out += wire
+        for note in notes:
+            if note is not None:
+                warnings.append(note)
+            elif not reasoning_dropped:
+                reasoning_dropped = True
+                warnings.append(
+                    reasoning_left_out(why=f"{_API} has no way to send it back", provider=provider)
                 )
-            out.extend(results)
-        elif role == "assistant":
-            text = "".join(p["text"] for p in content)
-            assistant: ChatMessage = {"role": "assistant", "content": text or None}
-            if calls:
-                assistant["tool_calls"] = calls
-            elif not text:
-                assistant["content"] = ""
-            if reasoning and reasoning_field:
-                assistant[reasoning_field] = "".join(reasoning)  # type: ignore[literal-required]
-            out.append(assistant)
-            out.extend(results)
+    return out, warnings
+
+
+#: The forms of the messages requests have sent, while those messages live.
+_FORMS: MessageForms[_Form] = MessageForms()
+
+
+def _remembered_forms(
+    messages: Sequence[Message], provider: str, model_id: str, reasoning_field: str | None
+) -> list[_Form]:
+    """``_form`` of each message, each converted once for all the calls that send it."""
+    forms: list[_Form] = []
+    build = functools.partial(
+        _form, provider=provider, model_id=model_id, reasoning_field=reasoning_field
+    )
+    options = (provider, reasoning_field)
+    for message in messages:
+        parts = message.parts
+        if message.role != "tool" and len(parts) == 1 and type(parts[0]) is TextPart:
+            # A lone text part converts faster than it is looked up.
+            forms.append(([{"role": message.role, "content": parts[0].text}], []))
         else:
-            out.extend(results)
-            if content or not results:
-                out.append({"role": role, "content": _content(content) if content else ""})
+            forms.append(_FORMS.get(message, options, build))
+    return forms
+
+
+def _form(message: Message, provider: str, model_id: str, reasoning_field: str | None) -> _Form:
+    """``message`` on this wire (``to_openai_messages`` for one message)."""
+    out: list[ChatMessage] = []
+    warnings: list[RunWarning | None] = []
+    role = message.role
+    if role != "tool" and len(message.parts) == 1 and type(message.parts[0]) is TextPart:
+        # Most messages are one text part: skip the general path.
+        return [{"role": role, "content": message.parts[0].text}], warnings
+    content: list[ChatContentPart] = []
+    calls: list[ChatToolCall] = []
+    results: list[ChatMessage] = []
+    reasoning: list[str] = []
+    part: Part
+    for part in message.parts:
+        # The common parts by exact type first, without the match below,
+        # which tries its class patterns one after another for each part.
+        if type(part) is TextPart:
+            content.append({"type": "text", "text": part.text})
+            continue
+        if type(part) is ToolResultPart:
+            results.append(_tool_message(part, provider, warnings))
+            continue
+        if type(part) is ToolCallPart and role == "assistant":
+            calls.append(_tool_call(part))
+            continue
+        match part:
+            case TextPart():
+                content.append({"type": "text", "text": part.text})
+            case ToolResultPart():
+                results.append(_tool_message(part, provider, warnings))
+            case ToolCallPart() if role == "assistant":
+                calls.append(_tool_call(part))
+            case ReasoningPart() if (
+                reasoning_field and role == "assistant" and part.provider == provider
+            ):
+                reasoning.append(part.text or "")
+            case ReasoningPart():
+                warnings.append(None)  # left out: said once per request (_joined)
+            case ImagePart() if role == "user":
+                content.append(_image_url(part))
+            case AudioPart() if role == "user":
+                content.append(_audio(part, provider, model_id))
+            case ResourcePart() if role in ("user", "system") and part.data is None:
+                content.append({"type": "text", "text": resource_text(part) or ""})
+            case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
+                raise _unsupported(f"a {part.type} part in a {role} message", provider, model_id)
+            case _:
+                assert_never(part)
+    if role == "tool":
+        if content:
+            raise _unsupported("text outside a tool result in a tool message", provider, model_id)
+        out.extend(results)
+    elif role == "assistant":
+        text = "".join(p["text"] for p in content)
+        assistant: ChatMessage = {"role": "assistant", "content": text or None}
+        if calls:
+            assistant["tool_calls"] = calls
+        elif not text:
+            assistant["content"] = ""
+        if reasoning and reasoning_field:
+            assistant[reasoning_field] = "".join(reasoning)  # type: ignore[literal-required]
+        out.append(assistant)
+        out.extend(results)
+    else:
+        out.extend(results)
+        if content or not results:
+            out.append({"role": role, "content": _content(content) if content else ""})
     return out, warnings
 
 
@@ -393,11 +434,9 @@ def to_openai_request(
     Raises:
         UnsupportedFeatureError: from ``to_openai_messages``.
     """
-    messages, warnings = to_openai_messages(
-        request.messages,
-        provider=provider,
-        model_id=model_id,
-        reasoning_field=quirks.reasoning_history_field,
+    messages, warnings = _joined(
+        _remembered_forms(request.messages, provider, model_id, quirks.reasoning_history_field),
+        provider,
     )
     body: ChatRequest = {"model": model_id, "messages": messages}
     settings = request.settings
