@@ -107,6 +107,7 @@ def test_a_growing_conversation_converts_each_message_once(
         return real(message, **options)
 
     monkeypatch.setattr(_convert, "_form", counting)
+    monkeypatch.setattr(_convert, "REMEMBER_FROM", 0)
     conversation = [Message.system("Be brief."), Message.user("Weather?")]
     bodies = []
     for turn in range(6):
@@ -127,7 +128,10 @@ def test_a_growing_conversation_converts_each_message_once(
     assert json.dumps(fresh) == json.dumps(bodies)
 
 
-def test_reasoning_left_out_is_said_once_per_request_from_remembered_forms() -> None:
+def test_reasoning_left_out_is_said_once_per_request_from_remembered_forms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_convert, "REMEMBER_FROM", 0)
     thought = Message(
         role="assistant", parts=[ReasoningPart(text="hm", provider="other"), TextPart(text="a")]
     )
@@ -137,7 +141,8 @@ def test_reasoning_left_out_is_said_once_per_request_from_remembered_forms() -> 
         assert [w.feature for w in warnings] == ["reasoning"]
 
 
-def test_forms_differ_by_provider_and_reasoning_field() -> None:
+def test_forms_differ_by_provider_and_reasoning_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_convert, "REMEMBER_FROM", 0)
     thought = Message(
         role="assistant", parts=[ReasoningPart(text="hm", provider="deepseek"), TextPart(text="a")]
     )
@@ -150,3 +155,18 @@ def test_forms_differ_by_provider_and_reasoning_field() -> None:
     assert kept["messages"][1] == {"role": "assistant", "content": "a", "reasoning_content": "hm"}
     assert dropped["messages"][1] == {"role": "assistant", "content": "a"}
     assert len(warnings) == 1
+
+
+def test_a_short_conversation_is_converted_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    converted: list[Message] = []
+    real = _convert._form
+
+    def counting(message: Message, *args: Any) -> Any:
+        converted.append(message)
+        return real(message, *args)
+
+    monkeypatch.setattr(_convert, "_form", counting)
+    conversation = [Message.user("Weather?"), _call(1), _result(1)]
+    for _ in range(2):
+        to_openai_request(ModelRequest(messages=conversation), model_id="m", stream=False)
+    assert converted == conversation * 2

@@ -9,8 +9,10 @@ each body main's code sent for them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
+from agentkit_adapters.openai import _convert
 
 from . import _request_bytes
 
@@ -22,6 +24,14 @@ def sent() -> dict[str, list[str]]:
     return _request_bytes.scenarios()
 
 
+@pytest.fixture(scope="module")
+def sent_remembering() -> Iterator[dict[str, list[str]]]:
+    """The same, with every message's form remembered however short the conversation."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_convert, "REMEMBER_FROM", 0)
+        yield _request_bytes.scenarios()
+
+
 def test_every_case_is_covered(sent: dict[str, list[str]]) -> None:
     assert sorted(sent) == sorted(REFERENCE)
     # Most cases run all their turns; only error answers stop after the first.
@@ -31,3 +41,10 @@ def test_every_case_is_covered(sent: dict[str, list[str]]) -> None:
 @pytest.mark.parametrize("case", sorted(REFERENCE))
 def test_bodies_are_the_bytes_main_sent(case: str, sent: dict[str, list[str]]) -> None:
     assert sent[case] == REFERENCE[case]
+
+
+@pytest.mark.parametrize("case", sorted(REFERENCE))
+def test_remembered_forms_send_the_same_bytes(
+    case: str, sent_remembering: dict[str, list[str]]
+) -> None:
+    assert sent_remembering[case] == REFERENCE[case]
