@@ -157,16 +157,12 @@ def test_forms_differ_by_provider_and_reasoning_field(monkeypatch: pytest.Monkey
     assert len(warnings) == 1
 
 
-def test_a_short_conversation_is_converted_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    converted: list[Message] = []
-    real = _convert._form
-
-    def counting(message: Message, *args: Any) -> Any:
-        converted.append(message)
-        return real(message, *args)
-
-    monkeypatch.setattr(_convert, "_form", counting)
+def test_a_short_conversation_is_converted_afresh() -> None:
     conversation = [Message.user("Weather?"), _call(1), _result(1)]
+    before = len(_convert._FORMS)
     for _ in range(2):
         to_openai_request(ModelRequest(messages=conversation), model_id="m", stream=False)
-    assert converted == conversation * 2
+    assert len(_convert._FORMS) == before
+    long = [Message.user(f"q{n}") for n in range(_convert.REMEMBER_FROM)] + [_call(1)]
+    to_openai_request(ModelRequest(messages=long), model_id="m", stream=False)
+    assert len(_convert._FORMS) == before + 1
