@@ -49,6 +49,7 @@ from agentkit.exceptions import (
 )
 
 from ._http import TransportErrors, shared_client
+from ._json import dumps
 
 __all__ = [
     "ERROR_BODY_LIMIT",
@@ -309,8 +310,14 @@ class HTTPExchange:
     async def _post(
         self, url: str, body: Mapping[str, object], seconds: float | None
     ) -> httpx2.Response:
-        headers = await self.request_headers()
-        response = await self.client.send(self._request(url, body, seconds, headers), stream=True)
+        # Fixed headers are not worth a coroutine of request_headers() each call.
+        if self._call_headers is None:
+            headers: Mapping[str, str] = self.headers
+        else:
+            headers = await self.request_headers()
+        client = self.client
+        request = self._request(url, body, seconds, headers, client)
+        response = await client.send(request, stream=True)
         try:
             if not 200 <= response.status_code < 300:
                 raise self.error(response.status_code, response.headers, await _head(response))
@@ -325,13 +332,14 @@ class HTTPExchange:
         body: Mapping[str, object],
         timeout: float | None,
         headers: Mapping[str, str],
+        client: httpx2.AsyncClient | None = None,
     ) -> httpx2.Request:
         # With a deadline, no single operation may wait longer than the deadline
         # itself (a slow first token included); without one, the client's limits.
-        return self.client.build_request(
+        return (client or self.client).build_request(
             "POST",
             url,
-            content=json.dumps(body).encode(),
+            content=dumps(body).encode(),
             headers=headers,
             timeout=httpx2.Timeout(timeout) if timeout else httpx2.USE_CLIENT_DEFAULT,
         )
@@ -347,8 +355,20 @@ class HTTPExchange:
             ProviderConnectionError: the host could not be reached.
             UnexpectedResponseError: the answer is not JSON.
         """
-        response = await self.post(url, body, http_timeout=http_timeout)
-        return self.decode(response.content)
+        if http_timeout is not None:
+            response = await self.post(url, body, http_timeout=http_timeout)
+            return self.decode(response.content)
+        # post() without a deadline, inline: one coroutine less on every call.
+        try:
+            response = await self._post(url, body, None)
+        except httpx2.TransportError as exc:
+            failure = self._transport_error(exc)
+        except AdapterError as exc:
+            self._scrub(exc)
+            raise
+        else:
+            return self.decode(response.content)
+        raise failure  # outside the handler, as in post()
 
     async def stream(
         self,
@@ -393,9 +413,12 @@ class HTTPExchange:
         done = False
         failure: AdapterError | None = None
         try:
-            headers = await self._within(deadline, http_timeout, self.request_headers())
-            request = self._request(url, body, http_timeout, headers)
-            sent = self.client.send(request, stream=True)
+            if self._call_headers is None:
+                headers: Mapping[str, str] = self.headers
+            else:
+                headers = await self._within(deadline, http_timeout, self.request_headers())
+            client = self.client
+            sent = client.send(self._request(url, body, http_timeout, headers, client), stream=True)
             response = await self._within(deadline, http_timeout, sent)
             try:
                 if not 200 <= response.status_code < 300:

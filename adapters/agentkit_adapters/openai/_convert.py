@@ -25,7 +25,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import base64
-import json
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,7 +56,8 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import UnsupportedFeatureError
 
-from .._memo import memo_by_tools
+from .._json import dumps
+from .._memo import MessageForms, memo_by_tools
 from ._strict import compile_openai_schema
 from ._wire import (
     ChatContentPart,
@@ -135,7 +136,9 @@ def _audio(part: AudioPart, provider: str, model_id: str) -> ChatContentPart:
     return {"type": "input_audio", "input_audio": {"data": data, "format": audio_format}}
 
 
-def _tool_message(result: ToolResultPart, provider: str, warnings: list[RunWarning]) -> ChatMessage:
+def _tool_message(
+    result: ToolResultPart, provider: str, warnings: list[RunWarning | None]
+) -> ChatMessage:
     text, notes = tool_result_text(result, api=_API, provider=provider)
     warnings += notes
     return {"role": "tool", "tool_call_id": result.call_id, "content": text}
@@ -150,7 +153,7 @@ def _content(parts: list[ChatContentPart]) -> str | list[ChatContentPart]:
 
 def _tool_call(part: ToolCallPart) -> ChatToolCall:
     # Invalid arguments are replayed verbatim, so the model sees what it sent.
-    arguments = part.raw_arguments if part.raw_arguments is not None else json.dumps(part.arguments)
+    arguments = part.raw_arguments if part.raw_arguments is not None else dumps(part.arguments)
     return {
         "id": part.id,
         "type": "function",
@@ -187,73 +190,147 @@ def to_openai_messages(
             role that cannot hold it.
     """
     out: list[ChatMessage] = []
+    notes: _Notes = []
+    for message in messages:
+        _convert_into(out, notes, message, provider, model_id, reasoning_field)
+    return out, _said_once(notes, provider)
+
+
+#: Warnings in the order they arose, with None where reasoning was left out
+#: (a request says that once: ``_said_once``).
+_Notes = list[RunWarning | None]
+#: One message's Chat Completions form: its wire messages and its notes.
+_Form = tuple[list[ChatMessage], _Notes]
+
+
+def _said_once(notes: _Notes, provider: str) -> list[RunWarning]:
     warnings: list[RunWarning] = []
     reasoning_dropped = False
+    for note in notes:
+        if note is not None:
+            warnings.append(note)
+        elif not reasoning_dropped:
+            reasoning_dropped = True
+            warnings.append(
+                reasoning_left_out(why=f"{_API} has no way to send it back", provider=provider)
+            )
+    return warnings
+
+
+#: The forms of the messages requests have sent, while those messages live.
+_FORMS: MessageForms[_Form] = MessageForms()
+
+#: Conversations shorter than this are converted afresh: remembering a form
+#: (a weak reference and its entry) costs about a third of converting the
+#: message, and a short run sends most of its messages once or twice
+#: (callgrind, to_openai_request over a run of 2 calls: 102k instructions
+#: fresh, 136k remembered; of 11 calls: 1.87M fresh, 1.49M remembered).
+REMEMBER_FROM = 8
+
+
+def _remembered(
+    messages: Sequence[Message], provider: str, model_id: str, reasoning_field: str | None
+) -> tuple[list[ChatMessage], list[RunWarning]]:
+    """``to_openai_messages``, each message converted once for all the calls that send it."""
+    out: list[ChatMessage] = []
+    notes: _Notes = []
+    build = functools.partial(
+        _form, provider=provider, model_id=model_id, reasoning_field=reasoning_field
+    )
+    options = (provider, reasoning_field)
     for message in messages:
-        role = message.role
-        if role != "tool" and len(message.parts) == 1 and type(message.parts[0]) is TextPart:
-            # Most messages are one text part: skip the general path.
-            out.append({"role": role, "content": message.parts[0].text})
-            continue
-        content: list[ChatContentPart] = []
-        calls: list[ChatToolCall] = []
-        results: list[ChatMessage] = []
-        reasoning: list[str] = []
-        part: Part
-        for part in message.parts:
-            match part:
-                case TextPart():
-                    content.append({"type": "text", "text": part.text})
-                case ToolResultPart():
-                    results.append(_tool_message(part, provider, warnings))
-                case ToolCallPart() if role == "assistant":
-                    calls.append(_tool_call(part))
-                case ReasoningPart() if (
-                    reasoning_field and role == "assistant" and part.provider == provider
-                ):
-                    reasoning.append(part.text or "")
-                case ReasoningPart():
-                    if not reasoning_dropped:
-                        reasoning_dropped = True
-                        warnings.append(
-                            reasoning_left_out(
-                                why=f"{_API} has no way to send it back", provider=provider
-                            )
-                        )
-                case ImagePart() if role == "user":
-                    content.append(_image_url(part))
-                case AudioPart() if role == "user":
-                    content.append(_audio(part, provider, model_id))
-                case ResourcePart() if role in ("user", "system") and part.data is None:
-                    content.append({"type": "text", "text": resource_text(part) or ""})
-                case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
-                    raise _unsupported(
-                        f"a {part.type} part in a {role} message", provider, model_id
-                    )
-                case _:
-                    assert_never(part)
-        if role == "tool":
-            if content:
-                raise _unsupported(
-                    "text outside a tool result in a tool message", provider, model_id
-                )
-            out.extend(results)
-        elif role == "assistant":
-            text = "".join(p["text"] for p in content)
-            assistant: ChatMessage = {"role": "assistant", "content": text or None}
-            if calls:
-                assistant["tool_calls"] = calls
-            elif not text:
-                assistant["content"] = ""
-            if reasoning and reasoning_field:
-                assistant[reasoning_field] = "".join(reasoning)  # type: ignore[literal-required]
-            out.append(assistant)
-            out.extend(results)
+        parts = message.parts
+        if message.role != "tool" and len(parts) == 1 and type(parts[0]) is TextPart:
+            # A lone text part converts faster than it is looked up.
+            out.append({"role": message.role, "content": parts[0].text})
         else:
-            out.extend(results)
-            if content or not results:
-                out.append({"role": role, "content": _content(content) if content else ""})
-    return out, warnings
+            wire, more = _FORMS.get(message, options, build)
+            out += wire
+            notes += more
+    return out, _said_once(notes, provider)
+
+
+def _form(message: Message, provider: str, model_id: str, reasoning_field: str | None) -> _Form:
+    """``message`` on this wire, on its own."""
+    out: list[ChatMessage] = []
+    notes: _Notes = []
+    _convert_into(out, notes, message, provider, model_id, reasoning_field)
+    return out, notes
+
+
+def _convert_into(
+    out: list[ChatMessage],
+    warnings: _Notes,
+    message: Message,
+    provider: str,
+    model_id: str,
+    reasoning_field: str | None,
+) -> None:
+    """Append ``message``'s wire messages to ``out`` and its notes to ``warnings``."""
+    role = message.role
+    if role != "tool" and len(message.parts) == 1 and type(message.parts[0]) is TextPart:
+        # Most messages are one text part: skip the general path.
+        out.append({"role": role, "content": message.parts[0].text})
+        return
+    content: list[ChatContentPart] = []
+    calls: list[ChatToolCall] = []
+    results: list[ChatMessage] = []
+    reasoning: list[str] = []
+    part: Part
+    for part in message.parts:
+        # The common parts by exact type first, without the match below,
+        # which tries its class patterns one after another for each part.
+        if type(part) is TextPart:
+            content.append({"type": "text", "text": part.text})
+            continue
+        if type(part) is ToolResultPart:
+            results.append(_tool_message(part, provider, warnings))
+            continue
+        if type(part) is ToolCallPart and role == "assistant":
+            calls.append(_tool_call(part))
+            continue
+        match part:
+            case TextPart():
+                content.append({"type": "text", "text": part.text})
+            case ToolResultPart():
+                results.append(_tool_message(part, provider, warnings))
+            case ToolCallPart() if role == "assistant":
+                calls.append(_tool_call(part))
+            case ReasoningPart() if (
+                reasoning_field and role == "assistant" and part.provider == provider
+            ):
+                reasoning.append(part.text or "")
+            case ReasoningPart():
+                warnings.append(None)  # left out: said once per request (_said_once)
+            case ImagePart() if role == "user":
+                content.append(_image_url(part))
+            case AudioPart() if role == "user":
+                content.append(_audio(part, provider, model_id))
+            case ResourcePart() if role in ("user", "system") and part.data is None:
+                content.append({"type": "text", "text": resource_text(part) or ""})
+            case ToolCallPart() | ImagePart() | AudioPart() | ResourcePart():
+                raise _unsupported(f"a {part.type} part in a {role} message", provider, model_id)
+            case _:
+                assert_never(part)
+    if role == "tool":
+        if content:
+            raise _unsupported("text outside a tool result in a tool message", provider, model_id)
+        out.extend(results)
+    elif role == "assistant":
+        text = "".join(p["text"] for p in content)
+        assistant: ChatMessage = {"role": "assistant", "content": text or None}
+        if calls:
+            assistant["tool_calls"] = calls
+        elif not text:
+            assistant["content"] = ""
+        if reasoning and reasoning_field:
+            assistant[reasoning_field] = "".join(reasoning)  # type: ignore[literal-required]
+        out.append(assistant)
+        out.extend(results)
+    else:
+        out.extend(results)
+        if content or not results:
+            out.append({"role": role, "content": _content(content) if content else ""})
 
 
 @memo_by_tools
@@ -382,12 +459,13 @@ def to_openai_request(
     Raises:
         UnsupportedFeatureError: from ``to_openai_messages``.
     """
-    messages, warnings = to_openai_messages(
-        request.messages,
-        provider=provider,
-        model_id=model_id,
-        reasoning_field=quirks.reasoning_history_field,
-    )
+    field = quirks.reasoning_history_field
+    if len(request.messages) < REMEMBER_FROM:
+        messages, warnings = to_openai_messages(
+            request.messages, provider=provider, model_id=model_id, reasoning_field=field
+        )
+    else:
+        messages, warnings = _remembered(request.messages, provider, model_id, field)
     body: ChatRequest = {"model": model_id, "messages": messages}
     settings = request.settings
     skip = quirks.unsupported_settings
