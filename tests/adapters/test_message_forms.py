@@ -166,3 +166,17 @@ def test_a_short_conversation_is_converted_afresh() -> None:
     long = [Message.user(f"q{n}") for n in range(_convert.REMEMBER_FROM)] + [_call(1)]
     to_openai_request(ModelRequest(messages=long), model_id="m", stream=False)
     assert len(_convert._FORMS) == before + 1
+
+
+def test_a_body_handed_out_by_request_body_can_be_changed_without_changing_the_next() -> None:
+    from agentkit_adapters.openai import OpenAIChatAdapter
+
+    adapter = OpenAIChatAdapter("gpt-4.1-mini", api_key="sk-test-planted")
+    history = [Message.user("hi")]
+    for n in range(_convert.REMEMBER_FROM):  # long enough for remembered forms
+        history += [_call(n), _result(n)]
+    request = ModelRequest(messages=history)
+    body = adapter.request_body(request)
+    body["messages"][1]["tool_calls"][0]["function"]["name"] = "changed"
+    again = adapter.request_body(request)
+    assert again["messages"][1]["tool_calls"][0]["function"]["name"] == "get_weather"

@@ -8,6 +8,7 @@ and the HTTP exchange (errors, framing, ``[DONE]``) through the shared
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Literal
@@ -121,8 +122,9 @@ class OpenAIChatAdapter:
         """The JSON body this adapter would send for ``request``, without sending it.
 
         For tools that measure a request (``agentkit tokens``); pure, no I/O.
+        A deep copy: the body's messages may be forms later calls send again.
         """
-        return dict(self._body(request, stream=False)[0])
+        return copy.deepcopy(dict(self._body(request, stream=False)[0]))
 
     def _nulls(self, request: ModelRequest) -> dict[str, CompiledSchema]:
         return tools_with_added_nulls(

@@ -454,7 +454,9 @@ def to_openai_request(
         provider: Provider name, for warnings and errors.
 
     Returns:
-        The body and the warnings of everything that could not be sent.
+        The body and the warnings of everything that could not be sent. Read
+        it, do not change it: in a long conversation its message objects are
+        the remembered forms later calls send again (``MessageForms``).
 
     Raises:
         UnsupportedFeatureError: from ``to_openai_messages``.
