@@ -148,6 +148,7 @@ ADAPTER_EXPECTED = {
     "setting_not_sent",
     "strip_added_nulls",
     "tool_result_text",
+    "unchecked",
     "unsupported_content",
 }
 
