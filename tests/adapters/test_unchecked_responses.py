@@ -15,8 +15,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import agentkit_adapters.anthropic._parse as anthropic_parse
+import agentkit_adapters.gemini._parse as gemini_parse
+import agentkit_adapters.ollama._parse as ollama_parse
 import agentkit_adapters.openai._adapter as openai_adapter
 import agentkit_adapters.openai._parse as openai_parse
+import agentkit_adapters.openai_responses._parse as responses_parse
 import pytest
 from pydantic import BaseModel
 
@@ -230,3 +234,183 @@ def test_an_unchecked_response_is_frozen_and_keeps_its_defaults_unset() -> None:
     assert response.warnings is not again.warnings  # a default list of its own
     with pytest.raises(Exception, match="frozen"):
         response.provider = "q"  # type: ignore[misc]
+
+
+RESPONSES = list(_bodies(("openai_responses", "open_responses", "azure_openai"), "/responses"))
+ANTHROPIC = list(_bodies(("anthropic", "vertex"), "/messages")) + list(
+    _bodies(("vertex",), ":rawPredict")
+)
+GEMINI = list(_bodies(("gemini", "vertex"), ":generateContent"))
+
+
+def _ollama_whole(path: Path) -> dict[str, Any]:
+    """The ``stream: false`` answer a recorded NDJSON stream stands for: its pieces
+    joined, the final object's fields kept."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    whole = dict(lines[-1])
+    message: dict[str, Any] = {"role": "assistant", "content": ""}
+    for line in lines:
+        piece = line.get("message") or {}
+        message["content"] += piece.get("content") or ""
+        if piece.get("thinking"):
+            message["thinking"] = message.get("thinking", "") + piece["thinking"]
+        if piece.get("tool_calls"):
+            message.setdefault("tool_calls", []).extend(piece["tool_calls"])
+    whole["message"] = message
+    return whole
+
+
+OLLAMA = [
+    (path.parent.name, _ollama_whole(path))
+    for path in sorted((FIXTURES / "ollama").glob("*/response.ndjson"))
+]
+LAX_OLLAMA: dict[str, dict[str, Any]] = {
+    "thinking, object and text arguments, ids": {
+        "model": "qwen3",
+        "created_at": "2025-01-01T00:00:00Z",
+        "message": {
+            "role": "assistant",
+            "thinking": "hmm",
+            "content": 5,
+            "tool_calls": [
+                {"id": "t1", "function": {"name": "f", "arguments": {"a": {"b": 1}}}},
+                {"function": {"name": "g", "arguments": "not json"}},
+                {"function": {"name": "h", "arguments": [1]}},
+            ],
+        },
+        "done_reason": "length",
+        "prompt_eval_count": 3.5,
+    },
+    "a done_reason that is no string": {
+        "message": {"content": "x"},
+        "done_reason": 3,
+        "eval_count": 1,
+    },
+}
+LAX_RESPONSES: dict[str, dict[str, Any]] = {
+    "reasoning, custom and object-argument calls, refusal, unknown item": {
+        "id": "resp_1",
+        "model": "m",
+        "status": "incomplete",
+        "incomplete_details": {"reason": "max_output_tokens"},
+        "output": [
+            {
+                "type": "reasoning",
+                "id": "rs_1",
+                "summary": [{"text": "a"}, {"text": "b"}],
+                "encrypted_content": "sig",
+            },
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": {"x": [1]}},
+            {"type": "custom_tool_call", "id": "c2", "name": "g", "input": "raw"},
+            {"type": "function_call", "call_id": "c3", "name": "h", "arguments": "{bad"},
+            {
+                "type": "message",
+                "content": [
+                    {"type": "output_text", "text": "hi"},
+                    {"type": "refusal", "refusal": "no"},
+                ],
+            },
+            {"type": "web_search_call", "id": "ws"},
+        ],
+        "usage": {
+            "input_tokens": 9,
+            "output_tokens": -1,
+            "input_tokens_details": {"cached_tokens": 4, "cache_write_tokens": 2},
+            "output_tokens_details": {"reasoning_tokens": 1.0},
+        },
+    },
+    "an id and a signature that are no strings": {
+        "id": 42,
+        "output": [{"type": "reasoning", "id": 7, "encrypted_content": ["x"]}],
+    },
+}
+
+
+def _case_params(cases: list[tuple[str, Any]], lax: dict[str, Any]) -> Any:
+    return pytest.mark.parametrize(
+        "body", [b for _, b in cases] + list(lax.values()), ids=[n for n, _ in cases] + list(lax)
+    )
+
+
+def test_there_are_recorded_answers_of_each_family() -> None:
+    assert len(RESPONSES) >= 8
+    assert len(ANTHROPIC) >= 8
+    assert len(GEMINI) >= 6
+    assert len(OLLAMA) >= 3
+
+
+def _compare(
+    monkeypatch: pytest.MonkeyPatch, module: ModuleType, parse: Callable[[], BaseModel]
+) -> BaseModel | None:
+    built = both_ways(monkeypatch, module, parse)
+    if built is None:
+        return None
+    assert_same(*built)
+    return built[0]
+
+
+@_case_params(RESPONSES, LAX_RESPONSES)
+@pytest.mark.parametrize("warnings", [None, WARNINGS])
+def test_openai_responses_answers_build_the_validated_objects(
+    monkeypatch: pytest.MonkeyPatch, body: Any, warnings: list[RunWarning] | None
+) -> None:
+    def parse() -> BaseModel:
+        return responses_parse.from_responses_response(
+            body, provider="openai", model_id="asked", warnings=warnings
+        )
+
+    fast = _compare(monkeypatch, responses_parse, parse)
+    if isinstance(fast, ModelResponse):
+        assert fast.warnings is not warnings
+        wire = [item.get("arguments") for item in body.get("output") or ()]
+        for part in fast.message.tool_calls:
+            assert all(part.arguments is not value for value in wire)
+
+
+@_case_params(OLLAMA, LAX_OLLAMA)
+@pytest.mark.parametrize("warnings", [None, WARNINGS])
+def test_ollama_answers_build_the_validated_objects(
+    monkeypatch: pytest.MonkeyPatch, body: Any, warnings: list[RunWarning] | None
+) -> None:
+    def parse() -> BaseModel:
+        return ollama_parse.from_ollama_response(
+            body, provider="ollama", model_id="asked", warnings=warnings
+        )
+
+    fast = _compare(monkeypatch, ollama_parse, parse)
+    if isinstance(fast, ModelResponse):
+        assert fast.warnings is not warnings
+        wire = [c["function"].get("arguments") for c in body["message"].get("tool_calls") or ()]
+        for part in fast.message.tool_calls:
+            assert all(part.arguments is not value for value in wire)
+
+
+def test_a_done_reason_that_is_no_string_is_still_refused_by_validation() -> None:
+    with pytest.raises(ValueError, match="raw_finish_reason"):
+        ollama_parse.from_ollama_response(
+            LAX_OLLAMA["a done_reason that is no string"], provider="ollama", model_id="m"
+        )
+
+
+@pytest.mark.parametrize("body", [b for _, b in ANTHROPIC], ids=[n for n, _ in ANTHROPIC])
+def test_anthropic_answers_build_the_validated_objects(
+    monkeypatch: pytest.MonkeyPatch, body: Any
+) -> None:
+    _compare(
+        monkeypatch,
+        anthropic_parse,
+        lambda: anthropic_parse.from_anthropic_response(
+            body, provider="anthropic", model_id="asked"
+        ),
+    )
+
+
+@pytest.mark.parametrize("body", [b for _, b in GEMINI], ids=[n for n, _ in GEMINI])
+def test_gemini_answers_build_the_validated_objects(
+    monkeypatch: pytest.MonkeyPatch, body: Any
+) -> None:
+    _compare(
+        monkeypatch,
+        gemini_parse,
+        lambda: gemini_parse.from_gemini_response(body, provider="gemini", model_id="asked"),
+    )
