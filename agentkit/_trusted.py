@@ -9,18 +9,24 @@ what comes out is equal to, and dumps and compares like, the validated object
 (``tests/test_trusted.py`` checks each kind against pydantic's own).
 
 Only for values that are already of the field's type: nothing is checked.
+``unchecked`` is the public form for adapters (``agentkit.adapter``): the same
+construction, limited to the models a ``ModelResponse`` holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["build", "trusted"]
+from ._messages import Message, ReasoningPart, TextPart, ToolCallPart, Usage
+from ._model import ModelResponse, RunWarning
+
+__all__ = ["build", "trusted", "unchecked"]
 
 M = TypeVar("M", bound=BaseModel)
+P = ParamSpec("P")
 
 _new = object.__new__
 # The slots every BaseModel instance has (pydantic's model_construct sets the same).
@@ -113,4 +119,83 @@ def build(cls: type[M], /, **values: Any) -> M:
     instance = trusted(cls, data, set(values))
     if layout.private is not None:
         _set_private(instance, layout.private.copy())
+    return instance
+
+
+#: The models ``unchecked`` builds: what a ``ModelResponse`` holds. Their validators
+#: only check types and bounds and change nothing, so a valid value built without
+#: them is the validated object (tests/adapters/test_unchecked_responses.py).
+#: Their layouts are worked out once, here: none has private attributes.
+_UNCHECKED: dict[type[BaseModel], _Layout] = {
+    cls: _layout(cls)
+    for cls in (ModelResponse, Message, TextPart, ToolCallPart, ReasoningPart, Usage, RunWarning)
+}
+
+
+def unchecked(cls: Callable[P, M], /, *args: P.args, **values: P.kwargs) -> M:
+    """``cls(**values)`` without pydantic validation, for a response an adapter built.
+
+    Validating a whole answer costs more than parsing it: each part, the
+    message, the usage and the response are checked once more although the
+    adapter has just made every value itself. An adapter that coerces what the
+    wire sent (a ``str`` is made a ``str``, a count a non-negative ``int``)
+    builds the same objects with this, field for field, keyword for keyword::
+
+        part = unchecked(TextPart, text=text)
+        response = unchecked(ModelResponse, message=unchecked(Message, ...), ...)
+
+    What comes out equals ``cls(**values)`` (``==``, ``model_fields_set``,
+    dumps) when the caller guarantees, for every value given:
+
+    - it is exactly of the field's declared type: ``str`` where the field says
+      ``str`` (not a number, not ``None`` unless the field allows it), ``int``
+      (not ``bool``, not ``float``) within the field's bounds (``Usage``
+      counts are ``>= 0``), one of the words of a ``Literal`` (``finish_reason``
+      is a ``FinishReason``, ``role`` a ``Role``), ``dict`` and ``list`` for
+      ``dict`` and ``list`` fields (not a tuple or another mapping);
+    - nested models are valid instances of the declared class (built by their
+      constructor or by ``unchecked``), and ``parts`` holds only parts;
+    - lists and dicts are new objects that nothing else holds or changes
+      later: they are kept, where validation would copy them (pass
+      ``list(warnings)``, not a caller's list).
+
+    Type checkers see ``cls``'s own keywords (mypy reports a misspelt or
+    missing field; with pydantic's plugin and ``init_typed`` also a wrong
+    type). Nothing else is checked when the value is built: a wrong value shows
+    later, far from its cause (a broken JSON dump, a wrong comparison). The
+    conformance kit checks every response and stream event an adapter returns
+    by validating it again, and fails an adapter that built an invalid one.
+    When in doubt, call the constructor.
+
+    Args:
+        cls: ``ModelResponse``, ``Message``, ``TextPart``, ``ToolCallPart``,
+            ``ReasoningPart``, ``Usage`` or ``RunWarning``.
+        *args: Refused: models take keywords only.
+        **values: The fields to set, as for ``cls(**values)``; the others get
+            their defaults and stay out of ``model_fields_set``.
+
+    Returns:
+        The instance, frozen like a validated one where the class is.
+
+    Raises:
+        TypeError: ``cls`` is not one of those models, a required field is
+            missing, an unknown one is given, or a value is positional.
+    """
+    # build() inlined: an answer is several of these, every model call.
+    layout = _UNCHECKED.get(cls)  # type: ignore[call-overload]
+    if layout is None:
+        raise TypeError(f"unchecked() builds only the parts of a ModelResponse, not {cls!r}")
+    if args:
+        raise TypeError("unchecked() takes the model's fields as keywords")
+    data = {**layout.template, **values}
+    for name, factory in layout.factories:
+        if name not in values:
+            data[name] = factory()
+    if len(data) != len(layout.template) or not layout.required <= values.keys():
+        raise TypeError(f"{cls!r}: fields {sorted(values)} do not fit its fields")
+    instance: M = _new(cls)  # type: ignore[arg-type]
+    _set_dict(instance, data)
+    _set_fields_set(instance, set(values))
+    _set_extra(instance, None)
+    _set_private(instance, None)
     return instance

@@ -37,6 +37,9 @@ The contract:
 - Streams are framed with ``SSEDecoder`` or ``NDJSONDecoder`` and folded with
   ``StreamAccumulator``; a whole answer replays as events with
   ``response_events``. Error statuses go through ``map_http_error``.
+- A whole answer whose values the adapter has already coerced to their
+  fields' types can be built without validating it again: ``unchecked`` (see
+  its docstring for what the caller guarantees; the conformance kit checks it).
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ from ._schema_compile import (
     strip_added_nulls,
 )
 from ._stream import StreamAccumulator, parse_tool_arguments, response_events
+from ._trusted import unchecked
 from .exceptions import SchemaCompileError
 
 __all__ = [
@@ -142,5 +146,6 @@ __all__ = [
     "setting_not_sent",
     "strip_added_nulls",
     "tool_result_text",
+    "unchecked",
     "unsupported_content",
 ]

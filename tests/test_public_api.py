@@ -149,6 +149,7 @@ ADAPTER_EXPECTED = {
     "setting_not_sent",
     "strip_added_nulls",
     "tool_result_text",
+    "unchecked",
     "unsupported_content",
 }
 

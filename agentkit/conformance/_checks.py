@@ -28,6 +28,7 @@ from .._model import (
 )
 from ._scenarios import Scenario
 from ._script import WireFacts
+from ._valid import invalid_values
 
 __all__ = ["Outcome", "check_outcome", "unobserved"]
 
@@ -495,6 +496,10 @@ def check_outcome(
     """
     if outcome.timed_out:
         return ["hung: no answer within the per-scenario deadline"]
+    invalid = invalid_values(outcome.response, outcome.events)
+    if invalid:
+        # Every other check would read values that are not what they claim to be.
+        return invalid
     problems = _invariants(scenario, outcome, request, caps)
     checks = scenario.checks
     cancelled = scenario.cancel_after_events is not None

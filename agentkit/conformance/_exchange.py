@@ -46,8 +46,10 @@ async def _call(adapter: ModelAdapter, scenario: Scenario, outcome: Outcome) -> 
     request = scenario.model_request()
     if not scenario.stream:
         response = await adapter.generate(request)
-        outcome.events = list(response_events(response))
+        # Kept before unfolding it: an invalid response may not unfold, and the
+        # checks then say what is wrong with it.
         outcome.response = response
+        outcome.events = list(response_events(response))
         return
     stream = adapter.stream(request)
     try:

@@ -7,6 +7,7 @@ a message that says what is wrong (see test_broken_adapters.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
@@ -26,6 +27,7 @@ from agentkit import (
     ToolResultPart,
     Usage,
 )
+from agentkit.adapter import unchecked
 from agentkit.exceptions import ProviderConnectionError, RateLimitError, ServerError
 
 
@@ -405,3 +407,38 @@ def cancel_leaked_tasks() -> None:
     if StartsProcessWorker.worker is not None:
         StartsProcessWorker.worker.cancel()
         StartsProcessWorker.worker = None
+
+
+class UncheckedCountAsText(_Wrapper):
+    """Builds its usage with ``unchecked`` from counts it forgot to make ints."""
+
+    def fix_response(self, response: ModelResponse) -> ModelResponse:
+        usage = response.usage or Usage()
+        wrong = unchecked(
+            Usage,
+            input_tokens=str(usage.input_tokens),  # type: ignore[arg-type]
+            output_tokens=usage.output_tokens,
+        )
+        return response.model_copy(update={"usage": wrong})
+
+
+class UncheckedPartsAsTuple(_Wrapper):
+    """Builds its message with ``unchecked`` around a tuple of parts, not a list."""
+
+    def fix_response(self, response: ModelResponse) -> ModelResponse:
+        parts = tuple(response.message.parts)
+        message = unchecked(Message, role="assistant", parts=parts)  # type: ignore[arg-type]
+        return response.model_copy(update={"message": message})
+
+
+class UncheckedArgumentsInStream(_Wrapper):
+    """Ends each streamed tool call with an ``unchecked`` part whose arguments are text."""
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        async for event in self.inner.stream(request):
+            if isinstance(event, ToolCallEndEvent):
+                call = event.call
+                text = json.dumps(call.arguments)
+                wrong = unchecked(ToolCallPart, id=call.id, name=call.name, arguments=text)  # type: ignore[arg-type]
+                event = ToolCallEndEvent(index=event.index, call=wrong)
+            yield event

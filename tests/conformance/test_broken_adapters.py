@@ -22,6 +22,26 @@ from . import broken
 #: broken adapter -> (the scenario that must fail, words the failure must contain)
 CASES: dict[str, tuple[Callable[[ModelAdapter], ModelAdapter], str, str]] = {
     "drops_usage": (broken.DropsUsage, "core.plain_answer", "usage: not reported"),
+    "unchecked_count_as_text": (
+        broken.UncheckedCountAsText,
+        "core.plain_answer",
+        "validity: the ModelResponse is invalid, built without validation (unchecked()?) "
+        "from a value that is not of its field's type: usage.input_tokens: Input should be "
+        "a valid integer, got '",
+    ),
+    "unchecked_parts_as_tuple": (
+        broken.UncheckedPartsAsTuple,
+        "core.plain_answer",
+        "validity: the ModelResponse is invalid, built without validation (unchecked()?) "
+        "from a value that is not of its field's type: message.parts: Input should be a "
+        "valid list",
+    ),
+    "unchecked_arguments_in_stream": (
+        broken.UncheckedArgumentsInStream,
+        "streaming.tool_call_ids",
+        "(ToolCallEndEvent) is invalid, built without validation (unchecked()?) from a value "
+        "that is not of its field's type: call.arguments: Input should be a valid dictionary",
+    ),
     "merges_parallel_calls": (
         broken.MergesParallelCalls,
         "tools.parallel_calls",

@@ -43,6 +43,7 @@ from agentkit.adapter import (
     StreamAccumulator,
     StreamEvent,
     map_http_error,
+    unchecked,
 )
 from agentkit.exceptions import ContextLengthError, ProviderHTTPError, UnexpectedResponseError
 
@@ -98,7 +99,9 @@ def from_anthropic_usage(usage: Any) -> Usage | None:
         return None
     read = _count(usage.get("cache_read_input_tokens"))
     written = _count(usage.get("cache_creation_input_tokens"))
-    return Usage(
+    # Every value is an int >= 0 (_count), as unchecked() requires.
+    return unchecked(
+        Usage,
         input_tokens=_count(usage.get("input_tokens")) + read + written,
         output_tokens=_count(usage.get("output_tokens")),
         cache_read_input_tokens=read,

@@ -38,7 +38,7 @@ from agentkit import (
     StreamEvent,
     Usage,
 )
-from agentkit.adapter import map_error_body
+from agentkit.adapter import map_error_body, unchecked
 from agentkit.exceptions import ContentFilterError, UnexpectedResponseError
 
 from ._convert import GENERATED_ID_PREFIX
@@ -104,7 +104,9 @@ def from_gemini_usage(usage: Any) -> Usage | None:
     if not _has_counts(usage):
         return None  # Vertex's intermediate chunks carry only {"trafficType": ...}
     thoughts = _count(usage.get("thoughtsTokenCount"))
-    return Usage(
+    # Every value is an int >= 0 (_count), as unchecked() requires.
+    return unchecked(
+        Usage,
         input_tokens=_count(usage.get("promptTokenCount"))
         + _count(usage.get("toolUsePromptTokenCount")),
         output_tokens=_count(usage.get("candidatesTokenCount")) + thoughts,

@@ -27,7 +27,7 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit.adapter import map_http_error, parse_tool_arguments
+from agentkit.adapter import map_http_error, parse_tool_arguments, unchecked
 from agentkit.exceptions import (
     AdapterError,
     ModelNotFoundError,
@@ -78,7 +78,8 @@ def from_ollama_usage(body: Mapping[str, Any]) -> Usage | None:
     output = body.get("eval_count")
     if prompt is None and output is None:
         return None
-    return Usage(input_tokens=_count(prompt), output_tokens=_count(output))
+    # Both are ints >= 0 (_count), as unchecked() requires.
+    return unchecked(Usage, input_tokens=_count(prompt), output_tokens=_count(output))
 
 
 def _count(value: Any) -> int:
@@ -200,10 +201,12 @@ def from_ollama_response(
     parts: list[Part] = []
     thinking = message.get("thinking")
     if thinking:
-        parts.append(ReasoningPart(text=str(thinking), provider=provider, model=answered_by))
+        parts.append(
+            unchecked(ReasoningPart, text=str(thinking), provider=provider, model=answered_by)
+        )
     content = message.get("content")
     if content:
-        parts.append(TextPart(text=str(content)))
+        parts.append(unchecked(TextPart, text=str(content)))
     calls: list[OllamaToolCall] = message.get("tool_calls") or []
     created = answer.get("created_at")
     for index, call in enumerate(calls):
@@ -217,8 +220,11 @@ def from_ollama_response(
         name = str(function.get("name") or "")
         raw = _arguments(function.get("arguments"))
         arguments, invalid = parse_tool_arguments(raw)
+        if arguments is raw:
+            arguments = dict(arguments)  # the wire's object: copied, as validation would
         parts.append(
-            ToolCallPart(
+            unchecked(
+                ToolCallPart,
                 id=str(call.get("id") or ollama_call_id(index, name, raw, created)),
                 name=name,
                 arguments=arguments,
@@ -226,15 +232,24 @@ def from_ollama_response(
             )
         )
     raw_reason = answer.get("done_reason")
-    return ModelResponse(
-        message=Message(role="assistant", parts=parts),
+    # Every value is coerced to its field's type (str(), _count, a fresh dict of
+    # arguments) but done_reason, passed on from the wire: anything but a str or
+    # None goes through validation, which says what is wrong, as before.
+    build = unchecked if raw_reason is None or type(raw_reason) is str else _validated
+    return build(
+        ModelResponse,
+        message=unchecked(Message, role="assistant", parts=parts),
         finish_reason=map_ollama_finish_reason(raw_reason, has_tool_calls=bool(calls)),
         raw_finish_reason=raw_reason,
         usage=from_ollama_usage(answer),
         provider=provider,
         model_id=answered_by,
-        warnings=warnings or [],
+        warnings=list(warnings) if warnings else [],
     )
+
+
+def _validated(cls: type[ModelResponse], /, **fields: Any) -> ModelResponse:
+    return cls(**fields)
 
 
 class OllamaChunkReader:

@@ -25,7 +25,13 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit.adapter import CompiledSchema, map_error_body, parse_tool_arguments, strip_added_nulls
+from agentkit.adapter import (
+    CompiledSchema,
+    map_error_body,
+    parse_tool_arguments,
+    strip_added_nulls,
+    unchecked,
+)
 from agentkit.exceptions import UnexpectedResponseError
 
 from ._wire import ChatChunk, ChatCompletion, ChatToolCallDelta
@@ -87,7 +93,9 @@ def from_openai_usage(usage: Any) -> Usage | None:
         # xAI leaves reasoning out of completion_tokens (case openai_compatible/xai_tool_call:
         # 307 + 26 + 255 = 588); agentkit's output_tokens includes it, as OpenAI's does.
         completion += reasoning
-    return Usage(
+    # Every value is an int >= 0 (_count), as unchecked() requires.
+    return unchecked(
+        Usage,
         input_tokens=prompt,
         output_tokens=completion,
         cache_read_input_tokens=_count(cached),
@@ -150,19 +158,20 @@ def from_openai_response(
     message = choice["message"]
     answered_by = _text(completion.get("model")) or model_id
     response_id = _text(completion.get("id"))
-    # Values are coerced to their types first (_text, _count) so a lax host can never
-    # make pydantic raise a ValidationError instead of an agentkit error. Plain
-    # constructors, not model_construct: in pydantic 2, validating is the faster one.
+    # Every value is coerced to its field's type first (_text, _count, a fresh dict
+    # of arguments, a FinishReason word): a lax host can never make pydantic raise
+    # instead of an agentkit error, and the response is built without validating it
+    # again (unchecked), which would cost more than parsing the body.
     parts: list[Part] = []
     reasoning = _text(message.get("reasoning_content") or message.get("reasoning"))
     if reasoning:
-        parts.append(ReasoningPart(text=reasoning, provider=provider, model=answered_by))
+        parts.append(unchecked(ReasoningPart, text=reasoning, provider=provider, model=answered_by))
     content: Any = message.get("content")
     if isinstance(content, list):  # a few hosts answer with content parts
         content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     content = _text(content)
     if content:
-        parts.append(TextPart(text=content))
+        parts.append(unchecked(TextPart, text=content))
     calls = message.get("tool_calls") or ()
     for position, call in enumerate(calls):
         function = call.get("function") if isinstance(call, dict) else None
@@ -173,12 +182,16 @@ def from_openai_response(
                 model_id=model_id,
             )
         name = _text(function.get("name")) or ""
-        arguments, invalid = parse_arguments(function.get("arguments"))
+        wire_arguments: Any = function.get("arguments")
+        arguments, invalid = parse_arguments(wire_arguments)
         compiled = schemas.get(name) if schemas else None
         if compiled is not None and invalid is None:
             arguments = strip_added_nulls(arguments, compiled)
+        if arguments is wire_arguments:
+            arguments = dict(arguments)  # a lax host's object: copied, as validation would
         parts.append(
-            ToolCallPart(
+            unchecked(
+                ToolCallPart,
                 id=_text(call.get("id")) or new_call_id(position, response_id),
                 name=name,
                 arguments=arguments,
@@ -186,8 +199,9 @@ def from_openai_response(
             )
         )
     raw = _text(choice.get("finish_reason"))
-    return ModelResponse(
-        message=Message(role="assistant", parts=parts),
+    return unchecked(
+        ModelResponse,
+        message=unchecked(Message, role="assistant", parts=parts),
         finish_reason=finish_reason_for(raw, has_tool_calls=bool(calls)),
         raw_finish_reason=raw,
         usage=from_openai_usage(completion.get("usage")),
@@ -195,7 +209,7 @@ def from_openai_response(
         model_id=answered_by,
         response_id=response_id,
         refusal=_text(message.get("refusal")) or None,
-        warnings=warnings or [],
+        warnings=list(warnings) if warnings else [],
     )
 
 

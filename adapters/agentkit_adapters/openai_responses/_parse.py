@@ -41,7 +41,13 @@ from agentkit import (
     ToolCallPart,
     Usage,
 )
-from agentkit.adapter import CompiledSchema, map_http_error, parse_tool_arguments, strip_added_nulls
+from agentkit.adapter import (
+    CompiledSchema,
+    map_http_error,
+    parse_tool_arguments,
+    strip_added_nulls,
+    unchecked,
+)
 from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError
 
 from ._wire import OutputItem, ResponsesEvent, ResponsesResponse
@@ -103,7 +109,9 @@ def from_responses_usage(usage: Any) -> Usage | None:
     # 4012 of 4020 input tokens written), inside input_tokens as agentkit's Usage wants.
     written = _field(usage.get("input_tokens_details"), "cache_write_tokens")
     reasoning = _field(usage.get("output_tokens_details"), "reasoning_tokens")
-    return Usage(
+    # Every value is an int >= 0 (_count), as unchecked() requires.
+    return unchecked(
+        Usage,
         input_tokens=_count(usage.get("input_tokens")),
         output_tokens=_count(usage.get("output_tokens")),
         cache_read_input_tokens=_count(cached),
@@ -149,6 +157,8 @@ def _arguments(
     compiled = schemas.get(name) if schemas else None
     if compiled is not None and invalid is None:
         arguments = strip_added_nulls(arguments, compiled)
+    if arguments is raw:
+        arguments = dict(arguments)  # a host's object: copied, as validation would
     return arguments, invalid
 
 
@@ -159,7 +169,9 @@ def _call(item: OutputItem, schemas: Mapping[str, CompiledSchema] | None) -> Too
     else:
         arguments, invalid = _arguments(item.get("arguments"), name, schemas)
     call_id = str(item.get("call_id") or item.get("id") or "")
-    return ToolCallPart(id=call_id, name=name, arguments=arguments, raw_arguments=invalid)
+    return unchecked(
+        ToolCallPart, id=call_id, name=name, arguments=arguments, raw_arguments=invalid
+    )
 
 
 def _reasoning(item: OutputItem, provider: str, model: str) -> ReasoningPart:
@@ -173,7 +185,15 @@ def _reasoning(item: OutputItem, provider: str, model: str) -> ReasoningPart:
         raw = (c for c in content if isinstance(c, dict) and c.get("type") == "reasoning_text")
         text = "".join(str(c.get("text") or "") for c in raw)
     signature = item.get("encrypted_content") or None
-    return ReasoningPart(text=text or None, signature=signature, id=item.get("id"), **stamp)
+    fields = {"text": text or None, "signature": signature, "id": item.get("id"), **stamp}
+    if not _str_or_none(signature, fields["id"]):
+        return ReasoningPart(**fields)  # validation says what is wrong, as it always did
+    return unchecked(ReasoningPart, **fields)
+
+
+def _str_or_none(*values: Any) -> bool:
+    """Whether values passed on as the wire gave them fit ``str | None`` fields exactly."""
+    return all(value is None or type(value) is str for value in values)
 
 
 def _unknown_item(kind: str, provider: str) -> RunWarning:
@@ -229,7 +249,7 @@ def from_responses_response(
                 elif content.get("type") == "refusal":
                     refusals.append(str(content.get("refusal") or ""))
             if text:
-                parts.append(TextPart(text=text))
+                parts.append(unchecked(TextPart, text=text))
         elif kind in _CALL_TYPES:
             has_calls = True
             parts.append(_call(item, schemas))
@@ -240,19 +260,24 @@ def from_responses_response(
     status = response.get("status")
     reason = _field(response.get("incomplete_details"), "reason")
     refusal = "".join(refusals) or None
-    return ModelResponse(
-        message=Message(role="assistant", parts=parts),
-        finish_reason=map_responses_status(
+    fields: dict[str, Any] = {
+        "message": unchecked(Message, role="assistant", parts=parts),
+        "finish_reason": map_responses_status(
             status, reason, has_tool_calls=has_calls, refused=refusal is not None
         ),
-        raw_finish_reason=reason or status,
-        usage=from_responses_usage(response.get("usage")),
-        provider=provider,
-        model_id=answered_by,
-        response_id=response.get("id"),
-        refusal=refusal,
-        warnings=out_warnings,
-    )
+        "raw_finish_reason": reason or status,
+        "usage": from_responses_usage(response.get("usage")),
+        "provider": provider,
+        "model_id": answered_by,
+        "response_id": response.get("id"),
+        "refusal": refusal,
+        "warnings": out_warnings,
+    }
+    # Every value is coerced to its field's type but the two passed on from the wire:
+    # those are checked here, and anything else goes through validation, as before.
+    if not _str_or_none(fields["raw_finish_reason"], fields["response_id"]):
+        return ModelResponse(**fields)
+    return unchecked(ModelResponse, **fields)
 
 
 class ResponsesEventReader:
