@@ -20,9 +20,6 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from pydantic import BaseModel
 
-from ._messages import Message, ReasoningPart, TextPart, ToolCallPart, Usage
-from ._model import ModelResponse, RunWarning
-
 __all__ = ["build", "trusted", "unchecked"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -125,11 +122,19 @@ def build(cls: type[M], /, **values: Any) -> M:
 #: The models ``unchecked`` builds: what a ``ModelResponse`` holds. Their validators
 #: only check types and bounds and change nothing, so a valid value built without
 #: them is the validated object (tests/adapters/test_unchecked_responses.py).
-#: Their layouts are worked out once, here: none has private attributes.
-_UNCHECKED: dict[type[BaseModel], _Layout] = {
-    cls: _layout(cls)
-    for cls in (ModelResponse, Message, TextPart, ToolCallPart, ReasoningPart, Usage, RunWarning)
-}
+#: Their layouts are worked out once, on the first call (``_unchecked_layouts``):
+#: none has private attributes.
+_UNCHECKED: dict[type[BaseModel], _Layout] = {}
+
+
+def _unchecked_layouts() -> dict[type[BaseModel], _Layout]:
+    # Imported here: the message module itself builds with ``trusted``.
+    from ._messages import Message, ReasoningPart, TextPart, ToolCallPart, Usage
+    from ._model import ModelResponse, RunWarning
+
+    for cls in (ModelResponse, Message, TextPart, ToolCallPart, ReasoningPart, Usage, RunWarning):
+        _UNCHECKED[cls] = _layout(cls)
+    return _UNCHECKED
 
 
 def unchecked(cls: Callable[P, M], /, *args: P.args, **values: P.kwargs) -> M:
@@ -182,7 +187,7 @@ def unchecked(cls: Callable[P, M], /, *args: P.args, **values: P.kwargs) -> M:
             missing, an unknown one is given, or a value is positional.
     """
     # build() inlined: an answer is several of these, every model call.
-    layout = _UNCHECKED.get(cls)  # type: ignore[call-overload]
+    layout = (_UNCHECKED or _unchecked_layouts()).get(cls)  # type: ignore[call-overload]
     if layout is None:
         raise TypeError(f"unchecked() builds only the parts of a ModelResponse, not {cls!r}")
     if args:

@@ -87,7 +87,7 @@ def _count(value: Any) -> int:
         return value
     try:
         return max(0, int(value or 0))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 parses as inf
         return 0
 
 

@@ -255,3 +255,10 @@ def test_a_stream_without_its_final_object_is_cut_short(lines: list[dict[str, An
         reader.feed(line)
     with pytest.raises(UnexpectedResponseError, match=r"empty|done:true"):
         reader.finish()
+
+
+def test_a_count_too_large_for_an_int_counts_as_zero() -> None:
+    # json.loads reads 1e999 as inf, and int(inf) raises OverflowError.
+    assert from_ollama_usage({"prompt_eval_count": float("inf"), "eval_count": 2}) == Usage(
+        input_tokens=0, output_tokens=2
+    )

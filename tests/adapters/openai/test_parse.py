@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -212,3 +213,9 @@ def test_chunk_reader_refusal_and_errors() -> None:
         cut.finish(done=False)
     with pytest.raises(UnexpectedResponseError, match="empty"):
         OpenAIChunkReader("p", "m").finish(done=True)
+
+
+def test_a_count_too_large_for_an_int_counts_as_zero() -> None:
+    # json.loads reads 1e999 as inf, and int(inf) raises OverflowError.
+    usage = from_openai_usage({"prompt_tokens": json.loads("1e999"), "completion_tokens": 3})
+    assert usage == Usage(input_tokens=0, output_tokens=3)
