@@ -8,12 +8,10 @@ when it is asked for.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import pytest
+from http_serving import serving
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types.methods import serialize_server_result
@@ -23,7 +21,7 @@ from agentkit import tool
 from agentkit._messages import AudioPart, ImagePart, ResourcePart, TextPart, ToolResultPart
 from agentkit._model import ToolDefinition
 from agentkit._tools import FunctionToolset
-from agentkit.mcp import build_server, report_progress, serve_http
+from agentkit.mcp import build_server, report_progress
 from agentkit.mcp._convert import to_mcp_result, to_mcp_result_wire
 
 pytestmark = pytest.mark.anyio
@@ -54,26 +52,10 @@ class CountingToolset:
         return await self.inner.call_tool(name, arguments)
 
 
-@contextlib.asynccontextmanager
-async def _serving(server: Any) -> AsyncIterator[str]:
-    urls: list[str] = []
-    ready = anyio.Event()
-
-    def on_ready(url: str) -> None:
-        urls.append(url)
-        ready.set()
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(lambda: serve_http(server, port=0, on_ready=on_ready))
-        await ready.wait()
-        yield urls[0]
-        group.cancel_scope.cancel()
-
-
 @pytest.mark.parametrize("mode", REVISIONS)
 async def test_a_call_does_not_list_the_tools(mode: str) -> None:
     toolset = CountingToolset()
-    async with _serving(build_server([toolset])) as url, Client(url, mode=mode) as client:
+    async with serving(build_server([toolset])) as url, Client(url, mode=mode) as client:
         await client.list_tools()
         before = toolset.listed
         for n in range(1, 6):
@@ -114,7 +96,7 @@ async def test_progress_plumbing_only_when_asked(
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(progress)
 
-    async with _serving(build_server([count])) as url, Client(url, mode=mode) as client:
+    async with serving(build_server([count])) as url, Client(url, mode=mode) as client:
         plain = await client.call_tool("count", {"n": 2})
         assert not plain.is_error
         assert made == []  # no token: the SDK would drop the progress anyway

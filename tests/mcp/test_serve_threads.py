@@ -10,18 +10,17 @@ holding up another session.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import anyio.from_thread
 import pytest
+from http_serving import serving
 from mcp import Client
 
 from agentkit import tool
-from agentkit.mcp import build_server, serve_http
+from agentkit.mcp import build_server
 
 pytestmark = pytest.mark.anyio
 
@@ -93,27 +92,11 @@ async def test_waiting_for_a_slot_counts_against_the_time_limit() -> None:
     assert second.content[0].text == "Tool held timed out after 0.3 seconds"  # type: ignore[union-attr]
 
 
-@contextlib.asynccontextmanager
-async def _serving(server: Any) -> AsyncIterator[str]:
-    urls: list[str] = []
-    ready = anyio.Event()
-
-    def on_ready(url: str) -> None:
-        urls.append(url)
-        ready.set()
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(lambda: serve_http(server, port=0, on_ready=on_ready))
-        await ready.wait()
-        yield urls[0]
-        group.cancel_scope.cancel()
-
-
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 async def test_a_blocked_sync_tool_does_not_hold_up_another_session(mode: str) -> None:
     server = build_server([held, quick], tool_timeout=20)
     async with (
-        _serving(server) as url,
+        serving(server) as url,
         Client(url, mode=mode) as blocked,
         Client(url, mode=mode) as other,
         anyio.create_task_group() as group,
