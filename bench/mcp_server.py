@@ -268,7 +268,11 @@ def main() -> None:
     if args.official_server:
         _official_server(args.official_server, args.port)
         return
+    # Imported here, not in the official server this script also runs as.
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _common import user_environment
 
+    user_environment()  # both servers spawn with bytecode, as a user's do
     if args.only in (None, "http"):
         _bench_http(args)
     if args.only in (None, "stdio"):

@@ -15,7 +15,6 @@ Budgets over ``python -c pass``: 60 ms for the import of the three names,
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import statistics
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import fast_server
+from _common import fast_server, user_environment
 
 # The tool is written out here, as a user's script has it: importing it from
 # ``_common`` would add that module's own imports (statistics, subprocess) to
@@ -85,28 +84,13 @@ def _instructions(command: list[str]) -> int:
     return int(found.group(1))
 
 
-def _user_environment(cache: str) -> None:
-    """Let the measured processes use and write bytecode, as a user's do.
-
-    With ``PYTHONDONTWRITEBYTECODE`` set (some shells and sandboxes set it)
-    and no ``.pyc`` files, every import compiles its module from source and
-    the numbers say nothing about a user's start-up. It was so on the machine
-    of step 8's measurements: the three names took 465 ms without bytecode
-    against 282 ms with it, in the same minute (load 4). The bytecode goes to
-    a cache outside the checkout.
-    """
-    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
-        print(f"PYTHONDONTWRITEBYTECODE was set: unset for the runs, bytecode cached in {cache}")
-    os.environ.setdefault("PYTHONPYCACHEPREFIX", cache)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--importtime", action="store_true")
     parser.add_argument("--instructions", action="store_true")
     args = parser.parse_args()
-    _user_environment(os.path.join(tempfile.gettempdir(), "agentkit-bench-pycache"))
+    user_environment()
     cli = str(Path(sys.executable).with_name("agentkit"))
     if not Path(cli).exists():
         cli = shutil.which("agentkit") or "agentkit"
