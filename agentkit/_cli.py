@@ -7,6 +7,7 @@ answers at once; each subcommand imports what it needs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 # Not `from typing import ...`: --help should not pay for typing (see __init__).
@@ -271,6 +272,12 @@ def _parser(full: bool = False, only: str | None = None) -> argparse.ArgumentPar
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     words = list(sys.argv[1:] if argv is None else argv)
+    # `module:attribute` references (--factory, serve's tools) name the user's own
+    # modules: the console script finds them where `python -m agentkit` does, in
+    # the working directory, which only `-m` puts on the path by itself.
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
     # The command is the first word that is not a top-level option (--debug).
     command = next((w for w in words if not w.startswith("-")), None)
     args = _parser(full=command == "conformance", only=command).parse_args(words)

@@ -369,3 +369,19 @@ def test_debug_before_conformance_reaches_the_kit(capsys: pytest.CaptureFixture[
     assert cli._parser(full=True).parse_args(words).debug is True
     assert cli.main(words) == 0
     assert "PASS  core.plain_answer" in capsys.readouterr().err
+
+
+def test_the_console_script_imports_references_from_the_working_directory(tmp_path: Path) -> None:
+    # An outsider's `agentkit conformance --factory my_adapter:factory`, typed in
+    # the folder that holds my_adapter.py, found no such module (`python -m`
+    # puts the working directory on the path; a console script does not).
+    (tmp_path / "my_adapter.py").write_text("LOADED = True\n")
+    script = Path(sys.executable).with_name("agentkit")
+    out = subprocess.run(
+        [str(script), "conformance", "x:y", "--factory", "my_adapter:no_such_factory"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert "'my_adapter' has no 'no_such_factory'" in out.stderr, out.stderr
