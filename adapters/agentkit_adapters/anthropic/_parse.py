@@ -47,6 +47,7 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import ContextLengthError, ProviderHTTPError, UnexpectedResponseError
 
+from .._usage import exact_count
 from ._wire import ContentBlock, MessagesResponse, StreamPayload
 
 __all__ = [
@@ -78,10 +79,6 @@ def map_anthropic_stop_reason(raw: str | None, *, has_tool_calls: bool = False) 
     return "tool_calls" if has_tool_calls and reason == "stop" else reason
 
 
-def _count(value: Any) -> int:
-    return value if type(value) is int and value >= 0 else 0
-
-
 def from_anthropic_usage(usage: Any) -> Usage | None:
     """``usage`` to ``Usage``, with cached tokens counted as input (OpenTelemetry's way).
 
@@ -97,13 +94,13 @@ def from_anthropic_usage(usage: Any) -> Usage | None:
     """
     if not isinstance(usage, dict) or not usage:
         return None
-    read = _count(usage.get("cache_read_input_tokens"))
-    written = _count(usage.get("cache_creation_input_tokens"))
-    # Every value is an int >= 0 (_count), as unchecked() requires.
+    read = exact_count(usage.get("cache_read_input_tokens"))
+    written = exact_count(usage.get("cache_creation_input_tokens"))
+    # Every value is an int >= 0 (exact_count), as unchecked() requires.
     return unchecked(
         Usage,
-        input_tokens=_count(usage.get("input_tokens")) + read + written,
-        output_tokens=_count(usage.get("output_tokens")),
+        input_tokens=exact_count(usage.get("input_tokens")) + read + written,
+        output_tokens=exact_count(usage.get("output_tokens")),
         cache_read_input_tokens=read,
         cache_creation_input_tokens=written,
     )

@@ -41,6 +41,7 @@ from agentkit import (
 from agentkit.adapter import map_error_body, unchecked
 from agentkit.exceptions import ContentFilterError, UnexpectedResponseError
 
+from .._usage import exact_count
 from ._convert import GENERATED_ID_PREFIX
 from ._partial import PartialCall
 from ._wire import FunctionCall, GenerateContentResponse
@@ -84,10 +85,6 @@ def map_gemini_finish_reason(raw: str | None, *, has_tool_calls: bool = False) -
     return "tool_calls" if has_tool_calls and reason == "stop" else reason
 
 
-def _count(value: Any) -> int:
-    return value if type(value) is int and value >= 0 else 0
-
-
 def _has_counts(usage: Any) -> bool:
     return isinstance(usage, dict) and any(k.endswith("TokenCount") for k in usage)
 
@@ -103,14 +100,14 @@ def from_gemini_usage(usage: Any) -> Usage | None:
     """
     if not _has_counts(usage):
         return None  # Vertex's intermediate chunks carry only {"trafficType": ...}
-    thoughts = _count(usage.get("thoughtsTokenCount"))
-    # Every value is an int >= 0 (_count), as unchecked() requires.
+    thoughts = exact_count(usage.get("thoughtsTokenCount"))
+    # Every value is an int >= 0 (exact_count), as unchecked() requires.
     return unchecked(
         Usage,
-        input_tokens=_count(usage.get("promptTokenCount"))
-        + _count(usage.get("toolUsePromptTokenCount")),
-        output_tokens=_count(usage.get("candidatesTokenCount")) + thoughts,
-        cache_read_input_tokens=_count(usage.get("cachedContentTokenCount")),
+        input_tokens=exact_count(usage.get("promptTokenCount"))
+        + exact_count(usage.get("toolUsePromptTokenCount")),
+        output_tokens=exact_count(usage.get("candidatesTokenCount")) + thoughts,
+        cache_read_input_tokens=exact_count(usage.get("cachedContentTokenCount")),
         reasoning_output_tokens=thoughts,
     )
 

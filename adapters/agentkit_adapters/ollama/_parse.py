@@ -35,6 +35,7 @@ from agentkit.exceptions import (
     UnsupportedFeatureError,
 )
 
+from .._usage import lenient_count
 from ._wire import OllamaChatResponse, OllamaToolCall
 
 __all__ = [
@@ -78,17 +79,8 @@ def from_ollama_usage(body: Mapping[str, Any]) -> Usage | None:
     output = body.get("eval_count")
     if prompt is None and output is None:
         return None
-    # Both are ints >= 0 (_count), as unchecked() requires.
-    return unchecked(Usage, input_tokens=_count(prompt), output_tokens=_count(output))
-
-
-def _count(value: Any) -> int:
-    if type(value) is int and value >= 0:
-        return value
-    try:
-        return max(0, int(value or 0))
-    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 parses as inf
-        return 0
+    # Both are ints >= 0 (lenient_count), as unchecked() requires.
+    return unchecked(Usage, input_tokens=lenient_count(prompt), output_tokens=lenient_count(output))
 
 
 def ollama_call_id(index: int, name: str, arguments: Any, created_at: str | None) -> str:
@@ -232,7 +224,7 @@ def from_ollama_response(
             )
         )
     raw_reason = answer.get("done_reason")
-    # Every value is coerced to its field's type (str(), _count, a fresh dict of
+    # Every value is coerced to its field's type (str(), lenient_count, a fresh dict of
     # arguments) but done_reason, passed on from the wire: anything but a str or
     # None goes through validation, which says what is wrong, as before.
     build = unchecked if raw_reason is None or type(raw_reason) is str else _validated

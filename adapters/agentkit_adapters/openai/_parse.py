@@ -34,6 +34,7 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import UnexpectedResponseError
 
+from .._usage import lenient_count
 from ._wire import ChatChunk, ChatCompletion, ChatToolCallDelta
 
 __all__ = [
@@ -78,8 +79,8 @@ def from_openai_usage(usage: Any) -> Usage | None:
     """
     if not isinstance(usage, dict):
         return None
-    prompt = _count(usage.get("prompt_tokens"))
-    completion = _count(usage.get("completion_tokens"))
+    prompt = lenient_count(usage.get("prompt_tokens"))
+    completion = lenient_count(usage.get("completion_tokens"))
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     if cached is None:
@@ -88,17 +89,19 @@ def from_openai_usage(usage: Any) -> Usage | None:
         if cached is None:
             cached = usage.get("prompt_cache_hit_tokens")
     details = usage.get("completion_tokens_details")
-    reasoning = _count(details.get("reasoning_tokens") if isinstance(details, dict) else None)
+    reasoning = lenient_count(
+        details.get("reasoning_tokens") if isinstance(details, dict) else None
+    )
     if reasoning and usage.get("total_tokens") == prompt + completion + reasoning:
         # xAI leaves reasoning out of completion_tokens (case openai_compatible/xai_tool_call:
         # 307 + 26 + 255 = 588); agentkit's output_tokens includes it, as OpenAI's does.
         completion += reasoning
-    # Every value is an int >= 0 (_count), as unchecked() requires.
+    # Every value is an int >= 0 (lenient_count), as unchecked() requires.
     return unchecked(
         Usage,
         input_tokens=prompt,
         output_tokens=completion,
-        cache_read_input_tokens=_count(cached),
+        cache_read_input_tokens=lenient_count(cached),
         reasoning_output_tokens=reasoning,
     )
 
@@ -158,7 +161,7 @@ def from_openai_response(
     message = choice["message"]
     answered_by = _text(completion.get("model")) or model_id
     response_id = _text(completion.get("id"))
-    # Every value is coerced to its field's type first (_text, _count, a fresh dict
+    # Every value is coerced to its field's type first (_text, lenient_count, a fresh dict
     # of arguments, a FinishReason word): a lax host can never make pydantic raise
     # instead of an agentkit error, and the response is built without validating it
     # again (unchecked), which would cost more than parsing the body.
@@ -218,16 +221,6 @@ def _text(value: Any) -> str | None:
     if value is None or type(value) is str:
         return value
     return json.dumps(value) if isinstance(value, dict | list) else str(value)
-
-
-def _count(value: Any) -> int:
-    """A token count: a non-negative int, whatever the host sent (null, float, missing)."""
-    if type(value) is int and value >= 0:
-        return value
-    try:
-        return max(0, int(value or 0))
-    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 parses as inf
-        return 0
 
 
 def finish_reason_for(raw: str | None, *, has_tool_calls: bool) -> FinishReason:

@@ -50,6 +50,7 @@ from agentkit.adapter import (
 )
 from agentkit.exceptions import ProviderHTTPError, UnexpectedResponseError
 
+from .._usage import exact_count
 from ._wire import OutputItem, ResponsesEvent, ResponsesResponse
 
 __all__ = [
@@ -91,10 +92,6 @@ def map_responses_status(
     return "refusal" if refused else "stop"
 
 
-def _count(value: Any) -> int:
-    return value if type(value) is int and value >= 0 else 0
-
-
 def from_responses_usage(usage: Any) -> Usage | None:
     """``usage`` to ``Usage``; None when the provider reported none.
 
@@ -109,14 +106,14 @@ def from_responses_usage(usage: Any) -> Usage | None:
     # 4012 of 4020 input tokens written), inside input_tokens as agentkit's Usage wants.
     written = _field(usage.get("input_tokens_details"), "cache_write_tokens")
     reasoning = _field(usage.get("output_tokens_details"), "reasoning_tokens")
-    # Every value is an int >= 0 (_count), as unchecked() requires.
+    # Every value is an int >= 0 (exact_count), as unchecked() requires.
     return unchecked(
         Usage,
-        input_tokens=_count(usage.get("input_tokens")),
-        output_tokens=_count(usage.get("output_tokens")),
-        cache_read_input_tokens=_count(cached),
-        cache_creation_input_tokens=_count(written),
-        reasoning_output_tokens=_count(reasoning),
+        input_tokens=exact_count(usage.get("input_tokens")),
+        output_tokens=exact_count(usage.get("output_tokens")),
+        cache_read_input_tokens=exact_count(cached),
+        cache_creation_input_tokens=exact_count(written),
+        reasoning_output_tokens=exact_count(reasoning),
     )
 
 
