@@ -63,7 +63,9 @@ class Outcome:
         wire: What the scripted wire said (usage, tool-call ids); None when
             unknown (live) or when the script gives no answer.
         seconds: How long the call took, until it answered or raised.
-        loop_blocked: The longest the event loop stood still during the call, in seconds.
+        loop_blocked: The longest the event loop stood still during the call, in seconds,
+            less the time its thread waited for a CPU where the OS reports it (see
+            ``LoopWatch``).
     """
 
     events: list[StreamEvent] = field(default_factory=list)
