@@ -24,7 +24,7 @@ import pytest
 from a2a.client import ClientConfig, create_client
 from a2a.types import Message, Part, Role, SendMessageRequest, TaskState
 from mcp import Client
-from mcp_peers import AGENTKIT, free_port, start_server, stop_server
+from mcp_peers import AGENTKIT, REPO, free_port, start_server
 
 from agentkit import ModelRequest
 from agentkit.testing import OpenAIChatEmulator, serve_asgi
@@ -40,6 +40,40 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+def _serve_math(*options: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``agentkit serve math`` over HTTP on a port it picks; returns it and its MCP URL.
+
+    Waits for the line in which the server says where it listens, however long
+    a loaded machine takes to start it: polling a port chosen beforehand gave
+    up after 30 s (under load 10 the server took 25-30 s to start) and could
+    meet another process that took the port meanwhile.
+    """
+    command = [*AGENTKIT, "serve", "math", "--transport", "http", "--port", "0", *options]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO
+    )
+    assert process.stderr is not None
+    said: list[str] = []
+    for raw in process.stderr:  # each line as the server writes it, until it exits
+        line = raw.decode()
+        said.append(line)
+        if line.startswith("MCP server listening on "):
+            return process, line.split()[-1]
+    process.wait()
+    raise AssertionError(f"{command} exited with {process.returncode}: {''.join(said)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and wait for the process to end: its clean stop is what sends the spans."""
+    process.terminate()
+    try:
+        process.wait(timeout=120)  # a hung server only; a kill would lose the spans
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+
+
 async def _call_evaluate(url: str) -> Any:
     # MCP's carrier is the request's params._meta (SEP-414), not an HTTP header.
     async with Client(url) as client:
@@ -51,14 +85,12 @@ async def _call_evaluate(url: str) -> Any:
 def test_mcp_serve_trace_otlp_exports_the_call_in_the_callers_trace(
     collector: Collector,  # noqa: F811 - the imported fixture
 ) -> None:
-    port = free_port()
-    command = [*AGENTKIT, "serve", "math", "--transport", "http", "--port", str(port)]
     env = _env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.url)
-    server = start_server([*command, "--trace", "otlp"], port, env)
+    server, url = _serve_math("--trace", "otlp", env=env)
     try:
-        result = anyio.run(_call_evaluate, server.url)
+        result = anyio.run(_call_evaluate, url)
     finally:
-        stop_server(server)  # a clean stop sends the batched spans
+        _stop(server)  # a clean stop sends the batched spans
     assert result.structured_content == {"result": 42}
     spans = collector.spans()
     calls = [s for s in spans if s.name == "tools/call evaluate"]
@@ -72,13 +104,11 @@ def test_mcp_serve_trace_otlp_exports_the_call_in_the_callers_trace(
 def test_mcp_serve_without_trace_exports_nothing(
     collector: Collector,  # noqa: F811 - the imported fixture
 ) -> None:
-    port = free_port()
-    command = [*AGENTKIT, "serve", "math", "--transport", "http", "--port", str(port)]
-    server = start_server(command, port, _env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.url))
+    server, url = _serve_math(env=_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.url))
     try:
-        result = anyio.run(_call_evaluate, server.url)
+        result = anyio.run(_call_evaluate, url)
     finally:
-        stop_server(server)
+        _stop(server)
     assert result.structured_content == {"result": 42}
     assert collector.requests == []
 
