@@ -9,6 +9,7 @@ at the next token.
 
 from __future__ import annotations
 
+import atexit
 import os
 import queue
 import threading
@@ -50,16 +51,54 @@ def default_threads() -> int:
 
 
 class LocalModel:
-    """One loaded GGUF model and the lock that serialises its use."""
+    """One loaded GGUF model and the lock that serialises its use.
+
+    ``close`` frees it; every later use raises ``UserError``, and ``load``
+    loads the file again.
+    """
 
     def __init__(self, llama: Any, path: Path, threads: int) -> None:
         self.llama = llama
         self.path = path
         self.threads = threads
         self.lock = threading.Lock()
+        self.closed = False
+
+    def close(self, timeout: float = -1) -> bool:
+        """Free llama.cpp's model, context and batch now, after any generation in progress.
+
+        Args:
+            timeout: Seconds to wait for a generation in progress; -1 waits for it.
+
+        Returns:
+            Whether the model is closed; False when the wait ran out (the model
+            is then left as it was, still in use).
+        """
+        if not self.lock.acquire(timeout=timeout):
+            return False
+        try:
+            if not self.closed:
+                self.closed = True
+                self.llama.close()
+        finally:
+            self.lock.release()
+        with _loading:
+            for key, model in list(_models.items()):
+                if model is self:
+                    del _models[key]
+        return True
+
+    def _refuse_if_closed(self) -> None:
+        if self.closed:
+            raise UserError(f"the local model {self.path.name} was closed; load it again to use it")
 
     def count_tokens(self, text: str) -> int:
-        """Tokens in ``text`` under this model's tokenizer."""
+        """Tokens in ``text`` under this model's tokenizer.
+
+        Raises:
+            UserError: The model was closed.
+        """
+        self._refuse_if_closed()
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     async def chunks(self, kwargs: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
@@ -67,7 +106,11 @@ class LocalModel:
 
         Closing the iterator (or cancelling its consumer) stops generation
         before the next token.
+
+        Raises:
+            UserError: The model was closed.
         """
+        self._refuse_if_closed()
         # The worker never waits on the event loop: it only puts into a
         # thread-safe queue. So it can neither block a loop nor be blocked by a
         # loop that has gone away, and it always lets go of the model's lock.
@@ -97,6 +140,7 @@ class LocalModel:
         with self.lock:
             stream: Iterator[dict[str, Any]] | None = None
             try:
+                self._refuse_if_closed()  # again under the lock: closed while it waited
                 stream = self.llama.create_chat_completion(stream=True, **kwargs)
                 for chunk in stream:
                     if stop.is_set():
@@ -117,6 +161,20 @@ class LocalModel:
 
 _models: dict[tuple[str, int, int], LocalModel] = {}
 _loading = threading.Lock()
+_exit_hook = False  # whether _close_at_exit is registered
+
+
+def _close_at_exit() -> None:
+    """Close every loaded model while the interpreter can still run llama.cpp's cleanup.
+
+    Left to ``Llama.__del__`` at interpreter teardown, the cleanup finds the
+    ``llama_cpp`` module's functions already set to None and prints
+    ``TypeError: 'NoneType' object is not callable`` from ``free_model``. A
+    generation still running in a daemon thread gets a few seconds to stop;
+    a model still busy after that is left as before.
+    """
+    for model in list(_models.values()):
+        model.close(timeout=5.0)
 
 
 def load(path: Path, *, n_ctx: int = 4096, threads: int | None = None) -> LocalModel:
@@ -152,5 +210,11 @@ def load(path: Path, *, n_ctx: int = 4096, threads: int | None = None) -> LocalM
             )
         except (ValueError, RuntimeError) as exc:
             raise UserError(f"cannot load the local model {path}: {exc}") from exc
+        global _exit_hook
+        if not _exit_hook:
+            # Registered after llama_cpp's import, so it runs before anything
+            # that import registered (atexit runs last-in, first-out).
+            atexit.register(_close_at_exit)
+            _exit_hook = True
         model = _models[key] = LocalModel(llama, path, threads)
         return model
