@@ -25,7 +25,9 @@ A job still running when the wait ends is answered through
 ``call_soon_threadsafe``, and the batch's jobs not started yet go back to
 the pool, which starts another worker when the ones it has are all in slow
 calls. So the loop is held up at most ``HANDOFF_WAIT`` a batch, and a
-blocking tool never blocks it.
+blocking tool never blocks it; after a wait that ran out, the next
+hand-offs go without one, so a slow tool called again and again costs the
+loop a wait only once in up to ``MAX_BACKOFF`` calls.
 
 Semantics kept from ``to_thread.run_sync(..., abandon_on_cancel=True)``:
 the function runs in a copy of the caller's context; a cancelled caller
@@ -61,6 +63,9 @@ SPAWN_DELAY = 0.002
 #: it awaits the rest: some thread wake-ups on a loaded machine, far below
 #: what a person or a timer notices.
 HANDOFF_WAIT = 0.0005
+#: Most hand-offs that go without a wait after waits ran out: a slow tool
+#: called again and again costs the loop a wait only once in so many calls.
+MAX_BACKOFF = 64
 
 
 class _Job:
@@ -182,6 +187,10 @@ class _Pool:
         self.watching: asyncio.AbstractEventLoop | None = None  # where a _watch is scheduled
         # Per loop, the jobs of its current iteration, handed over at its end.
         self.gathering: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        # After a wait ran out, this many hand-offs go without one (awaited, as
+        # a slow call is); each wait in a row that runs out doubles it.
+        self.skip = 0
+        self.backoff = 1
 
     def gather(self, job: _Job) -> None:
         """Hand ``job`` over with the others of this loop iteration, at its end."""
@@ -207,13 +216,19 @@ class _Pool:
         Each job not answered has a future, settled later: the one running
         when the wait ended by the worker, the others through the pool.
         """
-        with self.lock:
-            worker = self.idle.pop() if self.idle else None
+        worker = None
+        if self.skip:
+            self.skip -= 1
+        else:
+            with self.lock:
+                worker = self.idle.pop() if self.idle else None
         if worker is not None:
             batch = _Batch(jobs)
             worker.queue.put(batch)
             if batch.done.acquire(timeout=HANDOFF_WAIT):
+                self.backoff = 1
                 return jobs
+            self.skip, self.backoff = self.backoff, min(2 * self.backoff, MAX_BACKOFF)
         loop = jobs[0].loop
         for job in jobs:
             if job.future is None:

@@ -243,12 +243,13 @@ async def test_answers_left_just_after_the_wait_ran_out_are_kept(
             self.done = _LateWait()  # type: ignore[assignment]
 
     monkeypatch.setattr(_threads, "_Batch", LateBatch)
+
+    def fail() -> None:
+        raise KeyError("kept too")
+
     with anyio.fail_after(10):
         assert await run_in_worker(lambda: "kept", timeout=5) == "kept"
-
-        def fail() -> None:
-            raise KeyError("kept too")
-
+        _threads._pool.skip = 0  # wait again (a wait that ran out skips the next ones)
         with pytest.raises(KeyError, match="kept too"):
             await run_in_worker(fail)
 
@@ -280,3 +281,40 @@ async def test_a_time_limit_shorter_than_the_wait_is_kept() -> None:
             await run_in_worker(lambda: gate.wait(10), timeout=_threads.HANDOFF_WAIT / 10)
     finally:
         gate.set()
+
+
+async def test_after_a_wait_ran_out_the_next_calls_go_without_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A slow tool called again and again must not cost the loop a wait each
+    # time: once a wait ran out, the next call is handed over and awaited.
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    await run_in_worker(lambda: None)
+    waited: list[int] = []
+    run_batch = _threads._Worker.run_batch
+
+    def spy(self: _threads._Worker, batch: _threads._Batch) -> None:
+        waited.append(len(batch.jobs))
+        run_batch(self, batch)
+
+    monkeypatch.setattr(_threads._Worker, "run_batch", spy)
+    entered = threading.Event()
+    gate = threading.Event()
+
+    def slow() -> str:
+        entered.set()
+        return "slow" if gate.wait(10) else "never let go"
+
+    async def release_after_the_wait() -> None:
+        # Only the loop lets slow() go, so its wait for slow() runs out first.
+        assert await anyio.to_thread.run_sync(entered.wait, 10)
+        gate.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(release_after_the_wait)
+        assert await run_in_worker(slow) == "slow"
+    assert waited == [1]
+    assert await run_in_worker(lambda: "quick") == "quick"
+    assert waited == [1]  # handed over without a wait
+    assert await run_in_worker(lambda: "quick") == "quick"
+    assert waited == [1, 1]  # and waiting again
