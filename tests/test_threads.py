@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+from collections.abc import Callable
 
 import anyio
 import anyio.from_thread
@@ -133,3 +134,187 @@ async def test_quick_calls_at_once_share_a_few_workers(monkeypatch: pytest.Monke
         for _ in range(200):
             group.start_soon(one)
     assert 1 <= len(used) <= 4, len(used)  # a worker per call started 8-9 here
+
+
+async def test_a_blocking_call_leaves_the_loop_running() -> None:
+    # The function can only return once another task on the loop let it go:
+    # a loop held up by the call would leave it waiting out its 10 seconds.
+    entered = threading.Event()
+    released = threading.Event()
+
+    def blocked() -> bool:
+        entered.set()
+        return released.wait(10)
+
+    async def release() -> None:
+        assert await anyio.to_thread.run_sync(entered.wait, 10)  # anyio's thread, not ours
+        released.set()
+
+    results: list[bool] = []
+
+    async def call() -> None:
+        results.append(await run_in_worker(blocked, timeout=20))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        group.start_soon(release)
+    assert results == [True]
+
+
+async def test_calls_of_one_loop_iteration_go_over_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Tool calls made while the loop has other work are handed to a worker
+    # at the end of the iteration, in one batch: one GIL hand-over for all.
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    sizes: list[int] = []
+    run_batch = _threads._Worker.run_batch
+
+    def spy(self: _threads._Worker, batch: _threads._Batch) -> None:
+        sizes.append(len(batch.jobs))
+        run_batch(self, batch)
+
+    monkeypatch.setattr(_threads._Worker, "run_batch", spy)
+    await run_in_worker(lambda: None)  # a worker up and idle
+    sizes.clear()
+    answers: list[str] = []
+
+    async def one(i: int) -> None:
+        WHO.set(f"task {i}")
+        answers.append(await run_in_worker(WHO.get, timeout=10))
+
+    async with anyio.create_task_group() as group:
+        for i in range(10):
+            group.start_soon(one, i)
+    assert sorted(answers) == sorted(f"task {i}" for i in range(10))  # each its own context
+    assert max(sizes) > 1, sizes
+
+
+async def test_a_slow_call_in_a_batch_does_not_hold_up_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first job of a batch blocks until the others have answered: they
+    # must leave the batch once the loop stops waiting and run elsewhere.
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    await run_in_worker(lambda: None)
+    others_done = threading.Event()
+    answers: list[str] = []
+
+    def slow() -> str:
+        return "slow" if others_done.wait(10) else "held up"
+
+    async def one(function: Callable[[], str]) -> None:
+        answers.append(await run_in_worker(function, timeout=20))
+
+    with anyio.fail_after(15):
+        async with anyio.create_task_group() as group:
+            group.start_soon(one, slow)
+            async with anyio.create_task_group() as quick:
+                for _ in range(5):
+                    quick.start_soon(one, lambda: "quick")
+            others_done.set()
+    assert answers == ["quick"] * 5 + ["slow"]
+
+
+class _LateWait:
+    """A ``done`` lock whose waiter gives up just after the worker finished."""
+
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if blocking:
+            self.finished.wait(10)
+        return False  # as if the wait had run out a moment before
+
+    def release(self) -> None:
+        self.finished.set()
+
+
+async def test_answers_left_just_after_the_wait_ran_out_are_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    await run_in_worker(lambda: None)
+
+    class LateBatch(_threads._Batch):
+        def __init__(self, jobs: list[_threads._Job]) -> None:
+            super().__init__(jobs)
+            self.done = _LateWait()  # type: ignore[assignment]
+
+    monkeypatch.setattr(_threads, "_Batch", LateBatch)
+
+    def fail() -> None:
+        raise KeyError("kept too")
+
+    with anyio.fail_after(10):
+        assert await run_in_worker(lambda: "kept", timeout=5) == "kept"
+        _threads._pool.skip = 0  # wait again (a wait that ran out skips the next ones)
+        with pytest.raises(KeyError, match="kept too"):
+            await run_in_worker(fail)
+
+
+async def test_every_way_an_answer_can_come_back_gives_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With no wait at all the loop gives up at once, so answers come back
+    # every way: answered in time, from a job running then, or from one that
+    # went back to the pool; each caller gets its own.
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    monkeypatch.setattr(_threads, "HANDOFF_WAIT", 0)
+    answers: list[int] = []
+
+    async def one(i: int) -> None:
+        answers.append(await run_in_worker(lambda: i))
+
+    with anyio.fail_after(20):
+        for i in range(50):
+            await one(i)
+        async with anyio.create_task_group() as group:
+            for i in range(50, 200):
+                group.start_soon(one, i)
+    assert sorted(answers) == list(range(200))
+
+
+async def test_a_time_limit_shorter_than_the_wait_is_kept() -> None:
+    gate = threading.Event()
+    try:
+        with pytest.raises(TimeoutError):
+            await run_in_worker(lambda: gate.wait(10), timeout=_threads.HANDOFF_WAIT / 10)
+    finally:
+        gate.set()
+
+
+async def test_after_a_wait_ran_out_the_next_calls_go_without_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A slow tool called again and again must not cost the loop a wait each
+    # time: once a wait ran out, the next call is handed over and awaited.
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    await run_in_worker(lambda: None)
+    waited: list[int] = []
+    run_batch = _threads._Worker.run_batch
+
+    def spy(self: _threads._Worker, batch: _threads._Batch) -> None:
+        waited.append(len(batch.jobs))
+        run_batch(self, batch)
+
+    monkeypatch.setattr(_threads._Worker, "run_batch", spy)
+    entered = threading.Event()
+    gate = threading.Event()
+
+    def slow() -> str:
+        entered.set()
+        return "slow" if gate.wait(10) else "never let go"
+
+    async def release_after_the_wait() -> None:
+        # Only the loop lets slow() go, so its wait for slow() runs out first.
+        assert await anyio.to_thread.run_sync(entered.wait, 10)
+        gate.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(release_after_the_wait)
+        assert await run_in_worker(slow) == "slow"
+    assert waited == [1]
+    assert await run_in_worker(lambda: "quick") == "quick"
+    assert waited == [1]  # handed over without a wait
+    assert await run_in_worker(lambda: "quick") == "quick"
+    assert waited == [1, 1]  # and waiting again
