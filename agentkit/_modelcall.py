@@ -170,7 +170,9 @@ class ModelCalls:
             if self.agent.compaction is not None:  # the one call site (_compaction.py)
                 request, notes = await self.compactor.compact(request)
                 warnings += notes
-            for warning in warnings + self._check_budget(model, request):
+            if self.max_cost_usd is not None:  # no budget, nothing to check
+                warnings += self._check_budget(model, request)
+            for warning in warnings:
                 for event in self.warn(warning):
                     yield event
             self.fold.sending(request, adapter)  # for the token ledger: a reference

@@ -55,7 +55,7 @@ from ._result import (
 )
 from ._runio import MEMORY, RunIO, ToolRound
 from ._toolindex import ToolIndex
-from ._tools import error_result
+from ._tools import FunctionToolset, error_result
 from ._trusted import trusted
 from .exceptions import (
     MaxTurnsError,
@@ -180,7 +180,12 @@ class _Run(ModelCalls):
         add = fold.add
         # Tool sets with a lifetime (MCP connections) are open for exactly this
         # run and closed on every exit path: answer, error or cancellation.
-        lived = [t for t in agent.toolsets if isinstance(t, AbstractAsyncContextManager)]
+        # (The stock function tool set has no lifetime: no ABC check for it.)
+        lived = [
+            t
+            for t in agent.toolsets
+            if type(t) is not FunctionToolset and isinstance(t, AbstractAsyncContextManager)
+        ]
         # No exit stack when there is nothing to close: its exit costs more than the
         # rest of a run's set-up.
         stack = AsyncExitStack() if lived else None

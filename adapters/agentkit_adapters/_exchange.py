@@ -76,6 +76,8 @@ CallHeaders = Callable[[], Awaitable[Mapping[str, str]]]
 
 #: A stream that has shown no frame yet is kept up to this size, for the error.
 _HEAD_LIMIT = 1 << 16
+#: Parsed request URLs kept per exchange; an adapter posts to one or two.
+_URLS_KEPT = 16
 #: An error body is read up to this size (1 MiB): enough for any real error
 #: object whole, and a bound on what a broken or hostile host makes us hold.
 ERROR_BODY_LIMIT = 1 << 20
@@ -155,6 +157,7 @@ class HTTPExchange:
         "_recent",
         "_secrets",
         "_transport_errors",
+        "_urls",
         "base_url",
         "headers",
         "key_variable",
@@ -188,6 +191,7 @@ class HTTPExchange:
         # Credentials of the last few per-call headers: a call still in flight may
         # have been sent with a token that a newer call has since replaced.
         self._recent: tuple[str, ...] = ()
+        self._urls: dict[str, httpx2.URL] = {}
 
     async def request_headers(self) -> Mapping[str, str]:
         """The headers of one request: ``headers``, plus ``call_headers()`` when given."""
@@ -338,11 +342,24 @@ class HTTPExchange:
         # itself (a slow first token included); without one, the client's limits.
         return (client or self.client).build_request(
             "POST",
-            url,
+            self._url(url),
             content=dumps(body).encode(),
             headers=headers,
             timeout=httpx2.Timeout(timeout) if timeout else httpx2.USE_CLIENT_DEFAULT,
         )
+
+    def _url(self, url: str) -> httpx2.URL:
+        # An adapter posts to the same few URLs on every call, and parsing one
+        # (httpx2 checks it character by character, then splits it with regular
+        # expressions) cost more than the rest of building the request. The
+        # parsed URL is immutable and equal to the one the client would parse
+        # from the text; one that does not parse raises here, as it did there.
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = httpx2.URL(url)
+            if len(self._urls) < _URLS_KEPT:
+                self._urls[url] = parsed
+        return parsed
 
     async def post_json(
         self, url: str, body: Mapping[str, object], *, http_timeout: float | None = None

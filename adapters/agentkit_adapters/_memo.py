@@ -79,10 +79,15 @@ def memo_by_tools(fn: Callable[P, R]) -> Callable[P, R]:
 
 def _copy(value: Any) -> Any:
     # Exact types first: the results are plain tuples, lists and dicts, and
-    # this runs on every hit.
+    # this runs on every hit. A tuple's plain lists and dicts are copied in
+    # its own loop, without a call (or a comprehension's frame) for each.
     kind = type(value)
     if kind is tuple:
-        return tuple([_copy(item) for item in value])
+        items = []
+        for item in value:
+            inner = type(item)
+            items.append(item.copy() if inner is list or inner is dict else _copy(item))
+        return tuple(items)
     if kind is list or kind is dict:
         return value.copy()
     if isinstance(value, tuple):

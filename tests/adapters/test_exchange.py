@@ -247,3 +247,34 @@ async def test_the_plan_is_made_when_iteration_starts() -> None:
     with pytest.raises(UnexpectedResponseError, match="cannot build"):
         await anext(events)
     assert made == ["plan"]
+
+
+async def test_each_url_is_parsed_once_and_sent_as_the_client_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[httpx2.Request] = []
+    exchange = _exchange(200, b"{}", "application/json", seen)
+    parsed: list[object] = []
+    real = httpx2.URL
+
+    def counting(url: object = "", **kwargs: Any) -> httpx2.URL:
+        if isinstance(url, str):
+            parsed.append(url)
+        return real(url, **kwargs)
+
+    # Only the exchange's own parses are counted: the client reaches the class
+    # from its own module, not through this name, and is handed the parsed URL.
+    monkeypatch.setattr(httpx2, "URL", counting)
+    other = "http://127.0.0.1:9/v1/y?alt=sse"
+    for url in (URL, URL, other, URL):
+        await exchange.post_json(url, {})
+    assert parsed == [URL, other]
+    assert [str(r.url) for r in seen] == [URL, URL, other, URL]
+    assert [r.url for r in seen] == [real(URL), real(URL), real(other), real(URL)]
+
+
+async def test_a_url_that_does_not_parse_fails_at_the_call_every_time() -> None:
+    exchange = _exchange(200, b"{}", "application/json")
+    for _ in range(2):  # not remembered: the second call fails alike
+        with pytest.raises(httpx2.InvalidURL, match="non-printable"):
+            await exchange.post_json("http://127.0.0.1:9/v1/\x01", {})

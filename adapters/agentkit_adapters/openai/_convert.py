@@ -193,7 +193,7 @@ def to_openai_messages(
     notes: _Notes = []
     for message in messages:
         _convert_into(out, notes, message, provider, model_id, reasoning_field)
-    return out, _said_once(notes, provider)
+    return out, _said_once(notes, provider) if notes else []
 
 
 #: Warnings in the order they arose, with None where reasoning was left out
@@ -433,6 +433,12 @@ def openai_cache_fields(
     return fields, warnings
 
 
+#: The settings sent as body fields of their own name (max_tokens under the
+#: host's name for it), in the order a body has them.
+_SAMPLING = ("max_tokens", "temperature", "top_p", "stop", "seed", "reasoning_effort")
+_NOTHING_SET = (None,) * len(_SAMPLING)
+
+
 def to_openai_request(
     request: ModelRequest,
     *,
@@ -516,28 +522,31 @@ def to_openai_request(
         if compiled.strict:
             json_schema["strict"] = True
         body["response_format"] = {"type": "json_schema", "json_schema": json_schema}
-    for name, value in (
-        ("max_tokens", settings.max_tokens),
-        ("temperature", settings.temperature),
-        ("top_p", settings.top_p),
-        ("stop", settings.stop),
-        ("seed", settings.seed),
-        ("reasoning_effort", settings.reasoning_effort),
-    ):
-        if value is None:
-            continue
-        if name in skip:
-            warnings.append(
-                setting_not_sent(name, why=f"{provider} does not accept it", provider=provider)
-            )
-        else:
-            key = quirks.max_tokens_field if name == "max_tokens" else name
-            body[key] = value  # type: ignore[literal-required]
-    cache_fields, cache_warnings = openai_cache_fields(
-        request, supported=quirks.prompt_cache_fields, provider=provider
+    values = (
+        settings.max_tokens,
+        settings.temperature,
+        settings.top_p,
+        settings.stop,
+        settings.seed,
+        settings.reasoning_effort,
     )
-    body.update(cache_fields)  # type: ignore[typeddict-item]
-    warnings += cache_warnings
+    if values != _NOTHING_SET:  # most agents set none of them: one comparison
+        for name, value in zip(_SAMPLING, values, strict=True):
+            if value is None:
+                continue
+            if name in skip:
+                warnings.append(
+                    setting_not_sent(name, why=f"{provider} does not accept it", provider=provider)
+                )
+            else:
+                key = quirks.max_tokens_field if name == "max_tokens" else name
+                body[key] = value  # type: ignore[literal-required]
+    if settings.prompt_cache is not None and settings.prompt_cache is not False:
+        cache_fields, cache_warnings = openai_cache_fields(
+            request, supported=quirks.prompt_cache_fields, provider=provider
+        )
+        body.update(cache_fields)  # type: ignore[typeddict-item]
+        warnings += cache_warnings
     if stream:
         body["stream"] = True
         if quirks.supports_stream_usage:

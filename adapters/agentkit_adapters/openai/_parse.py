@@ -79,8 +79,14 @@ def from_openai_usage(usage: Any) -> Usage | None:
     """
     if not isinstance(usage, dict):
         return None
-    prompt = lenient_count(usage.get("prompt_tokens"))
-    completion = lenient_count(usage.get("completion_tokens"))
+    # lenient_count's own test inline for the counts a host sends as it should (this
+    # runs on every answer); anything else goes through lenient_count.
+    prompt = usage.get("prompt_tokens")
+    if type(prompt) is not int or prompt < 0:
+        prompt = lenient_count(prompt)
+    completion = usage.get("completion_tokens")
+    if type(completion) is not int or completion < 0:
+        completion = lenient_count(completion)
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     if cached is None:
@@ -88,10 +94,10 @@ def from_openai_usage(usage: Any) -> Usage | None:
         cached = usage.get("cached_tokens")
         if cached is None:
             cached = usage.get("prompt_cache_hit_tokens")
+    if type(cached) is not int or cached < 0:
+        cached = lenient_count(cached)
     details = usage.get("completion_tokens_details")
-    reasoning = lenient_count(
-        details.get("reasoning_tokens") if isinstance(details, dict) else None
-    )
+    reasoning = lenient_count(details.get("reasoning_tokens")) if isinstance(details, dict) else 0
     if reasoning and usage.get("total_tokens") == prompt + completion + reasoning:
         # xAI leaves reasoning out of completion_tokens (case openai_compatible/xai_tool_call:
         # 307 + 26 + 255 = 588); agentkit's output_tokens includes it, as OpenAI's does.
@@ -101,7 +107,7 @@ def from_openai_usage(usage: Any) -> Usage | None:
         Usage,
         input_tokens=prompt,
         output_tokens=completion,
-        cache_read_input_tokens=lenient_count(cached),
+        cache_read_input_tokens=cached,
         reasoning_output_tokens=reasoning,
     )
 
@@ -159,20 +165,30 @@ def from_openai_response(
         )
     choice = choices[0]
     message = choice["message"]
-    answered_by = _text(completion.get("model")) or model_id
-    response_id = _text(completion.get("id"))
+    # _text inline for the values a host sends as it should (a str, or nothing),
+    # as in from_openai_usage: each of these calls cost about as much as its test.
+    answered_by: Any = completion.get("model")
+    if answered_by is not None and type(answered_by) is not str:
+        answered_by = _text(answered_by)
+    answered_by = answered_by or model_id
+    response_id: Any = completion.get("id")
+    if response_id is not None and type(response_id) is not str:
+        response_id = _text(response_id)
     # Every value is coerced to its field's type first (_text, lenient_count, a fresh dict
     # of arguments, a FinishReason word): a lax host can never make pydantic raise
     # instead of an agentkit error, and the response is built without validating it
     # again (unchecked), which would cost more than parsing the body.
     parts: list[Part] = []
-    reasoning = _text(message.get("reasoning_content") or message.get("reasoning"))
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if reasoning is not None and type(reasoning) is not str:
+        reasoning = _text(reasoning)
     if reasoning:
         parts.append(unchecked(ReasoningPart, text=reasoning, provider=provider, model=answered_by))
     content: Any = message.get("content")
     if isinstance(content, list):  # a few hosts answer with content parts
         content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    content = _text(content)
+    elif content is not None and type(content) is not str:
+        content = _text(content)
     if content:
         parts.append(unchecked(TextPart, text=content))
     calls = message.get("tool_calls") or ()
@@ -184,7 +200,10 @@ def from_openai_response(
                 provider=provider,
                 model_id=model_id,
             )
-        name = _text(function.get("name")) or ""
+        name = function.get("name")
+        if name is not None and type(name) is not str:
+            name = _text(name)
+        name = name or ""
         wire_arguments: Any = function.get("arguments")
         arguments, invalid = parse_arguments(wire_arguments)
         compiled = schemas.get(name) if schemas else None
@@ -192,16 +211,24 @@ def from_openai_response(
             arguments = strip_added_nulls(arguments, compiled)
         if arguments is wire_arguments:
             arguments = dict(arguments)  # a lax host's object: copied, as validation would
+        call_id: Any = call.get("id")
+        if call_id is not None and type(call_id) is not str:
+            call_id = _text(call_id)
         parts.append(
             unchecked(
                 ToolCallPart,
-                id=_text(call.get("id")) or new_call_id(position, response_id),
+                id=call_id or new_call_id(position, response_id),
                 name=name,
                 arguments=arguments,
                 raw_arguments=invalid,
             )
         )
-    raw = _text(choice.get("finish_reason"))
+    raw = choice.get("finish_reason")
+    if raw is not None and type(raw) is not str:
+        raw = _text(raw)
+    refusal = message.get("refusal")
+    if refusal is not None and type(refusal) is not str:
+        refusal = _text(refusal)
     return unchecked(
         ModelResponse,
         message=unchecked(Message, role="assistant", parts=parts),
@@ -211,7 +238,7 @@ def from_openai_response(
         provider=provider,
         model_id=answered_by,
         response_id=response_id,
-        refusal=_text(message.get("refusal")) or None,
+        refusal=refusal or None,
         warnings=list(warnings) if warnings else [],
     )
 
