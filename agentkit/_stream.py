@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
-from ._messages import Message, Part, ReasoningPart, TextPart, ToolCallPart, Usage
+from ._messages import (
+    AudioPart,
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    ResourcePart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+)
 from ._model import (
     FinishReason,
     ModelResponse,
@@ -65,6 +76,42 @@ def _text_event(cls: type[_TextEvent], kind: str, text: str) -> _TextEvent:
     return cls(text=text)
 
 
+#: The words of ``FinishReason``: a value among them needs no validation.
+_FINISH_REASONS = frozenset(get_args(FinishReason))
+#: The classes of ``Part``: a list of their instances is a valid ``parts`` as it is
+#: (validation keeps model instances, and only copies the list).
+_PART_CLASSES = frozenset(
+    {TextPart, ImagePart, AudioPart, ResourcePart, ToolCallPart, ToolResultPart, ReasoningPart}
+)
+
+
+def _optional_str(value: object) -> bool:
+    """Whether ``value`` is what a ``str | None`` field holds after validation.
+
+    Exactly a ``str``: validation turns a subclass's instance into a plain one.
+    """
+    return value is None or type(value) is str
+
+
+def _response_start(provider: str, model_id: str, response_id: str | None) -> ResponseStartEvent:
+    if type(provider) is str and type(model_id) is str and _optional_str(response_id):
+        values = {
+            "type": "response_start",
+            "provider": provider,
+            "model_id": model_id,
+            "response_id": response_id,
+        }
+        return trusted(ResponseStartEvent, values, {"provider", "model_id", "response_id"})
+    return ResponseStartEvent(provider=provider, model_id=model_id, response_id=response_id)
+
+
+def _call_start(index: int, call_id: str, name: str) -> ToolCallStartEvent:
+    if type(index) is int and type(call_id) is str and type(name) is str:
+        values = {"type": "tool_call_start", "index": index, "id": call_id, "name": name}
+        return trusted(ToolCallStartEvent, values, {"index", "id", "name"})
+    return ToolCallStartEvent(index=index, id=call_id, name=name)
+
+
 class _PendingCall:
     __slots__ = ("fragments", "id", "name")
 
@@ -81,6 +128,11 @@ class StreamAccumulator:
     returns the neutral events to yield. ``finish`` closes any open tool call
     and returns the final ``ResponseEndEvent``. Text deltas concatenate to the
     final text, and every started tool call is ended, by construction.
+
+    What it builds (events, parts, the message, the response) is built without
+    validating it again when the adapter's values are exactly of their fields'
+    types (checked the cheap way); any other value goes through pydantic and
+    raises, or is coerced, as it always was (tests/adapters/test_unchecked_streams.py).
 
     Args:
         provider: Provider name for the response.
@@ -114,20 +166,30 @@ class StreamAccumulator:
         self.started = True
         self.response_id = response_id or self.response_id
         self.model_id = model_id or self.model_id
-        return ResponseStartEvent(
-            provider=self.provider, model_id=self.model_id, response_id=self.response_id
-        )
+        return _response_start(self.provider, self.model_id, self.response_id)
 
     def _flush_text(self) -> None:
+        # A join is always a str; the provider and model are the adapter's, checked.
         if self._reasoning:
-            self._parts.append(
-                ReasoningPart(
-                    text="".join(self._reasoning), provider=self.provider, model=self.model_id
-                )
-            )
+            text = "".join(self._reasoning)
+            provider, model = self.provider, self.model_id
+            if _optional_str(provider) and _optional_str(model):
+                values = {
+                    "type": "reasoning",
+                    "text": text,
+                    "signature": None,
+                    "id": None,
+                    "provider": provider,
+                    "model": model,
+                }
+                part = trusted(ReasoningPart, values, {"text", "provider", "model"})
+            else:
+                part = ReasoningPart(text=text, provider=provider, model=model)
+            self._parts.append(part)
             self._reasoning = []
         if self._text:
-            self._parts.append(TextPart(text="".join(self._text)))
+            values = {"type": "text", "text": "".join(self._text)}
+            self._parts.append(trusted(TextPart, values, {"text"}))
             self._text = []
 
     def add_text(self, text: str) -> list[StreamEvent]:
@@ -171,7 +233,7 @@ class StreamAccumulator:
         """Open tool call ``index``."""
         self._flush_text()
         self._calls[index] = _PendingCall(call_id, name)
-        return [ToolCallStartEvent(index=index, id=call_id, name=name)]
+        return [_call_start(index, call_id, name)]
 
     def add_arguments(self, index: int, fragment: str) -> list[StreamEvent]:
         """Append a fragment of tool call ``index``'s JSON arguments."""
@@ -197,12 +259,10 @@ class StreamAccumulator:
             from ._schema._nulls import strip_added_nulls
 
             parsed = strip_added_nulls(parsed, compiled)
-        call = ToolCallPart(
-            id=pending.id, name=pending.name, arguments=parsed, raw_arguments=invalid
-        )
+        call = _call_part(pending.id, pending.name, parsed, invalid, raw)
         self._parts.append(call)
         self._ended.append((index, call))
-        if type(index) is int:  # the call was just validated: only the index is the adapter's
+        if type(index) is int:  # the call is a valid part: only the index is the adapter's
             values = {"type": "tool_call_end", "index": index, "call": call}
             return [trusted(ToolCallEndEvent, values, {"index", "call"})]
         return [ToolCallEndEvent(index=index, call=call)]
@@ -230,16 +290,16 @@ class StreamAccumulator:
             events += self.end_call(index)
         self._flush_text()
         refusal = "".join(self._refusal) or None
-        response = ModelResponse(
-            message=Message(role="assistant", parts=self._parts),
-            finish_reason=finish_reason,
-            raw_finish_reason=raw_finish_reason,
-            usage=usage,
-            provider=self.provider,
-            model_id=self.model_id,
-            response_id=self.response_id,
-            refusal=refusal,
-            warnings=warnings or [],
+        response = _response(
+            _message(self._parts),
+            finish_reason,
+            raw_finish_reason,
+            usage,
+            self.provider,
+            self.model_id,
+            self.response_id,
+            refusal,
+            warnings or [],
         )
         # The response was just validated: the event around it needs no check.
         values = {"type": "response_end", "response": response}
@@ -247,23 +307,133 @@ class StreamAccumulator:
         return events
 
 
+def _call_part(
+    call_id: str,
+    name: str,
+    arguments: dict[str, Any],
+    invalid: str | None,
+    raw: dict[str, Any] | str | None,
+) -> ToolCallPart:
+    """``ToolCallPart(id=, name=, arguments=, raw_arguments=)``, built unvalidated when valid.
+
+    ``raw`` is what the arguments were parsed from. Parsed JSON is a new dict
+    with ``str`` keys; a dict of the adapter's own (Gemini, Ollama) has its
+    keys checked and is copied, as validation would copy it.
+    """
+    fresh: dict[str, Any] | None = arguments
+    if isinstance(raw, dict) and type(arguments) is dict:
+        fresh = arguments.copy() if all(type(key) is str for key in arguments) else None
+    if (
+        type(fresh) is dict
+        and type(call_id) is str
+        and type(name) is str
+        and _optional_str(invalid)
+    ):
+        values = {
+            "type": "tool_call",
+            "id": call_id,
+            "name": name,
+            "arguments": fresh,
+            "raw_arguments": invalid,
+        }
+        return trusted(ToolCallPart, values, {"id", "name", "arguments", "raw_arguments"})
+    return ToolCallPart(id=call_id, name=name, arguments=arguments, raw_arguments=invalid)
+
+
+def _message(parts: list[Part]) -> Message:
+    """``Message(role="assistant", parts=parts)``; the list is copied, as validation does."""
+    classes = _PART_CLASSES
+    for part in parts:
+        if type(part) not in classes:  # a dict or a subclass of an adapter's: validated
+            return Message(role="assistant", parts=parts)
+    values = {"role": "assistant", "parts": parts.copy()}
+    return trusted(Message, values, {"role", "parts"})
+
+
+def _response(
+    message: Message,
+    finish_reason: FinishReason,
+    raw_finish_reason: str | None,
+    usage: Usage | None,
+    provider: str,
+    model_id: str,
+    response_id: str | None,
+    refusal: str | None,
+    warnings: list[RunWarning],
+) -> ModelResponse:
+    """``ModelResponse`` of every field, unvalidated when each value is of its type.
+
+    The adapter's values are checked the cheap way (exact types, the Literal's
+    words, models of exactly their class); anything else goes through pydantic,
+    so a bad value raises the error it always did.
+    """
+    if (
+        type(finish_reason) is str
+        and finish_reason in _FINISH_REASONS
+        and _optional_str(raw_finish_reason)
+        and (usage is None or type(usage) is Usage)
+        and type(provider) is str
+        and type(model_id) is str
+        and _optional_str(response_id)
+        and _optional_str(refusal)
+        and type(warnings) is list
+        and (not warnings or all(type(w) is RunWarning for w in warnings))
+    ):
+        values = {
+            "message": message,
+            "finish_reason": finish_reason,
+            "raw_finish_reason": raw_finish_reason,
+            "usage": usage,
+            "provider": provider,
+            "model_id": model_id,
+            "response_id": response_id,
+            "refusal": refusal,
+            "warnings": warnings.copy(),
+        }
+        return trusted(ModelResponse, values, set(values))
+    return ModelResponse(
+        message=message,
+        finish_reason=finish_reason,
+        raw_finish_reason=raw_finish_reason,
+        usage=usage,
+        provider=provider,
+        model_id=model_id,
+        response_id=response_id,
+        refusal=refusal,
+        warnings=warnings,
+    )
+
+
 def response_events(response: ModelResponse) -> Iterator[StreamEvent]:
     """The events a stream would have produced for this whole response."""
-    yield ResponseStartEvent(
-        provider=response.provider, model_id=response.model_id, response_id=response.response_id
-    )
+    # Built unvalidated from values of their fields' types (the response's own,
+    # checked the cheap way, as in StreamAccumulator); others go through pydantic.
+    yield _response_start(response.provider, response.model_id, response.response_id)
     index = 0
     for part in response.message.parts:
         if isinstance(part, TextPart):
-            yield TextDeltaEvent(text=part.text)
+            yield _text_event(TextDeltaEvent, "text_delta", part.text)
         elif isinstance(part, ReasoningPart) and part.text:
-            yield ReasoningDeltaEvent(text=part.text)
+            yield _text_event(ReasoningDeltaEvent, "reasoning_delta", part.text)
         elif isinstance(part, ToolCallPart):
-            yield ToolCallStartEvent(index=index, id=part.id, name=part.name)
+            yield _call_start(index, part.id, part.name)
             arguments = part.raw_arguments or json.dumps(part.arguments)
-            yield ToolCallDeltaEvent(index=index, arguments_delta=arguments)
-            yield ToolCallEndEvent(index=index, call=part)
+            if type(arguments) is str:
+                values = {"type": "tool_call_delta", "index": index, "arguments_delta": arguments}
+                yield trusted(ToolCallDeltaEvent, values, {"index", "arguments_delta"})
+            else:
+                yield ToolCallDeltaEvent(index=index, arguments_delta=arguments)
+            if type(part) is ToolCallPart:
+                values = {"type": "tool_call_end", "index": index, "call": part}
+                yield trusted(ToolCallEndEvent, values, {"index", "call"})
+            else:
+                yield ToolCallEndEvent(index=index, call=part)
             index += 1
     if response.refusal:
-        yield RefusalDeltaEvent(text=response.refusal)
-    yield ResponseEndEvent(response=response)
+        yield _text_event(RefusalDeltaEvent, "refusal_delta", response.refusal)
+    if type(response) is ModelResponse:
+        yield trusted(
+            ResponseEndEvent, {"type": "response_end", "response": response}, {"response"}
+        )
+    else:
+        yield ResponseEndEvent(response=response)
