@@ -163,31 +163,32 @@ def _parser(full: bool = False, only: str | None = None) -> argparse.ArgumentPar
         action="store_true",
         help="after the run, show where the tokens went (a ledger per call) and advice",
     )
-    from ._tokens_command import add_arguments as add_tokens_arguments
-
-    add_tokens_arguments(
-        add_parser(
-            "tokens",
-            help="show what an agent's fixed prefix costs on each model, without calling it",
-        )
+    # A skipped subcommand's module is not imported either (typing and pathlib
+    # come with them): `agentkit serve` pays only for its own options.
+    tokens = add_parser(
+        "tokens",
+        help="show what an agent's fixed prefix costs on each model, without calling it",
     )
+    if not isinstance(tokens, _Skipped):
+        from ._tokens_command import add_arguments as add_tokens_arguments
 
-    from ._batch_command import add_batch_arguments, add_worker_arguments
+        add_tokens_arguments(tokens)
 
-    add_batch_arguments(
-        add_parser(
-            "batch",
-            help="run an agent on every line of a JSONL file as durable queued runs",
-            description="Run an agent on every input of a JSONL file: one durable run per "
-            "input on the provider's queue, answers appended to --out as they finish.",
-        )
+    batch = add_parser(
+        "batch",
+        help="run an agent on every line of a JSONL file as durable queued runs",
+        description="Run an agent on every input of a JSONL file: one durable run per "
+        "input on the provider's queue, answers appended to --out as they finish.",
     )
-    add_worker_arguments(
-        add_parser(
-            "worker",
-            help="take batch runs from the queues of a shared database until stopped",
-        )
+    worker = add_parser(
+        "worker",
+        help="take batch runs from the queues of a shared database until stopped",
     )
+    if not isinstance(batch, _Skipped) or not isinstance(worker, _Skipped):
+        from ._batch_command import add_batch_arguments, add_worker_arguments
+
+        add_batch_arguments(batch)
+        add_worker_arguments(worker)
 
     validate = add_parser("validate", help="check an agent file against its schema")
     validate.add_argument("agent", help="path to agent.yaml")
@@ -246,14 +247,17 @@ def _parser(full: bool = False, only: str | None = None) -> argparse.ArgumentPar
     schema.add_argument("name", help="message, tool, agent, stream-event, run-event or usage")
 
     # Light to build (argparse only); the conversion loads pyagentspec when it runs.
-    from .agentspec._command import add_export_arguments, add_import_arguments
+    export = add_parser(
+        "export", help="write an agent file as an Open Agent Specification document"
+    )
+    import_ = add_parser(
+        "import", help="read an Open Agent Specification document as an agent file"
+    )
+    if not isinstance(export, _Skipped) or not isinstance(import_, _Skipped):
+        from .agentspec._command import add_export_arguments, add_import_arguments
 
-    add_export_arguments(
-        add_parser("export", help="write an agent file as an Open Agent Specification document")
-    )
-    add_import_arguments(
-        add_parser("import", help="read an Open Agent Specification document as an agent file")
-    )
+        add_export_arguments(export)
+        add_import_arguments(import_)
 
     conformance = add_parser(
         "conformance", help="check that an adapter behaves: run the conformance scenarios"

@@ -382,3 +382,24 @@ def test_a_word_that_is_no_subcommand_gets_the_whole_parser() -> None:
 
     assert list(_subcommands(_cli._parser(only="srve"))) == list(_subcommands(_cli._parser()))
     assert len(_subcommands(_cli._parser())) == len(_COMMAND_LINES)
+
+
+def test_serve_loads_neither_other_subcommands_nor_tools_before_it_resolves() -> None:
+    # `agentkit serve` builds only its own options, so the modules of the other
+    # subcommands' options stay unloaded; and the serving module itself loads no
+    # pydantic, so the tool sets load inside resolve_targets (with the cyclic
+    # collector held off there).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from agentkit._cli import _parser\n"
+        "_parser(only='serve').parse_args(['serve', 'math'])\n"
+        "import agentkit.mcp._serve\n"
+        "print([m for m in ('agentkit._tokens_command', 'agentkit._batch_command',\n"
+        "    'agentkit.agentspec._command', 'agentkit._tools', 'agentkit.mcp._agent_tool',\n"
+        "    'pydantic') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
