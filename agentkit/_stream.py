@@ -11,18 +11,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
-from ._messages import (
-    AudioPart,
-    ImagePart,
-    Message,
-    Part,
-    ReasoningPart,
-    ResourcePart,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
-    Usage,
-)
+from ._messages import Message, Part, ReasoningPart, TextPart, ToolCallPart, Usage
 from ._model import (
     FinishReason,
     ModelResponse,
@@ -78,11 +67,10 @@ def _text_event(cls: type[_TextEvent], kind: str, text: str) -> _TextEvent:
 
 #: The words of ``FinishReason``: a value among them needs no validation.
 _FINISH_REASONS = frozenset(get_args(FinishReason))
-#: The classes of ``Part``: a list of their instances is a valid ``parts`` as it is
+#: The classes of ``Part`` (read from its union, so a new part kind is never
+#: missed): a list of their instances is a valid ``parts`` as it is
 #: (validation keeps model instances, and only copies the list).
-_PART_CLASSES = frozenset(
-    {TextPart, ImagePart, AudioPart, ResourcePart, ToolCallPart, ToolResultPart, ReasoningPart}
-)
+_PART_CLASSES = frozenset(get_args(get_args(Part)[0]))
 
 
 def _optional_str(value: object) -> bool:
