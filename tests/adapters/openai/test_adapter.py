@@ -405,7 +405,9 @@ async def test_cancelling_the_consumer_closes_the_connection(
             if received == 3:
                 scope.cancel()  # as a timeout or a user's Ctrl-C would
     assert scope.cancelled_caught
-    assert received == 3
+    # The cancel lands at the next real wait: events already parsed from one read
+    # may still arrive, but the 200-word answer must not run to its end.
+    assert 3 <= received < 50
     assert await anyio.to_thread.run_sync(emulator.disconnected.wait, 5)
 
 
