@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from agentkit import (
     Agent,
@@ -27,15 +26,7 @@ from agentkit import (
 )
 from agentkit._modelcall import _new_request
 from agentkit.testing import FunctionAdapter
-
-
-def _same(fast: BaseModel, validated: BaseModel) -> None:
-    assert type(fast) is type(validated)
-    assert fast == validated
-    assert fast.model_dump_json() == validated.model_dump_json()
-    assert fast.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
-    assert fast.model_fields_set == validated.model_fields_set
-    assert repr(fast) == repr(validated)
+from tests.same_model import assert_same_model
 
 
 @pytest.mark.parametrize(
@@ -49,7 +40,7 @@ def _same(fast: BaseModel, validated: BaseModel) -> None:
 def test_a_usage_sum_is_the_validated_usage(left: Usage, right: Usage) -> None:
     total = left + right
     fields = {name: getattr(total, name) for name in Usage.model_fields}
-    _same(total, Usage(**fields))
+    assert_same_model(total, Usage(**fields))
     assert total.requests == left.requests + right.requests
     assert total.input_tokens == left.input_tokens + right.input_tokens
 
@@ -93,7 +84,7 @@ def test_a_text_tool_result_is_the_validated_result() -> None:
         return f"hello {name}"
 
     result = tool(hello).to_result("hello you")
-    _same(
+    assert_same_model(
         result,
         ToolResultPart(call_id="", name="hello", content=[TextPart(text="hello you")]),
     )
@@ -123,7 +114,7 @@ async def test_run_returns_the_fold_of_run_streams_events(streamed: bool) -> Non
     assert calls == ["Paris/C", "Paris/C"]  # the default filled in, each run
     fields = {name: getattr(result, name) for name in RunResult.model_fields}
     validated = RunResult(**fields)
-    _same(result, validated)
+    assert_same_model(result, validated)
     # Pydantic's private state, the calls made aside (the fold's own list).
     assert result.__pydantic_private__ == {**validated.__pydantic_private__, "_calls": result.calls}
     assert [c.sent for c in result.calls] == [2, 4]

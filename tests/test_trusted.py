@@ -18,18 +18,7 @@ from agentkit import (
     ToolResultPart,
 )
 from agentkit._trusted import trusted
-
-
-def _same(fast: BaseModel, validated: BaseModel) -> None:
-    assert type(fast) is type(validated)
-    assert fast == validated
-    assert fast.model_dump() == validated.model_dump()
-    assert fast.model_dump_json() == validated.model_dump_json()
-    assert fast.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
-    assert fast.model_fields_set == validated.model_fields_set
-    assert repr(fast) == repr(validated)
-    assert hash(fast) == hash(validated)  # frozen models hash by value
-    assert fast.model_copy(update={}) == validated
+from tests.same_model import assert_same_model
 
 
 def test_the_accumulators_deltas_equal_validated_events() -> None:
@@ -42,10 +31,10 @@ def test_the_accumulators_deltas_equal_validated_events() -> None:
     (arguments,) = acc.add_arguments(0, '{"a"')
     (ended,) = acc.end_call(0, '{"a": 1}')
     (*_, end) = acc.finish("tool_calls")
-    _same(text, TextDeltaEvent(text="Hel"))
-    _same(reasoning, ReasoningDeltaEvent(text="think"))
-    _same(refusal, RefusalDeltaEvent(text="no"))
-    _same(arguments, ToolCallDeltaEvent(index=0, arguments_delta='{"a"'))
+    assert_same_model(text, TextDeltaEvent(text="Hel"))
+    assert_same_model(reasoning, ReasoningDeltaEvent(text="think"))
+    assert_same_model(refusal, RefusalDeltaEvent(text="no"))
+    assert_same_model(arguments, ToolCallDeltaEvent(index=0, arguments_delta='{"a"'))
     call = ToolCallPart(id="c1", name="f", arguments={"a": 1}, raw_arguments=None)
     assert isinstance(end, ResponseEndEvent)
     # Unhashable (dicts and lists inside), so compared without hash().
