@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from agentkit import Agent, ModelRequest, ToolCallPart, run
 from agentkit import tool as make_tool
-from agentkit.mcp import MCPToolset, build_server, serve_http
+from agentkit.mcp import MCPToolset, build_server
 from agentkit.testing import FunctionAdapter
 from agentkit.tracing import extract_trace_context, inject_trace_context
+from tests.mcp.http_serving import serving
 
 from .conftest import Spans
 
@@ -65,19 +65,9 @@ async def test_the_server_span_is_a_child_of_the_client_call_in_the_same_trace(
     spans = global_spans
     seen_meta.clear()
     server_object = build_server([forecast, fail], name="weather-mcp")
-    ready: list[str] = []
-    listening = anyio.Event()
-
-    def on_ready(url: str) -> None:
-        ready.append(url)
-        listening.set()
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(lambda: serve_http(server_object, port=0, on_ready=on_ready))
-        await listening.wait()
-        agent = Agent(name="caller", tools=[MCPToolset(url=ready[0], name="remote")])
+    async with serving(server_object) as url:
+        agent = Agent(name="caller", tools=[MCPToolset(url=url, name="remote")])
         await run(agent, "Lima?", model=FunctionAdapter(calls(tool_name)))
-        group.cancel_scope.cancel()
 
     root = spans.one("invoke_agent caller")
     client = spans.one(f"MCP send tools/call {tool_name}")

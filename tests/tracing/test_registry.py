@@ -10,7 +10,6 @@ from __future__ import annotations
 import types
 from typing import Any
 
-import anyio
 import pytest
 from opentelemetry.semconv._incubating.attributes import (
     gen_ai_attributes,
@@ -27,9 +26,10 @@ from opentelemetry.semconv.attributes import (
 
 from agentkit import Agent, RetryPolicy, run, run_stream
 from agentkit.exceptions import AuthenticationError, ModelCallError, RateLimitError
-from agentkit.mcp import MCPToolset, build_server, serve_http
+from agentkit.mcp import MCPToolset, build_server
 from agentkit.testing import FunctionAdapter, OpenAIChatEmulator, serve_asgi
 from agentkit.tracing import instrument
+from tests.mcp.http_serving import serving
 
 from . import test_emulated_spans as emulated
 from . import test_mcp_propagation as mcp_case
@@ -96,21 +96,11 @@ async def every_kind_of_run(provider: Any) -> None:
         )
 
     # MCP on both sides.
-    listening = anyio.Event()
-    urls: list[str] = []
-
-    def on_ready(url: str) -> None:
-        urls.append(url)
-        listening.set()
-
     server = build_server([mcp_case.forecast, mcp_case.fail])
-    async with anyio.create_task_group() as group:
-        group.start_soon(lambda: serve_http(server, port=0, on_ready=on_ready))
-        await listening.wait()
-        agent = Agent(name="caller", tools=[MCPToolset(url=urls[0], name="remote")])
+    async with serving(server) as url:
+        agent = Agent(name="caller", tools=[MCPToolset(url=url, name="remote")])
         for name in ("forecast", "fail"):
             await run(agent, "Lima?", model=FunctionAdapter(mcp_case.calls(name)))
-        group.cancel_scope.cancel()
 
 
 async def test_every_emitted_attribute_name_is_registered(spans: Spans, provider: Any) -> None:
