@@ -24,7 +24,7 @@ import pytest
 from a2a.client import ClientConfig, create_client
 from a2a.types import Message, Part, Role, SendMessageRequest, TaskState
 from mcp import Client
-from mcp_peers import AGENTKIT, REPO, free_port, start_server
+from mcp_peers import AGENTKIT, REPO
 
 from agentkit import ModelRequest
 from agentkit.testing import OpenAIChatEmulator, serve_asgi
@@ -41,14 +41,21 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _serve_math(*options: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """``agentkit serve math`` over HTTP on a port it picks; returns it and its MCP URL.
-
-    Waits for the line in which the server says where it listens, however long
-    a loaded machine takes to start it: polling a port chosen beforehand gave
-    up after 30 s (under load 10 the server took 25-30 s to start) and could
-    meet another process that took the port meanwhile.
-    """
+    """``agentkit serve math`` over HTTP on a port it picks; returns it and its MCP URL."""
     command = [*AGENTKIT, "serve", "math", "--transport", "http", "--port", "0", *options]
+    return _listening(command, "MCP server listening on ", env)
+
+
+def _listening(
+    command: list[str], says: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a server on port 0; return it and the URL ending the line that starts ``says``.
+
+    Waits for that line however long a loaded machine takes to start the
+    server: polling a port chosen beforehand gave up after 30 s (under load 10
+    the server took 25-30 s to start) and could meet another process that took
+    the port meanwhile.
+    """
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO
     )
@@ -57,7 +64,7 @@ def _serve_math(*options: str, env: dict[str, str]) -> tuple[subprocess.Popen[by
     for raw in process.stderr:  # each line as the server writes it, until it exits
         line = raw.decode()
         said.append(line)
-        if line.startswith("MCP server listening on "):
+        if line.startswith(says):
             return process, line.split()[-1]
     process.wait()
     raise AssertionError(f"{command} exited with {process.returncode}: {''.join(said)}")
@@ -144,15 +151,16 @@ def test_a2a_serve_trace_console_prints_the_run_in_the_callers_trace(
     tmp_path: Path, upstream: str
 ) -> None:
     (tmp_path / "agent.yaml").write_text(AGENT_FILE, encoding="utf-8")
-    port = free_port()
-    command = [*AGENTKIT, "serve", str(tmp_path / "agent.yaml"), "--a2a", "--port", str(port)]
+    command = [*AGENTKIT, "serve", str(tmp_path / "agent.yaml"), "--a2a", "--port", "0"]
     env = _env(OPENAI_BASE_URL=upstream, OPENAI_API_KEY="sk-test-planted")
-    server = start_server([*command, "-m", "openai:gpt-test", "--trace", "console"], port, env)
+    server, url = _listening(
+        [*command, "-m", "openai:gpt-test", "--trace", "console"], "A2A agent ", env
+    )
     try:
-        [event] = anyio.run(_ask, f"http://127.0.0.1:{port}/")
+        [event] = anyio.run(_ask, url)
     finally:
-        server.process.terminate()
-        _, err = server.process.communicate(timeout=20)
+        server.terminate()
+        _, err = server.communicate(timeout=20)
     assert event.task.status.state == TaskState.TASK_STATE_COMPLETED
     spans = _console_spans(err.decode())
     run = next(s for s in spans if s["name"] == "invoke_agent greeter")
