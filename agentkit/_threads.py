@@ -197,9 +197,18 @@ class _Pool:
         loop = job.loop
         jobs = self.gathering.get(loop)
         if jobs is None:
+            if self.gathering:
+                self._forget_closed_loops()
             jobs = self.gathering[loop] = []
             loop.call_soon(self._flush, loop)
         jobs.append(job)
+
+    def _forget_closed_loops(self) -> None:
+        # A loop that closed before its flush ran left its entry (and its jobs,
+        # whose callers are gone with it); without this, every such loop would
+        # stay referenced for the life of the process.
+        for loop in [loop for loop in self.gathering if loop.is_closed()]:
+            del self.gathering[loop]
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         # On the loop, after the callbacks that were ready with the first job.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 import time
@@ -318,3 +319,20 @@ async def test_after_a_wait_ran_out_the_next_calls_go_without_one(
     assert waited == [1]  # handed over without a wait
     assert await run_in_worker(lambda: "quick") == "quick"
     assert waited == [1, 1]  # and waiting again
+
+
+def test_a_loop_closed_before_its_batch_went_over_is_forgotten() -> None:
+    pool = _threads._Pool()
+    closed = asyncio.new_event_loop()
+    context = contextvars.copy_context()
+    pool.gather(_threads._Job(lambda: 1, context, closed, closed.create_future()))
+    closed.close()  # before the iteration's end that would have flushed the batch
+    assert list(pool.gathering) == [closed]
+    running = asyncio.new_event_loop()
+    try:
+        job = _threads._Job(lambda: 2, context, running, running.create_future())
+        pool.gather(job)
+        assert list(pool.gathering) == [running]
+        assert running.run_until_complete(job.future) == 2  # its own batch still goes over
+    finally:
+        running.close()
