@@ -9,7 +9,6 @@ what makes serving and consuming MCP the same code.
 from __future__ import annotations
 
 import inspect
-import json
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -25,6 +24,8 @@ from typing import (
 from .exceptions import ToolError, UserError
 
 if TYPE_CHECKING:
+    import json
+
     import anyio
     from jsonschema.protocols import Validator
     from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -51,6 +52,8 @@ def _load() -> None:
     and ``to_result`` run for every tool call.
     """
     global _loaded
+    import json
+
     import anyio
     from pydantic import TypeAdapter, ValidationError
 
@@ -60,6 +63,7 @@ def _load() -> None:
     from ._trusted import build, trusted
 
     globals().update(
+        json=json,
         anyio=anyio,
         TypeAdapter=TypeAdapter,
         ValidationError=ValidationError,
