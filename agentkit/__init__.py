@@ -81,9 +81,9 @@ _EXPORTS: dict[str, str] = {
     "PromptCache": "._caching",
     "advice": "._advice",
     "RetryPolicy": "._policy",
-    "run": "._runner",
-    "run_stream": "._runner",
-    "run_sync": "._runner",
+    "run": "._run",
+    "run_stream": "._run",
+    "run_sync": "._run",
     "resolve_model": "._registry",
     "choose_model": "._registry",
 }
@@ -229,6 +229,6 @@ if TYPE_CHECKING:
         WarningEvent,
         fold_events,
     )
-    from ._runner import run, run_stream, run_sync
+    from ._run import run, run_stream, run_sync
     from ._stream import StreamAccumulator, parse_tool_arguments, response_events
     from ._tools import FunctionToolset, Tool, Toolset, tool

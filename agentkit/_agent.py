@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ._model import ModelSettings
 from ._tools import FunctionToolset, Tool, Toolset
 from .exceptions import UserError
 
@@ -23,7 +22,19 @@ if TYPE_CHECKING:
     # when a run compacts, not with every ``from agentkit import Agent``.
     from ._compaction import Compaction
 
+    # Only a type here: ``from agentkit import Agent`` loads no pydantic model
+    # (see ``_default_settings``).
+    from ._model import ModelSettings
+
 __all__ = ["Agent"]
+
+
+def _default_settings() -> ModelSettings:
+    # The settings model (and pydantic with it) loads when the first agent
+    # without settings is made, not with the import of ``Agent``.
+    from ._model import ModelSettings
+
+    return ModelSettings()
 
 
 @dataclass(eq=False)
@@ -66,7 +77,7 @@ class Agent:
     tools: Sequence[Tool | Toolset | Callable[..., Any]] = ()
     output_type: Any = None
     output_schema: dict[str, Any] | None = None
-    settings: ModelSettings = field(default_factory=ModelSettings)
+    settings: ModelSettings = field(default_factory=_default_settings)
     max_turns: int = 10
     description: str | None = None
     default_model: str | None = None

@@ -403,3 +403,65 @@ def test_serve_loads_neither_other_subcommands_nor_tools_before_it_resolves() ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_names_of_a_script_load_no_pydantic_until_an_agent_runs() -> None:
+    # `from agentkit import Agent, run, tool` loads neither pydantic nor the
+    # message and event models nor the runner: they load when a tool is built
+    # and a run starts, and then everything works as if loaded up front.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from agentkit import Agent, run, run_stream, run_sync, tool\n"
+        "print([m for m in ('pydantic', 'pydantic_core', 'anyio', 'agentkit._model',\n"
+        "    'agentkit._messages', 'agentkit._runner', 'agentkit._result', 'agentkit._threads')\n"
+        "    if m in sys.modules])\n"
+        "import anyio\n"
+        "from agentkit import Message, ModelSettings, ToolCallPart\n"
+        "from agentkit.testing import FunctionAdapter\n"
+        "@tool\n"
+        "def get_weather(city: str) -> str:\n"
+        "    '''The weather.\n\n    Args:\n        city: The city.\n    '''\n"
+        "    return city + ': sunny'\n"
+        "def model(request):\n"
+        "    results = [p for m in request.messages for p in m.parts if p.type == 'tool_result']\n"
+        "    if results:\n"
+        "        return 'It is ' + results[0].content[0].text\n"
+        "    return [ToolCallPart(id='c1', name='get_weather', arguments={'city': 'Paris'})]\n"
+        "agent = Agent(name='weather', tools=[get_weather])\n"
+        "assert agent.settings == ModelSettings(), agent.settings\n"
+        "print(get_weather.definition.input_schema['properties'])\n"
+        "print(run_sync(agent, 'Weather?', model=FunctionAdapter(model)).output)\n"
+        "print(anyio.run(lambda: run(agent, 'Weather?', model=FunctionAdapter(model))).turns)\n"
+        "async def streamed():\n"
+        "    events = run_stream(agent, 'Weather?', model=FunctionAdapter(model))\n"
+        "    return [e.type async for e in events]\n"
+        "print(anyio.run(streamed)[-1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        "[]",
+        "{'city': {'description': 'The city.', 'type': 'string'}}",
+        "It is Paris: sunny",
+        "2",
+        "run_end",
+    ]
+
+
+@pytest.mark.parametrize("name", ["run", "run_stream", "run_sync"])
+def test_the_public_run_functions_are_the_runners_own(name: str) -> None:
+    # agentkit.run and friends are light stand-ins that hand each call to the
+    # runner (so importing them loads no runner): their signatures and help
+    # must stay the runner's, and the name must stay one object.
+    import inspect
+
+    from agentkit import _run, _runner
+
+    public, body = getattr(_run, name), getattr(_runner, name)
+    assert getattr(agentkit, name) is public
+    assert getattr(agentkit, name) is getattr(agentkit, name)
+    assert inspect.signature(public) == inspect.signature(body)
+    assert public.__doc__ == body.__doc__
+    assert inspect.iscoroutinefunction(public) == inspect.iscoroutinefunction(body)
