@@ -30,7 +30,7 @@ from contextlib import (
     AsyncExitStack,
     nullcontext,
 )
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import anyio
 
@@ -38,7 +38,7 @@ from ._agent import Agent
 from ._cascade import Cascade
 from ._messages import Message, TextPart, ToolCallPart, ToolResultPart
 from ._model import ModelAdapter, ModelResponse, ModelSettings, ResponseEndEvent
-from ._modelcall import ModelCalls, OnTruncation
+from ._modelcall import RUN_EVENT_CLASSES, ModelCalls, OnTruncation
 from ._output import FINAL_RESULT_TOOL, OutputMode, parse_json_answer
 from ._policy import RetryPolicy, parse_model_chain
 from ._registry import cached_model, choose_model
@@ -232,8 +232,11 @@ class _Run(ModelCalls):
                 call = self.io.call_model(self, stream, deltas)
                 try:
                     async for event in call:
-                        if type(event) is ResponseEndEvent or isinstance(event, ResponseEndEvent):
-                            response = event.response
+                        kind = type(event)
+                        if kind is ResponseEndEvent or (
+                            kind not in RUN_EVENT_CLASSES and isinstance(event, ResponseEndEvent)
+                        ):
+                            response = cast("ResponseEndEvent", event).response
                         add(event)
                         yield event
                 finally:

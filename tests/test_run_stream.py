@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import sys
 import weakref
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing, contextmanager
 from typing import Any
 
@@ -19,7 +19,11 @@ import pytest
 from agentkit import (
     Agent,
     ModelRequest,
+    ResponseEndEvent,
+    ResponseStartEvent,
+    RetryPolicy,
     RunEndEvent,
+    StreamEvent,
     TextPart,
     ToolCallPart,
     ToolDefinition,
@@ -27,7 +31,7 @@ from agentkit import (
     run_stream,
     tool,
 )
-from agentkit.exceptions import AuthenticationError, ModelCallError, UserError
+from agentkit.exceptions import AuthenticationError, ModelCallError, ServerError, UserError
 from agentkit.testing import FunctionAdapter
 
 
@@ -217,3 +221,59 @@ async def test_a_failed_run_raises_with_the_conversation_so_far(stream: bool) ->
     assert (lived.entered, lived.exited) == (1, 1)
     with pytest.raises(StopAsyncIteration):
         await anext(events)
+
+
+class _OwnStart(ResponseStartEvent):
+    """An adapter's own kinds of the stock events (the loops tell them by isinstance)."""
+
+
+class _OwnEnd(ResponseEndEvent):
+    pass
+
+
+class _OwnEventsAdapter(FunctionAdapter):
+    """Yields its own kinds of start and end; its first attempt fails right after the start."""
+
+    failed = False
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        async for event in super().stream(request):
+            if type(event) is ResponseStartEvent:
+                yield _OwnStart(**dict(event))
+                if not self.failed:
+                    self.failed = True
+                    raise ServerError("try again", provider="function", status_code=503)
+            elif type(event) is ResponseEndEvent:
+                yield _OwnEnd(response=event.response)
+            else:
+                yield event
+
+
+async def _no_wait(seconds: float) -> None:
+    pass
+
+
+@pytest.mark.anyio
+async def test_subclasses_of_the_response_events_are_still_recognised() -> None:
+    model = _OwnEventsAdapter(weather_model)
+    retry = RetryPolicy(sleep=_no_wait)
+    events = [e async for e in run_stream(AGENT, "Weather?", model=model, retry=retry)]
+    kinds = [e.type for e in events]
+    # The failed attempt's start was held back, so the retry is invisible but
+    # for its event; each of the two answers' own end event ended its turn.
+    assert kinds.count("retry") == 1
+    assert [type(e) for e in events if e.type == "response_start"] == [_OwnStart, _OwnStart]
+    assert [type(e) for e in events if e.type == "response_end"] == [_OwnEnd, _OwnEnd]
+    final = events[-1]
+    assert isinstance(final, RunEndEvent)
+    assert final.result.output == "It is Paris: 21C, sunny"
+    assert final.result.turns == 2
+    # Folded as the stock events they are: both answers are in the conversation.
+    assert [m.role for m in final.result.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    assert final.result.usage.requests == 2
