@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from ._messages import Message, ToolCallPart
 from ._model import (
@@ -45,9 +45,14 @@ if TYPE_CHECKING:
     from ._compaction import Compactor
     from ._toolindex import ToolIndex
 
-__all__ = ["ModelCalls", "OnTruncation"]
+__all__ = ["RUN_EVENT_CLASSES", "ModelCalls", "OnTruncation"]
 
 OnTruncation = Literal["warn", "error"]
+
+#: The stock classes of a run's events. An event of one of these is told apart
+#: by its type alone: ``isinstance`` with a pydantic class runs two Python-level
+#: ``__instancecheck__`` calls, and the streamed loops ask once per event.
+RUN_EVENT_CLASSES: frozenset[type] = frozenset(get_args(get_args(RunEvent)[0]))
 
 
 class ModelCalls:
@@ -193,8 +198,12 @@ class ModelCalls:
                         events = adapter.stream(request)
                         try:
                             async for event in events:
-                                if isinstance(event, ResponseStartEvent):
-                                    held = event
+                                kind = type(event)
+                                if kind is ResponseStartEvent or (
+                                    kind not in RUN_EVENT_CLASSES
+                                    and isinstance(event, ResponseStartEvent)
+                                ):
+                                    held = cast("ResponseStartEvent", event)
                                     continue
                                 delivered = True
                                 if held is not None:

@@ -376,8 +376,9 @@ class RunFold:
     def add(self, event: RunEvent) -> None:
         """Fold one more event in."""
         # A table lookup, not a chain of isinstance checks: deltas, the most
-        # frequent events, add nothing and leave at once.
-        fold = _FOLDS.get(type(event))
+        # frequent events, find None and leave at once. A class the table does
+        # not hold (an adapter's subclass of a stock event) is placed by its bases.
+        fold = _FOLDS.get(type(event), _fold_by_bases)
         if fold is not None:
             fold(self, event)
 
@@ -463,7 +464,7 @@ class RunFold:
 
 #: What each kind of event adds to the fold. The rest (deltas, response_start,
 #: tool call events, whose calls response_end holds too, and run_end) add nothing.
-_FOLDS: dict[type[Any], Callable[[RunFold, Any], None]] = {
+_FOLDS: dict[type[Any], Callable[[RunFold, Any], None] | None] = {
     ToolResultEvent: RunFold._tool_result,
     ResponseEndEvent: RunFold._response_end,
     TurnStartEvent: RunFold._turn_start,
@@ -473,7 +474,24 @@ _FOLDS: dict[type[Any], Callable[[RunFold, Any], None]] = {
     EscalationEvent: RunFold._escalation,
     OutputEvent: RunFold._output,
     RunStartEvent: RunFold._run_start,
+    ResponseStartEvent: None,
+    TextDeltaEvent: None,
+    RefusalDeltaEvent: None,
+    ReasoningDeltaEvent: None,
+    ToolCallStartEvent: None,
+    ToolCallDeltaEvent: None,
+    ToolCallEndEvent: None,
+    RunEndEvent: None,
 }
+
+
+def _fold_by_bases(fold: RunFold, event: RunEvent) -> None:
+    """Fold an event of a class ``_FOLDS`` lacks as its nearest stock base, and remember it."""
+    cls = type(event)
+    entry = next((_FOLDS[base] for base in cls.__mro__[1:] if base in _FOLDS), None)
+    _FOLDS[cls] = entry
+    if entry is not None:
+        entry(fold, event)
 
 
 def fold_events(events: Iterable[RunEvent]) -> RunResult:

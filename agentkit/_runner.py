@@ -30,7 +30,7 @@ from contextlib import (
     AsyncExitStack,
     nullcontext,
 )
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import anyio
 
@@ -38,11 +38,12 @@ from ._agent import Agent
 from ._cascade import Cascade
 from ._messages import Message, TextPart, ToolCallPart, ToolResultPart
 from ._model import ModelAdapter, ModelResponse, ModelSettings, ResponseEndEvent
-from ._modelcall import ModelCalls, OnTruncation
+from ._modelcall import RUN_EVENT_CLASSES, ModelCalls, OnTruncation
 from ._output import FINAL_RESULT_TOOL, OutputMode, parse_json_answer
 from ._policy import RetryPolicy, parse_model_chain
 from ._registry import cached_model, choose_model
 from ._result import (
+    _NO_OUTPUT,
     OutputEvent,
     OutputRetryEvent,
     RunEndEvent,
@@ -231,8 +232,11 @@ class _Run(ModelCalls):
                 call = self.io.call_model(self, stream, deltas)
                 try:
                     async for event in call:
-                        if type(event) is ResponseEndEvent or isinstance(event, ResponseEndEvent):
-                            response = event.response
+                        kind = type(event)
+                        if kind is ResponseEndEvent or (
+                            kind not in RUN_EVENT_CLASSES and isinstance(event, ResponseEndEvent)
+                        ):
+                            response = cast("ResponseEndEvent", event).response
                         add(event)
                         yield event
                 finally:
@@ -492,7 +496,74 @@ def _prepare(
     )
 
 
-async def run_stream(
+class RunStream(AsyncIterator[RunEvent]):
+    """The events of one ``run_stream`` run: an async iterator with ``aclose()``.
+
+    Not an async generator, for two reasons. A consumer that stops reading at
+    ``run_end`` (a ``return`` inside ``async for``, the common case) would
+    leave one suspended at its last ``yield``, and asyncio finalizes those
+    through its self-pipe and a task of their own, after every run. And every
+    event would cross one more generator. So the run's own generator's
+    ``__anext__`` is handed out as it is while the run has no answer yet (no
+    ``run_end`` can come before one), and past that point each step is
+    awaited here: ``run_end`` leaves only once that generator has ended.
+    """
+
+    __slots__ = ("_events", "_fold", "_next", "_start")
+
+    def __init__(self, start: Callable[[], tuple[RunFold, AsyncGenerator[RunEvent, None]]]) -> None:
+        # The run is built on the first pull, as an async generator's body
+        # would run: a misconfigured run fails there, not in run_stream().
+        self._start: Callable[[], tuple[RunFold, AsyncGenerator[RunEvent, None]]] | None = start
+        self._events: AsyncGenerator[RunEvent, None] | None = None
+        self._fold: RunFold | None = None
+        self._next: Callable[[], Awaitable[RunEvent]] = _ended
+
+    def __aiter__(self) -> RunStream:
+        return self
+
+    def __anext__(self) -> Awaitable[RunEvent]:
+        fold = self._fold
+        if fold is not None and fold.output is _NO_OUTPUT:
+            return self._next()  # the run's generator itself: no hop of ours
+        return self._edge()
+
+    async def _edge(self) -> RunEvent:
+        """The first step (which starts the run) and the steps after its answer."""
+        events = self._events
+        if events is None:
+            start = self._start
+            if start is None:  # closed before it started
+                raise StopAsyncIteration
+            self._start = None
+            self._fold, events = start()
+            self._events, self._next = events, events.__anext__
+        event = await self._next()
+        if isinstance(event, RunEndEvent):
+            # Run the generator to its end before run_end leaves (its tool
+            # sets are closed already): a consumer that stops here leaves
+            # nothing suspended for the loop to finalize.
+            try:
+                extra = await self._next()
+            except StopAsyncIteration:
+                return event
+            await events.aclose()
+            raise AssertionError(f"an event after run_end: {extra.type}")
+        return event
+
+    async def aclose(self) -> None:
+        """Stop the run: its HTTP response and tool sets close before this returns."""
+        self._start = None
+        if self._events is not None:
+            await self._events.aclose()
+
+
+async def _ended() -> RunEvent:
+    # RunStream's step before the run starts (never awaited: _edge starts it).
+    raise StopAsyncIteration
+
+
+def run_stream(
     agent: Agent,
     input: Input,
     *,
@@ -504,13 +575,14 @@ async def run_stream(
     max_cost_usd: float | None = None,
     model_options: Mapping[str, Any] | None = None,
     on_truncation: OnTruncation = "warn",
-) -> AsyncIterator[RunEvent]:
+) -> RunStream:
     """Run ``agent`` on ``input``, yielding events as they happen.
 
     The last event is a ``RunEndEvent`` holding the ``RunResult``, which is
-    the fold of the events before it (``fold_events``). To stop early, close
-    the iterator (``async with contextlib.aclosing(...)``) so the run's
-    connections close in the task that opened them.
+    the fold of the events before it (``fold_events``). Nothing runs until
+    the first event is asked for. To stop early, close the iterator
+    (``async with contextlib.aclosing(...)``) so the run's connections close
+    in the task that opened them; stopping at ``run_end`` needs no closing.
 
     Args:
         agent: The agent to run.
@@ -535,23 +607,22 @@ async def run_stream(
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    state = _prepare(
-        agent,
-        input,
-        model=model,
-        history=history,
-        settings=settings,
-        retry=retry,
-        max_cost_usd=max_cost_usd,
-        model_options=model_options,
-        on_truncation=on_truncation,
-    )
-    events = _event_stream(state, stream, True)
-    try:
-        async for event in events:
-            yield event
-    finally:
-        await events.aclose()
+
+    def start() -> tuple[RunFold, AsyncGenerator[RunEvent, None]]:
+        state = _prepare(
+            agent,
+            input,
+            model=model,
+            history=history,
+            settings=settings,
+            retry=retry,
+            max_cost_usd=max_cost_usd,
+            model_options=model_options,
+            on_truncation=on_truncation,
+        )
+        return state.fold, _event_stream(state, stream, True)
+
+    return RunStream(start)
 
 
 async def run(

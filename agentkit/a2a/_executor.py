@@ -23,9 +23,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from a2a.helpers.proto_helpers import new_task_from_user_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
@@ -37,7 +37,6 @@ from .._messages import Message
 from .._model import ToolCallStartEvent
 from .._result import (
     RunEndEvent,
-    RunEvent,
     RunResult,
     ToolResultEvent,
     TurnStartEvent,
@@ -140,8 +139,8 @@ class AgentkitExecutor(AgentExecutor):
             history=self.history(context_id) or None,
             model_options=self.model_options,
         )
-        # run_stream is an async generator: close it here, in the task that opened it.
-        async with aclosing(cast("AsyncGenerator[RunEvent, None]", events)) as stream:
+        # Closed here, in the task that opened it, if the run stops early.
+        async with aclosing(events) as stream:
             async for event in stream:
                 if isinstance(event, RunEndEvent):
                     return event.result

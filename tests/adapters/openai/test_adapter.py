@@ -411,6 +411,41 @@ async def test_cancelling_the_consumer_closes_the_connection(
     assert await anyio.to_thread.run_sync(emulator.disconnected.wait, 5)
 
 
+@pytest.mark.anyio
+async def test_closing_a_run_stream_mid_answer_closes_the_connection(
+    adapter: OpenAIChatAdapter, script: Script, emulator: OpenAIChatEmulator
+) -> None:
+    script.answer = "word " * 200
+    emulator.stream_delay = 0.01
+    events = agentkit.run_stream(Agent(name="talker"), "Talk.", model=adapter)
+    deltas = 0
+    async for event in events:
+        deltas += isinstance(event, TextDeltaEvent)
+        if deltas == 3:
+            break
+    await events.aclose()
+    assert await anyio.to_thread.run_sync(emulator.disconnected.wait, 5)
+    with pytest.raises(StopAsyncIteration):
+        await anext(events)
+
+
+@pytest.mark.anyio
+async def test_cancelling_a_run_stream_consumer_closes_the_connection(
+    adapter: OpenAIChatAdapter, script: Script, emulator: OpenAIChatEmulator
+) -> None:
+    script.answer = "word " * 200
+    emulator.stream_delay = 0.01
+    deltas = 0
+    with anyio.CancelScope() as scope:
+        async for event in agentkit.run_stream(Agent(name="talker"), "Talk.", model=adapter):
+            deltas += isinstance(event, TextDeltaEvent)
+            if deltas == 3:
+                scope.cancel()
+    assert scope.cancelled_caught
+    assert deltas == 3
+    assert await anyio.to_thread.run_sync(emulator.disconnected.wait, 5)
+
+
 # -- clients, factory, runner ----------------------------------------------------------------
 
 
