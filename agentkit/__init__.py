@@ -63,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "RunEndEvent": "._result",
     "RunEvent": "._result",
     "RunResult": "._result",
+    "RunStream": "._runner",
     "RunStartEvent": "._result",
     "ToolResultEvent": "._result",
     "TurnStartEvent": "._result",
@@ -123,6 +124,7 @@ __all__ = [
     "RunEvent",
     "RunResult",
     "RunStartEvent",
+    "RunStream",
     "RunWarning",
     "StreamAccumulator",
     "StreamEvent",
@@ -230,5 +232,6 @@ if TYPE_CHECKING:
         fold_events,
     )
     from ._run import run, run_stream, run_sync
+    from ._runner import RunStream
     from ._stream import StreamAccumulator, parse_tool_arguments, response_events
     from ._tools import FunctionToolset, Tool, Toolset, tool

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from types import ModuleType
 
     from ._agent import Agent
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from ._model import ModelSettings
     from ._modelcall import OnTruncation
     from ._policy import RetryPolicy
-    from ._result import RunEvent, RunResult
-    from ._runner import Input, Model
+    from ._result import RunResult
+    from ._runner import Input, Model, RunStream
 
 __all__ = ["run", "run_stream", "run_sync"]
 
@@ -54,13 +54,14 @@ def run_stream(
     max_cost_usd: float | None = None,
     model_options: Mapping[str, Any] | None = None,
     on_truncation: OnTruncation = "warn",
-) -> AsyncIterator[RunEvent]:
+) -> RunStream:
     """Run ``agent`` on ``input``, yielding events as they happen.
 
     The last event is a ``RunEndEvent`` holding the ``RunResult``, which is
-    the fold of the events before it (``fold_events``). To stop early, close
-    the iterator (``async with contextlib.aclosing(...)``) so the run's
-    connections close in the task that opened them.
+    the fold of the events before it (``fold_events``). Nothing runs until
+    the first event is asked for. To stop early, close the iterator
+    (``async with contextlib.aclosing(...)``) so the run's connections close
+    in the task that opened them; stopping at ``run_end`` needs no closing.
 
     Args:
         agent: The agent to run.
@@ -85,10 +86,9 @@ def run_stream(
         RunError: the run failed; ``messages`` keeps the conversation so far.
         UserError: the agent or model is misconfigured.
     """
-    # The runner's own async generator, returned rather than iterated again
-    # here: no extra hop per event, and closing it closes the run itself. It
-    # starts nothing before the first ``__anext__``, as before.
-    events: AsyncIterator[RunEvent] = _impl().run_stream(
+    # The runner's own iterator, returned rather than iterated again here: no
+    # extra hop per event, and closing it closes the run itself.
+    events: RunStream = _impl().run_stream(
         agent,
         input,
         model=model,
@@ -168,7 +168,10 @@ def run_sync(
     model_options: Mapping[str, Any] | None = None,
     on_truncation: OnTruncation = "warn",
 ) -> RunResult:
-    """``run`` for code without an event loop; see ``run`` for the arguments."""
+    """Run ``agent`` on ``input`` to a final answer, for code without an event loop.
+
+    ``run`` documents the arguments, the result and the errors.
+    """
     result: RunResult = _impl().run_sync(
         agent,
         input,

@@ -66,7 +66,7 @@ from .exceptions import (
     UserError,
 )
 
-__all__ = ["run", "run_stream", "run_sync"]
+__all__ = ["RunStream", "run", "run_stream", "run_sync"]
 
 Input = str | Message | Sequence[Message]
 Model = str | ModelAdapter | Sequence[str | ModelAdapter]
@@ -576,37 +576,7 @@ def run_stream(
     model_options: Mapping[str, Any] | None = None,
     on_truncation: OnTruncation = "warn",
 ) -> RunStream:
-    """Run ``agent`` on ``input``, yielding events as they happen.
-
-    The last event is a ``RunEndEvent`` holding the ``RunResult``, which is
-    the fold of the events before it (``fold_events``). Nothing runs until
-    the first event is asked for. To stop early, close the iterator
-    (``async with contextlib.aclosing(...)``) so the run's connections close
-    in the task that opened them; stopping at ``run_end`` needs no closing.
-
-    Args:
-        agent: The agent to run.
-        input: The user's message (text, a ``Message`` or several).
-        model: ``provider:model``, an adapter, or a chain of them tried in
-            order (``"ollama:llama3.2,openai:gpt-4.1-mini"``); see
-            ``choose_model`` when None.
-        history: Earlier messages to continue from.
-        settings: Settings overriding the agent's.
-        stream: Stream from the model (True) or make whole calls (False);
-            the events are the same either way, only their timing differs.
-        retry: Retry policy for failed model calls.
-        max_cost_usd: Stop before a call that could take the run past this price.
-        model_options: Options for the adapter factories of model strings
-            (``base_url``, ``api_key``, ``headers``, ``http_client``, or a
-            factory's own); they win over environment variables.
-        on_truncation: What an answer cut off at ``max_tokens`` does:
-            ``"warn"`` (a ``truncated`` warning, the run goes on) or
-            ``"error"`` (``TruncatedError``).
-
-    Raises:
-        RunError: the run failed; ``messages`` keeps the conversation so far.
-        UserError: the agent or model is misconfigured.
-    """
+    """``agentkit.run_stream``'s body (``_run`` holds its documentation)."""
 
     def start() -> tuple[RunFold, AsyncGenerator[RunEvent, None]]:
         state = _prepare(
@@ -637,33 +607,7 @@ async def run(
     model_options: Mapping[str, Any] | None = None,
     on_truncation: OnTruncation = "warn",
 ) -> RunResult:
-    """Run ``agent`` on ``input`` to a final answer.
-
-    The run is ``run_stream``'s, folded the same way; only the deltas of
-    whole answers, which the fold does not read, are not built.
-
-    Args:
-        agent: The agent to run.
-        input: The user's message (text, a ``Message`` or several).
-        model: ``provider:model``, an adapter, or a chain tried in order.
-        history: Earlier messages to continue from.
-        settings: Settings overriding the agent's.
-        retry: Retry policy for failed model calls.
-        max_cost_usd: Stop before a call that could take the run past this price.
-        model_options: Options for the adapter factories of model strings
-            (``base_url``, ``api_key``, ``headers``, ``http_client``, or a
-            factory's own); they win over environment variables.
-        on_truncation: ``"warn"`` (default) or ``"error"`` (``TruncatedError``)
-            when an answer is cut off at ``max_tokens``.
-
-    Returns:
-        The result: output, messages, usage, cost, turns, warnings, retries
-        and the last finish reason.
-
-    Raises:
-        RunError: the run failed; ``messages`` keeps the conversation so far.
-        UserError: the agent or model is misconfigured.
-    """
+    """``agentkit.run``'s body (``_run`` holds its documentation)."""
     state = _prepare(
         agent,
         input,
@@ -703,7 +647,7 @@ def run_sync(
     model_options: Mapping[str, Any] | None = None,
     on_truncation: OnTruncation = "warn",
 ) -> RunResult:
-    """``run`` for code without an event loop; see ``run`` for the arguments."""
+    """``agentkit.run_sync``'s body (``_run`` holds its documentation)."""
 
     async def main() -> RunResult:
         return await run(
