@@ -3,7 +3,8 @@
 Adapters register in the ``agentkit.adapters`` entry-point group as a factory
 ``(model_id: str, *, base_url=None, api_key=None, headers=None, http_client=None,
 **own_options) -> ModelAdapter``, ours exactly like a third party's (ours are
-also listed in ``BUILTIN_ADAPTERS``, so that naming one reads no metadata).
+also listed in ``BUILTIN_ADAPTERS`` and ``BUILTIN_TOOLSETS``, so that naming
+one reads no metadata).
 Tool sets register in ``agentkit.tools``.
 """
 
@@ -13,7 +14,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._model import ModelAdapter
 from .exceptions import UserError
@@ -65,6 +66,14 @@ BUILTIN_ADAPTERS: dict[str, str] = {
     "vertex": "agentkit_adapters.vertex:create_vertex_adapter",
     "vllm": "agentkit_adapters.openai_compat:create_vllm_adapter",
     "xai": "agentkit_adapters.openai_compat:create_xai_adapter",
+}
+#: Likewise our tool sets (agentkit-tools, tools/pyproject.toml): ``agentkit
+#: serve math`` reads no metadata before its first answer.
+BUILTIN_TOOLSETS: dict[str, str] = {
+    "files": "agentkit_tools.files:toolset",
+    "http": "agentkit_tools.http:toolset",
+    "math": "agentkit_tools.math:toolset",
+    "time": "agentkit_tools.time:toolset",
 }
 
 
@@ -127,8 +136,8 @@ def adapter_factory(provider: str) -> Callable[..., ModelAdapter]:
     builtin = BUILTIN_ADAPTERS.get(provider)
     if builtin is not None:
         factory = _load_builtin(builtin)
-        if factory is not None:
-            return factory
+        if callable(factory):
+            return cast("Callable[..., ModelAdapter]", factory)
     entry = _entry_points(ADAPTER_GROUP).get(provider)
     if entry is None:
         raise UserError(
@@ -140,7 +149,7 @@ def adapter_factory(provider: str) -> Callable[..., ModelAdapter]:
     return loaded
 
 
-def _load_builtin(value: str) -> Callable[..., ModelAdapter] | None:
+def _load_builtin(value: str) -> Any:
     """The object ``module:attribute`` names, or None when that module or attribute is absent.
 
     Any other failure (a module that is there but fails to import, say for a
@@ -156,8 +165,7 @@ def _load_builtin(value: str) -> Callable[..., ModelAdapter] | None:
         if module_name == missing or module_name.startswith(missing + "."):
             return None
         raise
-    found: Callable[..., ModelAdapter] | None = getattr(module, attribute, None)
-    return found
+    return getattr(module, attribute, None)
 
 
 def wire_protocol(provider: str) -> str | None:
@@ -281,6 +289,11 @@ def _unknown_options(factory: Callable[..., ModelAdapter], given: dict[str, Any]
 
 def load_toolset_entry_point(name: str) -> Any:
     """The object registered as tool set ``name`` in ``agentkit.tools``, or None."""
+    builtin = BUILTIN_TOOLSETS.get(name)
+    if builtin is not None:
+        found = _load_builtin(builtin)
+        if found is not None:
+            return found
     entry = _entry_points(TOOLS_GROUP).get(name)
     return None if entry is None else entry.load()
 

@@ -14,38 +14,69 @@ from pathlib import Path
 import pytest
 
 from agentkit import _registry
-from agentkit._registry import BUILTIN_ADAPTERS, adapter_factory, register_adapter
+from agentkit._registry import (
+    BUILTIN_ADAPTERS,
+    BUILTIN_TOOLSETS,
+    adapter_factory,
+    load_toolset_entry_point,
+    register_adapter,
+)
+
+#: Run in a fresh process after a look-up: how many entry-point groups the
+#: registry read (its cache of them would hide an earlier test's).
+GROUPS_READ = (
+    "from agentkit._registry import _entry_points\nprint(_entry_points.cache_info().currsize)\n"
+)
 
 
-def test_the_builtin_table_is_what_the_adapters_distribution_declares() -> None:
+@pytest.mark.parametrize(
+    ("group", "distribution", "table"),
+    [
+        ("agentkit.adapters", "agentkit-interop-adapters", BUILTIN_ADAPTERS),
+        ("agentkit.tools", "agentkit-interop-tools", BUILTIN_TOOLSETS),
+    ],
+)
+def test_a_builtin_table_is_what_its_distribution_declares(
+    group: str, distribution: str, table: dict[str, str]
+) -> None:
     declared = {
         ep.name: ep.value
-        for ep in entry_points(group="agentkit.adapters")
-        if ep.dist is not None and ep.dist.name == "agentkit-interop-adapters"
+        for ep in entry_points(group=group)
+        if ep.dist is not None and ep.dist.name == distribution
     }
-    assert declared == BUILTIN_ADAPTERS
+    assert declared == table
 
 
 def test_a_builtin_provider_resolves_without_reading_any_metadata() -> None:
-    # Counted in a fresh process: the registry's entry-point cache would hide
-    # a scan made by an earlier test.
     code = (
-        "import importlib.metadata as m\n"
-        "calls = []\n"
-        "for name in ('distributions', 'entry_points'):\n"
-        "    real = getattr(m, name)\n"
-        "    def counted(*a, _real=real, _name=name, **k):\n"
-        "        calls.append(_name)\n"
-        "        return _real(*a, **k)\n"
-        "    setattr(m, name, counted)\n"
         "from agentkit._registry import resolve_model\n"
         "adapter = resolve_model('openai:gpt-4.1-mini', api_key='k')\n"
-        "print(type(adapter).__module__, calls)\n"
+        "print(type(adapter).__module__)\n" + GROUPS_READ
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    module, calls = out.stdout.strip().split(" ", 1)
+    module, groups = out.stdout.split()
     assert module.startswith("agentkit_adapters.openai")
-    assert calls == "[]"
+    assert groups == "0"
+
+
+def test_a_builtin_tool_set_loads_without_reading_any_metadata() -> None:
+    code = (
+        "from agentkit._registry import load_toolset_entry_point\n"
+        "import agentkit_tools.math\n"
+        "print(load_toolset_entry_point('math') is agentkit_tools.math.toolset)\n" + GROUPS_READ
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "0"]
+
+
+def test_an_unknown_tool_set_is_still_none_and_a_fallen_back_one_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import agentkit_tools.time
+
+    assert load_toolset_entry_point("no-such-tool-set") is None
+    monkeypatch.setitem(BUILTIN_TOOLSETS, "time", "agentkit_tools_not_installed:toolset")
+    assert load_toolset_entry_point("time") is agentkit_tools.time.toolset
 
 
 def test_a_builtin_name_loads_the_object_its_entry_point_names() -> None:
