@@ -16,11 +16,14 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from ._model import ModelAdapter
 from .exceptions import UserError
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
+
+    # Only named in annotations: looking a tool set up (agentkit serve) need
+    # not import the model layer.
+    from ._model import ModelAdapter
 
 __all__ = ["ModelChoice", "available_providers", "choose_model", "resolve_model"]
 
