@@ -10,6 +10,8 @@ import datetime
 import http.server
 import ipaddress
 import json
+import socket
+import socketserver
 import ssl
 import threading
 from collections.abc import Iterator
@@ -265,3 +267,67 @@ def test_a_sync_client_wraps_sockets_through_it(
     with httpx2.Client(verify=cast("ssl.SSLContext", tls)) as client:
         assert client.get(https_url + "/").text == "ok"
     assert tls.built
+
+
+class _ConnectProxy(socketserver.ThreadingTCPServer):
+    """An HTTP proxy that only tunnels (CONNECT), and notes where to."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Tunnel)
+        self.targets: list[str] = []
+
+
+class _Tunnel(socketserver.StreamRequestHandler):
+    server: _ConnectProxy
+
+    def handle(self) -> None:
+        method, target, _ = self.rfile.readline().decode().split(" ", 2)
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass
+        assert method == "CONNECT"
+        self.server.targets.append(target)
+        host, _, port = target.rpartition(":")
+        with socket.create_connection((host, int(port))) as upstream:
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            self.wfile.flush()
+            back = threading.Thread(target=_pipe, args=(upstream, self.connection), daemon=True)
+            back.start()
+            _pipe(self.connection, upstream)
+            back.join(5)
+
+    def finish(self) -> None:
+        pass
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def test_https_through_an_environment_proxy_tunnels_and_verifies(
+    fresh_tls: DeferredTLS, https_url: str, certs: Certs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shared client reads HTTPS_PROXY as httpx2 does (trust_env); the TLS
+    # inside the tunnel goes through the deferred context and still verifies.
+    proxy = _ConnectProxy()
+    threading.Thread(target=proxy.serve_forever, args=(0.02,), daemon=True).start()
+    try:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "https_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            _get(https_url)
+        monkeypatch.setattr(_http, "_TLS", DeferredTLS())
+        monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca))
+        assert _get(https_url) == "ok"
+        assert proxy.targets == [https_url.removeprefix("https://")] * 2
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
