@@ -2,7 +2,9 @@
 
 Adapters register in the ``agentkit.adapters`` entry-point group as a factory
 ``(model_id: str, *, base_url=None, api_key=None, headers=None, http_client=None,
-**own_options) -> ModelAdapter``, ours exactly like a third party's.
+**own_options) -> ModelAdapter``, ours exactly like a third party's (ours are
+also listed in ``BUILTIN_ADAPTERS`` and ``BUILTIN_TOOLSETS``, so that naming
+one reads no metadata).
 Tool sets register in ``agentkit.tools``.
 """
 
@@ -12,13 +14,16 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ._model import ModelAdapter
 from .exceptions import UserError
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
+
+    # Only named in annotations: looking a tool set up (agentkit serve) need
+    # not import the model layer.
+    from ._model import ModelAdapter
 
 __all__ = ["ModelChoice", "available_providers", "choose_model", "resolve_model"]
 
@@ -32,6 +37,47 @@ KEYED_DEFAULTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 _registered: dict[str, Callable[..., ModelAdapter]] = {}
+
+#: Our own adapters' entry points, as agentkit-interop-adapters declares them
+#: (adapters/pyproject.toml; a test keeps the two the same). A model string
+#: naming one of these loads it without reading any distribution's metadata:
+#: finding ``openai`` among the installed distributions' entry points cost a
+#: first run about 6M instructions. These names belong to our adapters; any
+#: other name is looked up in the entry points as before, and so is one of
+#: these whose module is not there (the adapters not installed, or an older
+#: release without it).
+BUILTIN_ADAPTERS: dict[str, str] = {
+    "anthropic": "agentkit_adapters.anthropic:create_anthropic_adapter",
+    "azure": "agentkit_adapters.azure:create_azure_adapter",
+    "azure-responses": "agentkit_adapters.azure:create_azure_responses_adapter",
+    "bedrock-responses": "agentkit_adapters.openresponses:create_bedrock_responses_adapter",
+    "deepseek": "agentkit_adapters.openai_compat:create_deepseek_adapter",
+    "deepseek-responses": "agentkit_adapters.openresponses:create_deepseek_responses_adapter",
+    "gemini": "agentkit_adapters.gemini:create_gemini_adapter",
+    "groq": "agentkit_adapters.openai_compat:create_groq_adapter",
+    "llamacpp": "agentkit_adapters.llamacpp:create_llamacpp_adapter",
+    "llamacpp-server": "agentkit_adapters.openai_compat:create_llamacpp_server_adapter",
+    "meta-llama": "agentkit_adapters.openai_compat:create_meta_llama_adapter",
+    "ollama": "agentkit_adapters.ollama:create_ollama_adapter",
+    "ollama-openai": "agentkit_adapters.openai_compat:create_ollama_openai_adapter",
+    "openai": "agentkit_adapters.openai:create_chat_adapter",
+    "openai-responses": "agentkit_adapters.openai_responses:create_responses_adapter",
+    "openresponses": "agentkit_adapters.openresponses:create_openresponses_adapter",
+    "openrouter": "agentkit_adapters.openai_compat:create_openrouter_adapter",
+    "openrouter-responses": "agentkit_adapters.openresponses:create_openrouter_responses_adapter",
+    "together": "agentkit_adapters.openai_compat:create_together_adapter",
+    "vertex": "agentkit_adapters.vertex:create_vertex_adapter",
+    "vllm": "agentkit_adapters.openai_compat:create_vllm_adapter",
+    "xai": "agentkit_adapters.openai_compat:create_xai_adapter",
+}
+#: Likewise our tool sets (agentkit-tools, tools/pyproject.toml): ``agentkit
+#: serve math`` reads no metadata before its first answer.
+BUILTIN_TOOLSETS: dict[str, str] = {
+    "files": "agentkit_tools.files:toolset",
+    "http": "agentkit_tools.http:toolset",
+    "math": "agentkit_tools.math:toolset",
+    "time": "agentkit_tools.time:toolset",
+}
 
 
 @cache
@@ -90,6 +136,11 @@ def adapter_factory(provider: str) -> Callable[..., ModelAdapter]:
     factory = _registered.get(provider)
     if factory is not None:
         return factory
+    builtin = BUILTIN_ADAPTERS.get(provider)
+    if builtin is not None:
+        factory = _load_builtin(builtin)
+        if callable(factory):
+            return cast("Callable[..., ModelAdapter]", factory)
     entry = _entry_points(ADAPTER_GROUP).get(provider)
     if entry is None:
         raise UserError(
@@ -99,6 +150,25 @@ def adapter_factory(provider: str) -> Callable[..., ModelAdapter]:
         )
     loaded: Callable[..., ModelAdapter] = entry.load()
     return loaded
+
+
+def _load_builtin(value: str) -> Any:
+    """The object ``module:attribute`` names, or None when that module or attribute is absent.
+
+    Any other failure (a module that is there but fails to import, say for a
+    missing optional dependency) is raised, as loading its entry point would.
+    """
+    from importlib import import_module
+
+    module_name, _, attribute = value.partition(":")
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if module_name == missing or module_name.startswith(missing + "."):
+            return None
+        raise
+    return getattr(module, attribute, None)
 
 
 def wire_protocol(provider: str) -> str | None:
@@ -222,6 +292,11 @@ def _unknown_options(factory: Callable[..., ModelAdapter], given: dict[str, Any]
 
 def load_toolset_entry_point(name: str) -> Any:
     """The object registered as tool set ``name`` in ``agentkit.tools``, or None."""
+    builtin = BUILTIN_TOOLSETS.get(name)
+    if builtin is not None:
+        found = _load_builtin(builtin)
+        if found is not None:
+            return found
     entry = _entry_points(TOOLS_GROUP).get(name)
     return None if entry is None else entry.load()
 

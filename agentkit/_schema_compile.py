@@ -49,8 +49,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ._schema._gemini import Gemini, GeminiOpenAPI
-from ._schema._local import LlamaCpp, Ollama
 from ._schema._nulls import strip_added_nulls
 from ._schema._openai import OpenAIStrict, compile_openai
 from ._schema._shape import check_shapes
@@ -83,13 +81,19 @@ __all__ = [
     "strip_added_nulls",
 ]
 
-_COMPILERS: dict[str, type[Compiler]] = {
-    "openai-strict": OpenAIStrict,
-    "gemini": Gemini,
-    "gemini-openapi": GeminiOpenAPI,
-    "ollama": Ollama,
-    "llamacpp": LlamaCpp,
-}
+
+def _compiler(target: str) -> type[Compiler]:
+    # The other dialects' compilers are imported when first asked for: an
+    # OpenAI run never loads Gemini's or the local servers'.
+    if target == "openai-strict":
+        return OpenAIStrict
+    if target in ("gemini", "gemini-openapi"):
+        from ._schema._gemini import Gemini, GeminiOpenAPI
+
+        return Gemini if target == "gemini" else GeminiOpenAPI
+    from ._schema._local import LlamaCpp, Ollama
+
+    return {"ollama": Ollama, "llamacpp": LlamaCpp}[target]
 
 
 def compile_schema(
@@ -126,7 +130,7 @@ def compile_schema(
     if target == "openai":
         out = compile_openai(dict(schema), rec)
     else:
-        compiler = _COMPILERS[target](dict(schema), rec)
+        compiler = _compiler(target)(dict(schema), rec)
         out = compiler.run()
         if isinstance(compiler, OpenAIStrict):
             added = compiler.added_null_pointers(out)

@@ -13,13 +13,15 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import ipaddress
-import ssl
+import threading
 import weakref
 from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
+
+if TYPE_CHECKING:
+    import ssl
 
 from agentkit.exceptions import (
     ProviderConnectionError,
@@ -119,31 +121,75 @@ def shared_client(provider: str, base_url: str) -> httpx2.AsyncClient:
     client = httpx2.AsyncClient(
         limits=DEFAULT_LIMITS,
         timeout=DEFAULT_TIMEOUT,
-        verify=_tls_context(_is_loopback(base_url)),
+        verify=cast("ssl.SSLContext", _TLS),
     )
     per_loop[key] = client
     return client
 
 
-@functools.cache
-def _tls_context(loopback: bool) -> ssl.SSLContext:
-    # Building a verifying context loads the system's certificates (~0.2 s), and a
-    # client left to itself builds one per instance, so once per event loop here:
-    # one context per process instead. A plain-http loopback server (Ollama, llama.cpp,
-    # the emulators) never uses TLS; its context trusts nothing, so it fails safe.
-    if loopback:
-        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    return httpx2.create_ssl_context()
+class DeferredTLS:
+    """httpx2's default verifying ``ssl.SSLContext``, built at the first TLS handshake.
+
+    A client left to itself builds its context when it is made: the system's
+    certificates are loaded (about 25 ms) and even an empty context costs 1.5 ms,
+    paid by every first run, also against a plain-http server (Ollama, vLLM,
+    llama.cpp, a loopback emulator) that never speaks TLS. This stands in for
+    it: what httpcore2 does with a client's context is set its ALPN protocols
+    and hand it to the network backend, which calls ``wrap_bio`` (or
+    ``wrap_socket``); both are passed on to ``httpx2.create_ssl_context()``,
+    made once, so an https connection verifies exactly as with
+    ``verify=True`` (``SSL_CERT_FILE``/``SSL_CERT_DIR``, the system store,
+    truststore on macOS and Windows), read when the first one is made.
+    anyio runs ``wrap_bio`` of a context that is not exactly ``ssl.SSLContext``
+    in a worker thread (as it does truststore's): once per new connection, and
+    the certificates then load off the event loop.
+    """
+
+    __slots__ = ("_alpn", "_context", "_lock")
+
+    def __init__(self) -> None:
+        self._context: ssl.SSLContext | None = None
+        self._alpn: list[str] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> bool:
+        """Whether the real context has been made (a TLS connection was opened)."""
+        return self._context is not None
+
+    def _ready(self) -> ssl.SSLContext:
+        # The real context, with the ALPN asked for last. Connections of one
+        # client ask for the same protocols; setting them on a shared context
+        # just before wrapping is what httpcore2 does with any context.
+        with self._lock:
+            if self._context is None:
+                self._context = httpx2.create_ssl_context()
+            if self._alpn is not None:
+                self._context.set_alpn_protocols(self._alpn)
+            return self._context
+
+    def set_alpn_protocols(self, protocols: list[str]) -> None:
+        """Kept for the handshake (httpcore2 sets them before each connection's)."""
+        self._alpn = list(protocols)
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        """``SSLContext.wrap_bio`` of the real context."""
+        return self._ready().wrap_bio(incoming, outgoing, server_side, server_hostname, session)
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        """``SSLContext.wrap_socket`` of the real context (a sync backend's path)."""
+        return self._ready().wrap_socket(sock, *args, **kwargs)
 
 
-def _is_loopback(base_url: str) -> bool:
-    url = httpx2.URL(base_url)
-    if url.scheme != "http":
-        return False
-    try:
-        return url.host == "localhost" or ipaddress.ip_address(url.host).is_loopback
-    except ValueError:
-        return False
+#: One per process, shared by every shared client (the certificates load once).
+_TLS = DeferredTLS()
 
 
 async def aclose_shared_clients() -> None:

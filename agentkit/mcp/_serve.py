@@ -138,33 +138,46 @@ def serve_targets(
             tool that times out keeps running in its worker thread (Python
             cannot stop a thread); see ``build_server``.
     """
-    # Importing the tool sets (pydantic, their models, importlib.metadata) makes
-    # objects by the hundred thousand and frees almost none: the cyclic
-    # collector's passes over them were ~4% of the instructions before a stdio
-    # client's first tools/list answer. It runs again as soon as they are in.
+    # Start-up (importing the tool sets, the stdio front's answers, then the
+    # SDK and its server) makes objects by the hundred thousand and frees
+    # almost none: the cyclic collector's passes over them were ~4% of the
+    # instructions before a stdio client's first tools/list answer. It is off
+    # until the server is built, and runs again before the first request the
+    # SDK serves.
     collecting = gc.isenabled()
     gc.disable()
     try:
         toolsets, name, notes = resolve_targets(targets, model)
-    finally:
-        if collecting:
-            gc.enable()
+    except BaseException:
+        _collect_again(collecting)
+        raise
     for note in notes:
         print(note if note.startswith("warning: ") else f"serving {note}", file=sys.stderr)
+
+    def build() -> Any:
+        from ._server import build_server
+
+        try:
+            return build_server(toolsets, name=name, tool_timeout=tool_timeout)
+        finally:
+            _collect_again(collecting)
+
     if transport == "stdio" and not _tracing_on():
         from ._fast_stdio import serve_stdio_fast
 
         # Answers initialize and tools/list while the SDK loads, then hands over.
-        serve_stdio_fast(toolsets, name=name, tool_timeout=tool_timeout)
+        try:
+            serve_stdio_fast(toolsets, name=name, tool_timeout=tool_timeout, build=build)
+        finally:
+            _collect_again(collecting)  # if it failed before building
         _leave_abandoned_threads()
         return
 
     import anyio
 
-    from ._server import build_server
     from ._transports import serve_http, serve_stdio
 
-    server = build_server(toolsets, name=name, tool_timeout=tool_timeout)
+    server = build()
     if transport == "http":
         # Many sessions keep the event loop busy, and a sync tool's worker
         # waits for the GIL the loop holds: with Python's 5 ms switch interval
@@ -186,6 +199,12 @@ def serve_targets(
 
     anyio.run(main)
     _leave_abandoned_threads()
+
+
+def _collect_again(collecting: bool) -> None:
+    """Turn the cyclic collector back on if it was on before start-up."""
+    if collecting and not gc.isenabled():
+        gc.enable()
 
 
 def _tracing_on() -> bool:
