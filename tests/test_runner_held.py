@@ -13,7 +13,22 @@ import weakref
 
 import anyio
 
-from agentkit import Agent, Message, ModelRequest, RunEvent, ToolCallPart, run_stream, tool
+from agentkit import (
+    Agent,
+    Message,
+    ModelRequest,
+    OutputEvent,
+    RetryEvent,
+    RunEvent,
+    RunResult,
+    RunStartEvent,
+    RunWarning,
+    ToolCallPart,
+    WarningEvent,
+    run_stream,
+    tool,
+)
+from agentkit._result import RunFold
 from agentkit.testing import FunctionAdapter
 
 
@@ -59,3 +74,28 @@ def test_a_waiting_run_holds_neither_its_start_event_nor_its_last_tool_round() -
     # The weak references work: once the run is over, nothing holds its events.
     assert [ref for ref in seen if ref() is not None] == []
     assert alive_during_second_call == []
+
+
+def test_a_fold_keeps_every_warning_and_retry_and_hands_out_copies() -> None:
+    # The fold's rarely used lists start empty and immutable, and grow on their
+    # first item: what it folds and what it hands out is unchanged.
+    fold = RunFold()
+    fold.add(RunStartEvent(messages=[Message.user("hi")], models=["a:b"], escalate_on=[]))
+    first = RunWarning(kind="other", message="one")
+    second = RunWarning(kind="other", message="two")
+    retry = RetryEvent(model="a:b", attempt=1, error="RateLimitError", message="x", wait_seconds=0)
+    fold.add(WarningEvent(warning=first))
+    fold.add(retry)
+    fold.add(OutputEvent(output="done", model="a:b"))
+    before = fold.result()
+    fold.add(WarningEvent(warning=second))
+    after = fold.result()
+    assert before.warnings == [first]
+    assert after.warnings == [first, second]
+    assert after.retries == [retry]
+    assert after.cascade == []
+    assert after.escalations == []
+    assert type(after.warnings) is list
+    assert type(after.cascade) is list
+    assert after.messages == [Message.user("hi")]
+    assert after == RunResult.model_validate(after.model_dump())
