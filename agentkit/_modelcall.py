@@ -180,6 +180,9 @@ class ModelCalls:
             for warning in warnings:
                 for event in self.warn(warning):
                     yield event
+            # Not held while the call waits on HTTP (200 runs in flight: objects the
+            # garbage collector walks); the fold has the warnings.
+            del warnings
             self.fold.sending(request, adapter)  # for the token ledger: a reference
             clock = self.retry.clock
             started = clock()

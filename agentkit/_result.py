@@ -7,8 +7,8 @@ of ``run_stream()`` and anyone who folds a recorded stream get the same result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -291,6 +291,7 @@ RunEvent = Annotated[
 ]
 
 _NO_OUTPUT: Any = object()
+_T = TypeVar("_T")
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 #: RunResult's private attributes at their defaults (all None: nothing to copy).
 _RESULT_PRIVATE = {
@@ -325,19 +326,22 @@ class RunFold:
     )
 
     def __init__(self) -> None:
+        # What most runs never add to starts as an empty tuple and becomes a new
+        # list on its first item (``_grown``): 200 runs in flight each kept five
+        # empty lists here for the garbage collector to walk while they waited.
         self._messages: list[Message] = []
-        self._results: list[ToolResultPart] = []
+        self._results: list[ToolResultPart] | None = None  # this round's, until folded
         self.usage_by_model: dict[str, Usage] = {}
-        self.warnings: list[RunWarning] = []
-        self.retries: list[RetryEvent] = []
+        self.warnings: Sequence[RunWarning] = ()
+        self.retries: Sequence[RetryEvent] = ()
         self.turns = 0
         self.model = ""
         self.finish_reason: FinishReason | None = None
         self.output: Any = _NO_OUTPUT
         self._calls: list[CallRecord] = []
         self._pending: tuple[ModelRequest, ModelAdapter] | None = None
-        self.cascade: list[str] = []
-        self.escalations: list[EscalationEvent] = []
+        self.cascade: Sequence[str] = ()
+        self.escalations: Sequence[EscalationEvent] = ()
 
     def sending(self, request: ModelRequest, adapter: ModelAdapter) -> None:
         """Note the request about to be sent, for the token ledger (a reference, no copy).
@@ -354,7 +358,7 @@ class RunFold:
             # The parts are validated results already; the list is the message's now.
             values = {"role": "tool", "parts": self._results}
             self._messages.append(trusted(Message, values, {"role", "parts"}))
-            self._results = []
+            self._results = None
         return self._messages
 
     @property
@@ -383,7 +387,10 @@ class RunFold:
             fold(self, event)
 
     def _tool_result(self, event: ToolResultEvent) -> None:
-        self._results.append(event.result)
+        if self._results is None:
+            self._results = [event.result]
+        else:
+            self._results.append(event.result)
 
     def _response_end(self, event: ResponseEndEvent) -> None:
         response = event.response
@@ -405,10 +412,10 @@ class RunFold:
         self.turns += 1
 
     def _warning(self, event: WarningEvent) -> None:
-        self.warnings.append(event.warning)
+        self.warnings = _grown(self.warnings, event.warning)
 
     def _retry(self, event: RetryEvent) -> None:
-        self.retries.append(event)
+        self.retries = _grown(self.retries, event)
 
     def _output_retry(self, event: OutputRetryEvent) -> None:
         self.messages.append(event.message)
@@ -418,7 +425,7 @@ class RunFold:
         # The runner yields an escalation right after the answer it discards.
         if messages and messages[-1] == event.discarded:
             messages.pop()
-        self.escalations.append(event)
+        self.escalations = _grown(self.escalations, event)
 
     def _output(self, event: OutputEvent) -> None:
         self.output = event.output
@@ -426,7 +433,7 @@ class RunFold:
 
     def _run_start(self, event: RunStartEvent) -> None:
         self.messages[:] = event.messages
-        self.cascade = list(event.models) if event.escalate_on else []
+        self.cascade = list(event.models) if event.escalate_on else ()
 
     def result(self) -> RunResult:
         """The ``RunResult`` of the events so far.
@@ -460,6 +467,14 @@ class RunFold:
         private["_calls"] = self._calls
         _set_private(result, private)
         return result
+
+
+def _grown(items: Sequence[_T], item: _T) -> list[_T]:
+    """``items`` with ``item`` appended: the same list, or a new one for the empty tuple."""
+    if type(items) is list:
+        items.append(item)
+        return items
+    return [*items, item]
 
 
 #: What each kind of event adds to the fold. The rest (deltas, response_start,
