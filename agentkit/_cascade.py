@@ -134,13 +134,6 @@ class Cascade:
         self.checks = [i for i in agent.escalate_on if not isinstance(i, str)]
         self._validators: dict[str, Validator] = {}
 
-    @classmethod
-    def of(cls, agent: Agent, adapters: Sequence[ModelAdapter]) -> Cascade | None:
-        """The run's cascade, or None when the agent has no conditions or one model."""
-        if not agent.escalate_on or len(adapters) < 2:
-            return None
-        return cls(agent, adapters)
-
     @property
     def names(self) -> list[str]:
         """The conditions, checks by ``module:function``, for the run's start event."""

@@ -164,12 +164,12 @@ class _Run(ModelCalls):
             raise UserError("no model given: name one as provider:model")
         self.adapters = [cached_model(m, self.model_options) for m in chain]
         self.cascade: Cascade | None = None
-        # Cascade.of's test, here: a run that cannot escalate (most) imports no
-        # _cascade (1.4 ms of a first run).
+        # A cascade needs conditions and a second model; a run that cannot
+        # escalate (most) imports no _cascade (1.4 ms of a first run).
         if agent.escalate_on and len(self.adapters) > 1:
             from ._cascade import Cascade
 
-            self.cascade = Cascade.of(agent, self.adapters)
+            self.cascade = Cascade(agent, self.adapters)
 
     async def events(self, stream: bool, deltas: bool = True) -> AsyncGenerator[RunEvent, None]:
         """The run's events; each is folded before the caller sees it.
