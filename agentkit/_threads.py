@@ -34,9 +34,10 @@ is kept on that CPU for the wait (``_Nearby``): the two threads then hand
 the GIL to each other by a context switch, not by a wake-up sent to
 another CPU, which on a virtual machine costs an interrupt through the
 hypervisor (a quick tool's hand-off on a 2-vCPU VM: 77-150 microseconds
-otherwise, 17 kept nearby with the worker woken through ``_Mailbox``). A wait that runs out sets the worker free again, as does any
-job it runs while the loop goes on, so a slow or GIL-releasing tool still
-runs beside the loop on another CPU.
+otherwise, 17 kept nearby with the worker woken through ``_Mailbox``). A
+wait that runs out sets the worker free again, as does any job it runs
+while the loop goes on, so a slow or GIL-releasing tool still runs beside
+the loop on another CPU.
 
 Semantics kept from ``to_thread.run_sync(..., abandon_on_cancel=True)``:
 the function runs in a copy of the caller's context; a cancelled caller
