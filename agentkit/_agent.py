@@ -32,9 +32,12 @@ __all__ = ["Agent"]
 def _default_settings() -> ModelSettings:
     # The settings model (and pydantic with it) loads when the first agent
     # without settings is made, not with the import of ``Agent``.
+    # Built without validation (nothing is given to validate): that would
+    # build the settings' validator, a few milliseconds of a first run.
     from ._model import ModelSettings
+    from ._trusted import build
 
-    return ModelSettings()
+    return build(ModelSettings)
 
 
 @dataclass(eq=False)

@@ -663,9 +663,16 @@ def run_sync(
     on_truncation: OnTruncation = "warn",
 ) -> RunResult:
     """``agentkit.run_sync``'s body (``_run`` holds its documentation)."""
+    # The result leaves through a list, not as the main task's return value.
+    # On leaving, asyncio.run (Python 3.11-3.13) reads its SIGINT handler back
+    # with signal.getsignal, which tries to make an enum of it; the failed try
+    # formats the handler's repr, a partial holding the main task, and so the
+    # repr of the task's result: every call paid repr(RunResult), 65 us for
+    # the weather agent and more for a longer conversation.
+    outcome: list[RunResult] = []
 
-    async def main() -> RunResult:
-        return await run(
+    async def main() -> None:
+        result = await run(
             agent,
             input,
             model=model,
@@ -676,5 +683,7 @@ def run_sync(
             model_options=model_options,
             on_truncation=on_truncation,
         )
+        outcome.append(result)
 
-    return anyio.run(main)
+    anyio.run(main)
+    return outcome[0]

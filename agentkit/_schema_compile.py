@@ -296,11 +296,16 @@ def changes_to_warnings(
     Returns:
         The warnings, in the order of ``compiled.changes``.
     """
-    from ._model import RunWarning  # pydantic; kept off the compiler's import path
+    # pydantic; kept off the compiler's import path
+    from ._model import RunWarning
+    from ._trusted import build
 
     where = f"tool {tool!r}" if tool else "schema"
+    # Built from strings made here: validating them would build RunWarning's
+    # validator on a process's first run, a few milliseconds, for nothing.
     return [
-        RunWarning(
+        build(
+            RunWarning,
             kind="schema_changed",
             message=f"{where}, {c.path}: {c.detail}"
             + (" (this changes which values are accepted)" if c.lossy else ""),

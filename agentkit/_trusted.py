@@ -59,6 +59,8 @@ class _Layout(NamedTuple):
 
 
 _layouts: dict[type[BaseModel], _Layout] = {}
+#: Default factories that are called with no arguments.
+_PLAIN_FACTORIES = (list, dict, set)
 #: Defaults that can be shared between instances (pydantic copies the others).
 _IMMUTABLE = (type(None), str, int, float, bool, tuple, frozenset)
 
@@ -72,7 +74,12 @@ def _layout(cls: type[BaseModel]) -> _Layout:
         if field.is_required():
             required.add(name)
         elif field.default_factory is not None:
-            if field.default_factory_takes_validated_data:
+            # pydantic's check reads the factory's signature. For a builtin type
+            # that means parsing its text signature with tokenize, whose regex
+            # took 8 ms to compile on a process's first run: list() and the
+            # like take no data, so they skip the check.
+            plain = field.default_factory in _PLAIN_FACTORIES
+            if not plain and field.default_factory_takes_validated_data:
                 raise TypeError(f"{cls.__name__}.{name}: a factory that takes data")
             factories.append((name, field.default_factory))  # type: ignore[arg-type]
         elif isinstance(field.default, _IMMUTABLE):

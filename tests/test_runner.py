@@ -106,6 +106,25 @@ def test_run_sync() -> None:
     assert result.output == "It is Paris: 21C, sunny"
 
 
+def test_run_sync_does_not_format_its_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    # asyncio.run formats its main task's repr on the way out (through the
+    # SIGINT handler it reads back); a result held by that task was repr'd on
+    # every call, at a cost that grows with the conversation.
+    from agentkit import RunResult
+
+    formatted: list[str] = []
+    plain_repr = RunResult.__repr__
+
+    def counting_repr(self: RunResult) -> str:
+        formatted.append("repr")
+        return plain_repr(self)
+
+    monkeypatch.setattr(RunResult, "__repr__", counting_repr)
+    result = run_sync(AGENT, "Weather?", model=FunctionAdapter(weather_model))
+    assert result.output == "It is Paris: 21C, sunny"
+    assert formatted == []
+
+
 @pytest.mark.anyio
 async def test_parallel_tool_calls_run_concurrently() -> None:
     first_started = anyio.Event()

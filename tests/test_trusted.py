@@ -62,7 +62,7 @@ def test_text_that_is_not_a_string_is_still_validated() -> None:
 
 
 def test_built_models_equal_validated_ones() -> None:
-    from agentkit import Message, ModelResponse, RunResult, Usage
+    from agentkit import Message, ModelResponse, ModelSettings, RunResult, RunWarning, Usage
     from agentkit._trusted import build
 
     usage = Usage(input_tokens=3, output_tokens=4)
@@ -73,6 +73,11 @@ def test_built_models_equal_validated_ones() -> None:
         (ToolCallPart, {"id": "c", "name": "f", "raw_arguments": "{"}),
         (Usage, {"input_tokens": 3, "output_tokens": 4, "reasoning_output_tokens": 1}),
         (Message, {"role": "tool", "parts": [message.parts[0]]}),
+        (ModelSettings, {}),  # an agent's default settings
+        (
+            RunWarning,
+            {"kind": "schema_changed", "message": "m", "feature": "f", "provider": None},
+        ),
         (
             ModelResponse,
             {"message": message, "finish_reason": "stop", "provider": "p", "model_id": "m"},
