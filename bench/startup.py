@@ -5,6 +5,12 @@ run, tool``, and a whole first run (import, then the weather agent against
 the loopback server: what a script or a serverless cold start pays).
 Budgets over ``python -c pass``: 60 ms for the import of the three names,
 150 ms for import plus first run. Cases alternate so noise hits all alike.
+
+Two references say what part of a first run is agentkit's own: the import
+of the libraries it is built on (anyio with its asyncio backend, httpx2,
+pydantic's models), and the same first run written by hand on raw httpx2
+(the floor of the per-run benchmarks, in a fresh process). The first run's
+line "over the hand-written run" is what agentkit adds to a cold start.
 ``--importtime`` prints the slowest modules of the first run (``-X importtime``).
 ``--instructions`` counts each case's instructions once under callgrind
 (valgrind), which, unlike milliseconds, do not move with the machine's load.
@@ -47,6 +53,49 @@ result = run_sync(agent, "Weather in Paris?", model="openai:gpt-4.1-mini",
 assert result.turns == 2, result
 """
 
+# The floor's first run: what a careful developer writes on raw httpx2 and
+# anyio, with httpx2's default client. It imports no pydantic.
+HAND_FIRST_RUN = """
+import json
+
+import anyio
+import httpx2
+
+TOOLS = [{{"type": "function", "function": {{
+    "name": "get_weather", "description": "Get the weather in a city.",
+    "parameters": {{"type": "object", "properties": {{"city": {{"type": "string"}}}},
+                   "required": ["city"]}}}}}}]
+
+def get_weather(city):
+    return f"{{city}}: 21C, sunny"
+
+async def main():
+    messages = [{{"role": "system", "content": "Be brief."}},
+                {{"role": "user", "content": "Weather in Paris?"}}]
+    async with httpx2.AsyncClient(timeout=60) as http:
+        for turn in range(3):
+            body = {{"model": "gpt-4.1-mini", "messages": messages, "tools": TOOLS}}
+            response = await http.post({url!r} + "/chat/completions", json=body,
+                                       headers={{"authorization": "Bearer k"}})
+            message = response.json()["choices"][0]["message"]
+            messages.append(message)
+            if not message.get("tool_calls"):
+                return turn + 1
+            for call in message["tool_calls"]:
+                result = get_weather(**json.loads(call["function"]["arguments"]))
+                messages.append({{"role": "tool", "tool_call_id": call["id"], "content": result}})
+
+assert anyio.run(main) == 2
+"""
+
+# What agentkit is built on, imported and nothing more: no agentkit code runs.
+DEPENDENCIES = (
+    "import anyio, anyio._backends._asyncio, httpx2, httpcore2, h11; "
+    "from pydantic import BaseModel, Field, TypeAdapter"
+)
+
+DEPS_CASE = "dependencies' import (reference)"
+HAND_CASE = "first run by hand on httpx2 (reference)"
 BUDGET_MS = {"from agentkit import Agent, run, tool": 60.0, "import + first run": 150.0}
 
 
@@ -106,6 +155,12 @@ def main() -> None:
                 "from agentkit import Agent, run, tool",
             ],
             "import + first run": [sys.executable, "-c", script],
+            DEPS_CASE: [sys.executable, "-c", DEPENDENCIES],
+            HAND_CASE: [
+                sys.executable,
+                "-c",
+                HAND_FIRST_RUN.format(url=url),
+            ],
         }
         samples: dict[str, list[float]] = {name: [] for name in cases}
         for command in cases.values():  # warm the file cache and .pyc files
@@ -130,6 +185,13 @@ def main() -> None:
             verdict = f"+{budget:.0f}: " + ("ok" if over <= budget else "OVER")
         span = f"{min(values):.0f}-{max(values):.0f}"
         print(f"{name:<40} {ms:>8.1f} {span:>13} {over:>+14.1f} {verdict:>12}")
+    hand = statistics.median(samples[HAND_CASE])
+    first = statistics.median(samples["import + first run"])
+    print(
+        f"import + first run over the hand-written run: {first - hand:+.1f} ms "
+        f"({first / hand:.2f}x); the dependencies' import alone is "
+        f"{statistics.median(samples[DEPS_CASE]) - baseline:+.1f} ms"
+    )
     if counts:
         base = counts["python -c pass (baseline)"]
         print("\ninstructions (callgrind, one run each), millions: total / over baseline")
