@@ -450,8 +450,11 @@ class _Nearby:
     a call fails (a container's CPU set changed, say).
     """
 
+    #: ``waits`` once the feature has been turned off for good.
+    OFF = -1
+
     def __init__(self) -> None:
-        self.waits = 0
+        self.waits = 0  # counted up to NEARBY_AFTER while off, then OFF if it cannot start
         self.on = False
         self.getcpu: Callable[[], int] | None = None
         self.cpus: frozenset[int] = frozenset()  # where a free worker may run
@@ -459,11 +462,14 @@ class _Nearby:
     def keep(self, worker: _Worker) -> bool:
         """Move idle ``worker`` onto this thread's CPU; whether it was kept there."""
         if not self.on:
+            if self.waits == self.OFF:
+                return False
             self.waits += 1
-            if self.waits != NEARBY_AFTER:
+            if self.waits < NEARBY_AFTER:
                 return False
             self._start()
             if not self.on:
+                self.waits = self.OFF
                 return False
         assert self.getcpu is not None
         cpu = self.getcpu()
@@ -472,7 +478,7 @@ class _Nearby:
                 os.sched_setaffinity(worker.tid, (cpu,))
             except OSError:
                 self.on = False
-                self.waits = NEARBY_AFTER + 1  # never again
+                self.waits = self.OFF
                 return False
             worker.cpu = cpu
         return True
