@@ -10,7 +10,10 @@ all alike. Goal: at least 0.9x the floor's runs/s, default ``@tool`` included.
 Each round is a burst of about a second, so on a loaded machine runs/s swings
 two- to threefold between rounds; the client's CPU milliseconds per run
 (process time, worker thread included) are printed beside it because they
-barely move with load and show where a gap comes from.
+barely move with load and show where a gap comes from, and so are the
+garbage collector's collections per 100 runs, youngest generation first,
+which do not move with load at all: a run that keeps more objects alive
+across its awaits fills the youngest generation sooner.
 
     uv run python bench/concurrency.py [--concurrency 200] [--rounds 7]
 """
@@ -18,6 +21,7 @@ barely move with load and show where a gap comes from.
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -49,10 +53,22 @@ def _one(case: str, http: httpx2.AsyncClient, base_url: str) -> Callable[[], Awa
     return one
 
 
+class _Collections:
+    """The garbage collector's collections, by generation, while counting."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            self.counts[info["generation"]] += 1
+
+
 async def runs_per_second(
     case: str, base_url: str, pool: int, concurrency: int
-) -> tuple[float, float]:
-    """Runs/s of one burst of ``concurrency`` runs, and the process's CPU ms per run."""
+) -> tuple[float, float, list[float]]:
+    """Runs/s of one burst of ``concurrency`` runs, the process's CPU ms per run,
+    and the collections of each generation per 100 runs."""
     async with client(pool) as http:
         one = _one(case, http, base_url)
         assert await one() == ANSWER  # warm: connection, validators, caches
@@ -60,12 +76,18 @@ async def runs_per_second(
         async def checked() -> None:
             assert await one() == ANSWER
 
+        collections = _Collections()
+        gc.callbacks.append(collections)
         started, cpu = time.perf_counter(), time.process_time()
-        async with anyio.create_task_group() as group:
-            for _ in range(concurrency):
-                group.start_soon(checked)
+        try:
+            async with anyio.create_task_group() as group:
+                for _ in range(concurrency):
+                    group.start_soon(checked)
+        finally:
+            gc.callbacks.remove(collections)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        return concurrency / elapsed, cpu * 1000 / concurrency
+        per_100 = [100 * n / concurrency for n in collections.counts]
+        return concurrency / elapsed, cpu * 1000 / concurrency, per_100
 
 
 CASES = {
@@ -83,21 +105,28 @@ def main() -> None:
     args = parser.parse_args()
     rates: dict[str, list[float]] = {name: [] for name in CASES}
     cpu_ms: dict[str, list[float]] = {name: [] for name in CASES}
+    collected: dict[str, list[list[float]]] = {name: [] for name in CASES}
     with fast_server() as base_url:
         for _ in range(args.rounds):
             for name, case in CASES.items():
-                rate, cpu = anyio.run(runs_per_second, case, base_url, args.pool, args.concurrency)
+                rate, cpu, per_100 = anyio.run(
+                    runs_per_second, case, base_url, args.pool, args.concurrency
+                )
                 rates[name].append(rate)
                 cpu_ms[name].append(cpu)
+                collected[name].append(per_100)
     floor = statistics.median(rates["floor (raw httpx2)"])
     print(
         f"{args.concurrency} concurrent runs, pool of {args.pool} connections, "
-        f"{args.rounds} alternating rounds; runs/s median (min-max), client CPU ms/run median"
+        f"{args.rounds} alternating rounds; runs/s median (min-max), client CPU ms/run median, "
+        "collections per 100 runs (generations 0/1/2, medians)"
     )
     for name, values in rates.items():
         median = statistics.median(values)
         line = f"  {name:<34} {median:8.1f} ({min(values):.0f}-{max(values):.0f})"
         line += f"  {statistics.median(cpu_ms[name]):.2f} ms"
+        gens = [statistics.median(c[g] for c in collected[name]) for g in range(3)]
+        line += "  gc " + "/".join(f"{n:.1f}" for n in gens)
         if name != "floor (raw httpx2)":
             verdict = "ok" if median / floor >= GOAL else "UNDER"
             line += f"  {median / floor:.2f}x the floor (goal {GOAL}x: {verdict})"
