@@ -12,7 +12,7 @@ two- to threefold between rounds; the client's CPU milliseconds per run
 (process time, worker thread included) are printed beside it because they
 barely move with load and show where a gap comes from, and so are the
 garbage collector's collections per 100 runs, youngest generation first,
-which do not move with load at all: a run that keeps more objects alive
+which hardly move with load at all: a run that keeps more objects alive
 across its awaits fills the youngest generation sooner.
 
     uv run python bench/concurrency.py [--concurrency 200] [--rounds 7]
@@ -53,15 +53,9 @@ def _one(case: str, http: httpx2.AsyncClient, base_url: str) -> Callable[[], Awa
     return one
 
 
-class _Collections:
-    """The garbage collector's collections, by generation, while counting."""
-
-    def __init__(self) -> None:
-        self.counts = [0, 0, 0]
-
-    def __call__(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "stop":
-            self.counts[info["generation"]] += 1
+def _collections() -> list[int]:
+    """The garbage collector's collections so far, by generation."""
+    return [generation["collections"] for generation in gc.get_stats()]
 
 
 async def runs_per_second(
@@ -76,17 +70,13 @@ async def runs_per_second(
         async def checked() -> None:
             assert await one() == ANSWER
 
-        collections = _Collections()
-        gc.callbacks.append(collections)
+        before = _collections()
         started, cpu = time.perf_counter(), time.process_time()
-        try:
-            async with anyio.create_task_group() as group:
-                for _ in range(concurrency):
-                    group.start_soon(checked)
-        finally:
-            gc.callbacks.remove(collections)
+        async with anyio.create_task_group() as group:
+            for _ in range(concurrency):
+                group.start_soon(checked)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        per_100 = [100 * n / concurrency for n in collections.counts]
+        per_100 = [100 * (n - b) / concurrency for n, b in zip(_collections(), before, strict=True)]
         return concurrency / elapsed, cpu * 1000 / concurrency, per_100
 
 
