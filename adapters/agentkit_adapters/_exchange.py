@@ -50,6 +50,7 @@ from agentkit.exceptions import (
 
 from ._http import TransportErrors, shared_client
 from ._json import dumps
+from ._send import RequestMaker, send
 
 __all__ = [
     "ERROR_BODY_LIMIT",
@@ -153,6 +154,7 @@ class HTTPExchange:
     __slots__ = (
         "_call_headers",
         "_client",
+        "_make_request",
         "_map_error",
         "_recent",
         "_secrets",
@@ -192,6 +194,7 @@ class HTTPExchange:
         # have been sent with a token that a newer call has since replaced.
         self._recent: tuple[str, ...] = ()
         self._urls: dict[str, httpx2.URL] = {}
+        self._make_request = RequestMaker()
 
     async def request_headers(self) -> Mapping[str, str]:
         """The headers of one request: ``headers``, plus ``call_headers()`` when given."""
@@ -321,7 +324,7 @@ class HTTPExchange:
             headers = await self.request_headers()
         client = self.client
         request = self._request(url, body, seconds, headers, client)
-        response = await client.send(request, stream=True)
+        response = await send(client, request, checked=self._make_request.made_plain(request))
         try:
             if not 200 <= response.status_code < 300:
                 raise self.error(response.status_code, response.headers, await _head(response))
@@ -338,15 +341,9 @@ class HTTPExchange:
         headers: Mapping[str, str],
         client: httpx2.AsyncClient | None = None,
     ) -> httpx2.Request:
-        # With a deadline, no single operation may wait longer than the deadline
-        # itself (a slow first token included); without one, the client's limits.
-        return (client or self.client).build_request(
-            "POST",
-            self._url(url),
-            content=dumps(body).encode(),
-            headers=headers,
-            timeout=httpx2.Timeout(timeout) if timeout else httpx2.USE_CLIENT_DEFAULT,
-        )
+        # What client.build_request makes, from a merge kept between calls (_send.py).
+        content = dumps(body).encode()
+        return self._make_request(client or self.client, self._url(url), content, headers, timeout)
 
     def _url(self, url: str) -> httpx2.URL:
         # An adapter posts to the same few URLs on every call, and parsing one
@@ -435,7 +432,8 @@ class HTTPExchange:
             else:
                 headers = await self._within(deadline, http_timeout, self.request_headers())
             client = self.client
-            sent = client.send(self._request(url, body, http_timeout, headers, client), stream=True)
+            request = self._request(url, body, http_timeout, headers, client)
+            sent = send(client, request, checked=self._make_request.made_plain(request))
             response = await self._within(deadline, http_timeout, sent)
             try:
                 if not 200 <= response.status_code < 300:
