@@ -113,7 +113,8 @@ def measure(base_url: str, rounds: int, pool: int, concurrency: int) -> dict[str
 def _in_child(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", base_url, "--rounds", str(args.rounds)]
     command += ["--pool", str(args.pool), "--concurrency", str(args.concurrency)]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    # Its stderr is the terminal's: a failing child shows its traceback.
+    out = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     return dict(json.loads(out))
 
 
