@@ -54,6 +54,7 @@ from ._result import (
     TurnStartEvent,
 )
 from ._runio import MEMORY, RunIO, ToolRound
+from ._sync import run_in_loop
 from ._toolindex import ToolIndex
 from ._tools import FunctionToolset, error_result
 from ._trusted import trusted
@@ -685,5 +686,5 @@ def run_sync(
         )
         outcome.append(result)
 
-    anyio.run(main)
+    run_in_loop(main)
     return outcome[0]

@@ -1,8 +1,9 @@
 """aiohttp plumbing: one session per event loop, and the seam for transport errors.
 
 An ``aiohttp.ClientSession`` (its connector, its sockets) belongs to the event
-loop it was made on, and ``agentkit.run_sync`` starts a fresh loop per run, so
-the adapter keeps one session per running loop and closes it when that loop
+loop it was made on, and a process may run several loops (``agentkit.run_sync``
+keeps the main thread's until exit, and starts one per call in other threads),
+so the adapter keeps one session per running loop and closes it when that loop
 shuts down. The connector is bounded, so a run's parallel calls cannot open an
 unbounded number of connections to the gateway.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import warnings
 from importlib.metadata import entry_points
 from typing import Any
@@ -45,26 +46,60 @@ def script(request: ModelRequest) -> Any:
     return [ToolCallPart(id="call_1", name="get_weather", arguments={"city": "Oslo"})]
 
 
-def test_an_agent_runs_on_relay_twice_each_run_on_its_own_loop_and_session() -> None:
+def _one_run(url: str) -> None:
     agent = Agent(name="weather", instructions="Be brief.", tools=[get_weather])
+    options = {"api_key": KEY, "base_url": f"{url}/v1"}
+    result = run_sync(agent, "Weather in Oslo?", model="relay:relay-1", model_options=options)
+    assert result.output == "Relay says: 12°C and rain in Oslo"
+    assert result.turns == 2
+
+
+def _two_runs(url: str) -> None:
+    _one_run(url)
+    _one_run(url)
+
+
+def _open_sessions() -> list[aiohttp.ClientSession]:
+    return [entry.session for entry in _session._sessions.values() if not entry.session.closed]
+
+
+def test_two_runs_in_the_main_thread_share_its_loop_and_session() -> None:
     emulator = OpenAIChatEmulator(script, api_key=KEY)
-    options = {"api_key": KEY}
+    with serve_asgi(emulator) as url:
+        _one_run(url)
+        after_first = _open_sessions()
+        _one_run(url)
+        # run_sync keeps the main thread's loop between calls, and with it the session.
+        assert _open_sessions() == after_first
+    assert len(after_first) == 1
+    assert len(emulator.calls) == 4
+
+
+def test_runs_in_another_thread_each_get_a_loop_and_a_session_closed_with_it() -> None:
+    emulator = OpenAIChatEmulator(script, api_key=KEY)
+    before = set(_session._sessions)
+    errors: list[BaseException] = []
+
+    def in_thread(url: str) -> None:
+        try:
+            _two_runs(url)
+        except BaseException as exc:  # reported by the test's thread
+            errors.append(exc)
+
     with serve_asgi(emulator) as url, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        options["base_url"] = f"{url}/v1"
-        for _ in range(2):
-            # run_sync starts a fresh event loop each time: a session from the
-            # first run must not be reused by the second.
-            result = run_sync(
-                agent, "Weather in Oslo?", model="relay:relay-1", model_options=options
-            )
-            assert result.output == "Relay says: 12°C and rain in Oslo"
-            assert result.turns == 2
+        # Outside the main thread run_sync starts a fresh event loop per call:
+        # a session from the first run must not be reused by the second.
+        thread = threading.Thread(target=in_thread, args=(url,))
+        thread.start()
+        thread.join()
         gc.collect()
+    assert not errors, errors
     assert len(emulator.calls) == 4
     unclosed = [w for w in caught if "nclosed" in str(w.message)]
     assert not unclosed, unclosed
-    assert not _session._sessions  # each loop's session was closed when that loop ended
+    # Each of those loops' sessions was closed when that loop ended.
+    assert set(_session._sessions) <= before
 
 
 def test_each_loop_gets_one_session_closed_when_the_loop_ends() -> None:
