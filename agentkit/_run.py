@@ -170,10 +170,10 @@ def run_sync(
 ) -> RunResult:
     """Run ``agent`` on ``input`` to a final answer, for code without an event loop.
 
-    ``run`` documents the arguments, the result and the errors. In the main
-    thread the event loop is kept between calls, so calls reuse the pooled
-    connections; it is closed at exit. Each call runs in a copy of the
-    caller's context. Other threads get a new loop per call.
+    ``run`` documents the arguments, the result and the errors. Each thread
+    keeps its event loop between calls, so its calls reuse the pooled
+    connections; the loop is closed at exit, or by a later call once its
+    thread has ended. Each call runs in a copy of the caller's context.
 
     Raises:
         UserError: called where an event loop is running (``await run`` there).

@@ -1,31 +1,34 @@
-"""The event loop behind ``run_sync``: one kept for the main thread, between calls.
+"""The event loops behind ``run_sync``: one per thread, kept between calls.
 
 ``anyio.run`` makes a loop, runs, then cancels what is left, closes the
 async generators (and so the shared HTTP clients, ``agentkit_adapters._http``)
 and closes the loop. A script that calls ``run_sync`` in a loop paid that on
-every call, and a new TCP (and TLS) connection on top: 2.4 ms a call for the
+every call, and a new TCP (and TLS) connection on top: 3.3 ms a call for the
 weather agent against a loopback server, where the same run awaited in one
-loop takes 1.2 ms. So the main thread keeps one ``asyncio.Runner`` and its
-loop from one call to the next, and with them the shared clients' pooled
-connections; they are closed at interpreter exit (``atexit``), as
-``anyio.run`` would have closed them at the end of each call.
+loop takes half of that. So each thread that calls ``run_sync`` keeps one
+``asyncio.Runner`` and its loop from one call to the next, and with them the
+shared clients' pooled connections: a script's main thread, and each worker
+of a web server's thread pool.
 
-What a call sees is unchanged:
+A kept loop is closed (its tasks cancelled, its async generators and so its
+clients closed, as ``anyio.run`` closes them at the end of each call):
 
-- it runs in a fresh copy of the caller's context, so context variables set
-  by one call never reach the next;
-- the loop is not the thread's current loop (``asyncio.get_event_loop()``
-  outside a call behaves as if agentkit were not there);
-- Ctrl-C cancels the run and raises ``KeyboardInterrupt``, as with
-  ``asyncio.run``; after that, or any other ``BaseException`` that is not an
-  ``Exception``, the loop is closed the way ``anyio.run`` closes it, and the
-  next call starts a new one;
-- inside a running loop it raises ``UserError`` (``asyncio.run`` raised a
-  bare ``RuntimeError`` there) that says to await ``run`` instead.
+- at interpreter exit (``atexit``), for the threads that have ended and the
+  one exiting; a daemon thread still running keeps its loop to the end;
+- when its thread has ended, by the next ``run_sync`` call in any thread
+  (a thread has no hook that runs when it ends), so threads made for one
+  call each leave at most one loop open at a time, never a growing pile;
+- after a call that ends in a ``BaseException`` that is not an
+  ``Exception`` (Ctrl-C, ``SystemExit``): the next call starts a new loop.
 
-Other threads get a loop per call, as before: a thread that ends has no hook
-to close a loop it kept, and its sockets would be left for the garbage
-collector. A forked child forgets its parent's loop and starts its own.
+What a call sees is unchanged: it runs in a fresh copy of the caller's
+context, so context variables set by one call never reach the next; the loop
+is never made the thread's current one (``asyncio.get_event_loop()`` outside a
+call behaves as if agentkit were not there); Ctrl-C in the main thread
+cancels the run and raises ``KeyboardInterrupt``, as with ``asyncio.run``.
+Inside a running loop it raises ``UserError`` (``asyncio.run`` raised a bare
+``RuntimeError`` there) that says to await ``run`` instead. A forked child
+forgets its parent's loops and starts its own.
 """
 
 from __future__ import annotations
@@ -41,15 +44,16 @@ from .exceptions import UserError
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["run_in_loop"]
+__all__ = ["close", "run_in_loop"]
 
-_runner: asyncio.Runner | None = None
-_owner = 0  # the process that made _runner (a forked child must not reuse it)
+_runners: dict[threading.Thread, asyncio.Runner] = {}
+_lock = threading.Lock()
+_owner = os.getpid()  # the process the runners belong to (a forked child must not run them)
 _exit_hook = False
 
 
 def run_in_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run ``main()`` to its end from sync code; the main thread's loop is kept.
+    """Run ``main()`` to its end from sync code, on this thread's kept loop.
 
     Raises:
         UserError: called where an event loop is running already.
@@ -63,11 +67,6 @@ def run_in_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
             "run_sync() was called inside a running event loop, which it would "
             "block; in async code, use 'await agentkit.run(...)' instead"
         )
-    if threading.current_thread() is not threading.main_thread():
-        import anyio
-
-        anyio.run(main)
-        return
     runner = _kept_runner(asyncio)
     try:
         runner.run(main(), context=contextvars.copy_context())
@@ -81,37 +80,68 @@ def run_in_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 
 def _kept_runner(asyncio: Any) -> asyncio.Runner:
-    global _runner, _owner, _exit_hook
-    if _runner is not None and _owner != os.getpid():
+    global _exit_hook
+    if _owner != os.getpid():
         _forget_after_fork()
-    if _runner is None:
-        # With a loop factory, the Runner does not make its loop the thread's
-        # current one (no set_event_loop), so nothing outside a call sees it.
-        _runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
-        _owner = os.getpid()
-        if not _exit_hook:
-            atexit.register(close)
-            _exit_hook = True
-    return _runner
+    thread = threading.current_thread()
+    with _lock:
+        runner = _runners.get(thread)
+        ended: list[tuple[threading.Thread, asyncio.Runner]] = []
+        if len(_runners) > (runner is not None):  # another thread's loop is kept
+            ended = [(t, r) for t, r in _runners.items() if not t.is_alive()]
+            for t, _ in ended:
+                del _runners[t]
+        if runner is None:
+            # With a loop factory, the Runner does not make its loop the thread's
+            # current one (no set_event_loop), so nothing outside a call sees it.
+            runner = _runners[thread] = asyncio.Runner(loop_factory=asyncio.new_event_loop)
+            if not _exit_hook:
+                atexit.register(_close_at_exit)
+                _exit_hook = True
+    # No thread runs these loops any more: closing them here runs their last
+    # steps (the clients' closing) on this thread, before this call's loop starts.
+    for t, old in ended:
+        try:
+            old.close()
+        except Exception:  # someone else's leftovers must not fail this call
+            import logging
 
-
-def _forget_after_fork() -> None:
-    # The loop's selector and self-pipe are copies of the parent's descriptors:
-    # closing them here leaves the parent's loop alone. Running the loop to
-    # close the clients would write to connections that are the parent's.
-    global _runner
-    runner, _runner = _runner, None
-    loop = runner.get_loop() if runner is not None else None
-    if loop is not None:
-        loop.close()
+            logging.getLogger("agentkit").warning(
+                "closing the event loop run_sync kept for the ended thread %s failed",
+                t.name,
+                exc_info=True,
+            )
+    return runner
 
 
 def close() -> None:
-    """Close the kept loop now: the tasks left are cancelled, the shared clients closed.
-
-    Called at interpreter exit; the next ``run_sync`` starts a new loop.
-    """
-    global _runner
-    runner, _runner = _runner, None
-    if runner is not None and _owner == os.getpid():
+    """Close this thread's kept loop now; its next ``run_sync`` starts a new one."""
+    with _lock:
+        runner = _runners.pop(threading.current_thread(), None)
+    if runner is not None:
         runner.close()
+
+
+def _close_at_exit() -> None:
+    if _owner != os.getpid():
+        return  # a forked child's copy of the parent's hook: the loops are the parent's
+    current = threading.current_thread()
+    with _lock:
+        done = [(t, r) for t, r in _runners.items() if t is current or not t.is_alive()]
+        for t, _ in done:
+            del _runners[t]
+    for _, runner in done:
+        runner.close()
+
+
+def _forget_after_fork() -> None:
+    # The loops' selectors and self-pipes are copies of the parent's descriptors:
+    # closing them here leaves the parent's loops alone. Running a loop to close
+    # its clients would write to connections that are the parent's.
+    global _owner, _lock
+    runners = list(_runners.values())
+    _runners.clear()
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    _owner = os.getpid()
+    for runner in runners:
+        runner.get_loop().close()

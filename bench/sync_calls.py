@@ -5,7 +5,7 @@ loopback server, named by its model string as a user names it (the shared
 client). The floor is the same loop written by hand on a sync
 ``httpx2.Client`` kept for the whole script. The reference beside it is a
 new event loop per call (``anyio.run(run, ...)``), which is what ``run_sync``
-did before it kept the main thread's loop: that costs a loop, a connection
+did before it kept a loop per thread: that costs a loop, a connection
 and its closing on every call. Cases alternate call by call; the added time
 is the median of call-by-call differences with the floor.
 

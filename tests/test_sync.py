@@ -1,4 +1,4 @@
-"""``run_sync``'s event loop: kept for the main thread between calls, fresh elsewhere.
+"""``run_sync``'s event loops: one per thread, kept between calls.
 
 What a call sees must not change with the loop it runs on: its own copy of the
 caller's context, no loop left current in the thread, Ctrl-C and other
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import subprocess
 import sys
 import threading
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -70,7 +72,7 @@ def test_the_main_thread_keeps_one_loop_and_each_call_its_own_context() -> None:
     assert policy_loop is not loops[0]
 
 
-def test_other_threads_get_a_loop_per_call_closed_at_its_end() -> None:
+def test_a_thread_keeps_its_own_loop_closed_by_a_call_after_the_thread_ended() -> None:
     loops.clear()
     outputs: list[object] = []
 
@@ -81,9 +83,34 @@ def test_other_threads_get_a_loop_per_call_closed_at_its_end() -> None:
     thread.start()
     thread.join()
     assert outputs == ["unset", "unset"]
-    assert loops[0] is not loops[1]
+    assert loops[0] is loops[1]
+    # No hook runs when a thread ends: its loop is closed by the next call anywhere.
+    assert not loops[0].is_closed()
+    _run()
     assert loops[0].is_closed()
-    assert loops[1].is_closed()
+    assert loops[2] is not loops[0]
+
+
+def test_threads_running_at_once_each_run_on_their_own_loop() -> None:
+    loops.clear()
+    barrier = threading.Barrier(3)
+    outputs: list[object] = []
+
+    def one() -> None:
+        barrier.wait()
+        outputs.append(_run())
+        barrier.wait()  # both calls are over before either thread ends
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    assert outputs == ["unset", "unset"]
+    assert loops[0] is not loops[1]
+    _run()  # closes both
 
 
 @tool
@@ -172,6 +199,12 @@ def ask():
 for _ in range(5):
     ask()
 print("connections after 5 calls:", len(connections), flush=True)
+if sys.argv[1] == "pool":
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2) as pool:
+        for future in [pool.submit(ask) for _ in range(8)]:
+            future.result()
+    print("connections after 8 calls in 2 threads:", len(connections), flush=True)
 if sys.argv[1] == "fork":
     child = os.fork()
     if child == 0:
@@ -183,7 +216,7 @@ if sys.argv[1] == "fork":
 """
 
 
-@pytest.mark.parametrize("mode", ["plain", "fork"])
+@pytest.mark.parametrize("mode", ["plain", "pool", "fork"])
 def test_calls_share_a_connection_closed_at_exit(mode: str) -> None:
     out = subprocess.run(
         [sys.executable, "-W", "always::ResourceWarning", "-c", SCRIPT, mode],
@@ -194,6 +227,10 @@ def test_calls_share_a_connection_closed_at_exit(mode: str) -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "connections after 5 calls: 1"
+    if mode == "pool":
+        # Each worker thread keeps its loop, and so its connection, across its calls.
+        (line,) = [line for line in lines if "2 threads" in line]
+        assert int(line.rsplit(":", 1)[1]) <= 3
     if mode == "fork":
         # The child opened one connection; the parent went on with its own.
         assert lines[1] == "connections after the fork: 2"
@@ -234,3 +271,34 @@ def test_ctrl_c_cancels_the_run_and_the_next_call_works() -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["interrupted after 0 s", "again"]
     assert out.stderr == ""
+
+
+def _children() -> set[int]:
+    tasks = Path(f"/proc/{os.getpid()}/task")
+    return {int(pid) for f in tasks.glob("*/children") for pid in f.read_text().split()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_an_mcp_server_over_stdio_still_lives_for_one_call_only() -> None:
+    from agentkit.mcp import MCPToolset
+
+    toolset = MCPToolset(
+        command=sys.executable,
+        args=["-m", "mcp_server_time", "--local-timezone", "UTC"],
+        name="mcptime",
+    )
+    arguments = {"source_timezone": "Asia/Tokyo", "time": "16:30", "target_timezone": "UTC"}
+
+    def model(request: ModelRequest) -> object:
+        last = request.messages[-1]
+        if last.role == "user":
+            return [call("convert_time", **arguments)]
+        return last.parts[0].text  # type: ignore[union-attr]
+
+    before = _children()
+    for _ in range(2):
+        output = run_sync(Agent(name="t", tools=[toolset]), "go", model=FunctionAdapter(model))
+        assert "T07:30:00+00:00" in str(output.output)  # Tokyo keeps no summer time
+        # The connection, and so the server process, ended with the call,
+        # although the loop it ran on is kept.
+        assert _children() == before

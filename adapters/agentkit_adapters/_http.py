@@ -2,9 +2,8 @@
 
 - ``shared_client`` hands out one ``httpx2.AsyncClient`` per provider, base URL
   and running event loop, so connections are reused across calls and adapters
-  but never across event loops (``run_sync`` keeps one for the main thread
-  until exit, and makes one per call in other threads), and closes them when
-  their loop shuts down.
+  but never across event loops (``run_sync`` keeps one per thread), and
+  closes them when their loop shuts down.
 - ``TransportErrors`` is the one seam where transport failures become
   ``ProviderConnectionError`` or ``ProviderTimeoutError`` (error statuses go
   through ``map_http_error``, framing through ``agentkit.adapter``'s decoders,

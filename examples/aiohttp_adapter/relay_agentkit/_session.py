@@ -2,10 +2,9 @@
 
 An ``aiohttp.ClientSession`` (its connector, its sockets) belongs to the event
 loop it was made on, and a process may run several loops (``agentkit.run_sync``
-keeps the main thread's until exit, and starts one per call in other threads),
-so the adapter keeps one session per running loop and closes it when that loop
-shuts down. The connector is bounded, so a run's parallel calls cannot open an
-unbounded number of connections to the gateway.
+keeps one per thread), so the adapter keeps one session per running loop and
+closes it when that loop shuts down. The connector is bounded, so a run's
+parallel calls cannot open an unbounded number of connections to the gateway.
 """
 
 from __future__ import annotations
