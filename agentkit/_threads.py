@@ -15,6 +15,12 @@ call on a busy 2-core machine. Here jobs go to a persistent worker in a
   ``call_soon_threadsafe`` instead cost the worker a wait for the GIL the
   loop held until it blocked, then the loop a wake-up through its
   self-pipe, a callback and a task step: in runs, about twice as long.
+* Such a call, or a batch of one, goes to the ``_Resident`` worker when it
+  is free: a thread of its own with its fields, eventfd and locks made once,
+  so a hand-off touches little memory. In a run the previous hand-off was a
+  model call ago and everything on its path is cold; there the pool's path
+  cost 130-170 us a hand-off on a 2-vCPU VM, the resident's 95-135 us, and
+  two bare threads trading an eventfd 40-65 us (``bench/handoff.py``).
 * Calls made while the loop has other work (200 concurrent runs make 20-odd
   tool calls in one loop iteration) wait for the end of the iteration and
   go over together, so the worker and the loop trade the GIL once a batch.
@@ -245,6 +251,15 @@ class _Pool:
         if self.skip:
             self.skip -= 1
         else:
+            if len(jobs) == 1:
+                resident = _resident or _start_resident()
+                answered = None if resident is None else resident.hand(jobs[0])
+                if answered is not None:  # None: the resident is busy with another call
+                    if answered:
+                        self.backoff = 1
+                        return jobs
+                    self.skip, self.backoff = self.backoff, min(2 * self.backoff, MAX_BACKOFF)
+                    return []  # it answers through the job's future
             with self.lock:
                 worker = self.idle.pop() if self.idle else None
         if worker is not None:
@@ -442,6 +457,117 @@ class _Worker:
             return None, exc
 
 
+class _Resident:
+    """The worker for hand-offs the loop waits for one at a time (Linux).
+
+    A quick tool called from a quiet loop is the common case: one call, the
+    loop waiting. In a run the previous hand-off was a model call ago, and on
+    a virtual machine each step of the pool's path (an idle stack under its
+    lock, a batch with two new locks, a mailbox polled and read, the batch's
+    lock per job, the idle stack again) then runs cold: 130-170 us a hand-off
+    against 85-95 us for this path, which touches one thread's few fields,
+    one eventfd and one lock made once (``bench/handoff.py`` shows the curve).
+    ``owner`` makes it one caller's at a time, across loops and threads; a
+    caller that finds it taken uses the pool.
+
+    A call that outlasts ``HANDOFF_WAIT`` is answered like the pool's: the
+    caller awaits the job's future, and the resident, set free from the
+    loop's CPU, posts the answer and is free again once the call returns.
+    The thread lives as long as the process (a daemon blocked in a read).
+    """
+
+    __slots__ = (
+        *("abandoned", "cpu", "done", "fd", "finished"),
+        *("job", "lock", "loop", "owner", "tid"),
+    )
+
+    def __init__(self) -> None:
+        self.fd = os.eventfd(0)
+        self.owner = threading.Lock()  # held by the caller whose job it is
+        self.done = threading.Lock()  # released by the thread when the answer is in the job
+        self.done.acquire()
+        self.lock = threading.Lock()  # guards finished/abandoned between the two
+        self.finished = False
+        self.abandoned = False
+        self.job: _Job | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.cpu = -1  # as a _Worker's: the CPU it is kept on, or -1
+        thread = threading.Thread(target=self.main, name="agentkit-tool", daemon=True)
+        thread.start()
+        self.tid: int = thread.native_id or 0
+
+    def hand(self, job: _Job) -> bool | None:
+        """Run ``job`` here, waiting up to ``HANDOFF_WAIT``: whether it was answered
+        in time (then ``job`` holds the answer; else ``job.future`` will), or None
+        when the resident is another caller's."""
+        if not self.owner.acquire(blocking=False):
+            return None
+        nearby = _nearby.keep(self)
+        self.job = job
+        os.eventfd_write(self.fd, 1)  # lets go of the GIL: the thread runs at once
+        if not self.done.acquire(timeout=HANDOFF_WAIT):
+            with self.lock:
+                running = not self.finished
+                if running:  # it answers through the future (a gathered job has one)
+                    if job.future is None:
+                        job.future = job.loop.create_future()
+                    self.abandoned = True
+            if running:
+                if nearby:
+                    _nearby.free(self)
+                return False
+            self.done.acquire()  # it finished as the wait ended: released just now
+        self.finished = False
+        self.job = None
+        self.owner.release()
+        return True
+
+    def main(self) -> None:
+        while True:
+            os.eventfd_read(self.fd)
+            job = self.job
+            assert job is not None
+            loop = job.loop
+            if loop is not self.loop:
+                self.loop = loop
+                _claim_for_anyio(loop)
+            value: Any = None
+            error: BaseException | None = None
+            try:
+                value = job.context.run(job.function)
+            except BaseException as exc:  # handed to the caller, like a thread pool does
+                error = exc
+            with self.lock:
+                if not self.abandoned:
+                    job.value, job.error = value, error
+                    self.finished = True
+                    self.done.release()
+                    continue
+                self.abandoned = False
+            # The caller stopped waiting: answer through the future, then be free.
+            self.job = None
+            _post(job, value, error)
+            del job, value, error
+            self.owner.release()
+
+
+def _start_resident() -> _Resident | None:
+    """The resident, started on first use; None where there is no eventfd."""
+    global _resident
+    if not hasattr(os, "eventfd"):
+        return None
+    with _pool.lock:
+        if _resident is None:
+            _resident = _Resident()
+    return _resident
+
+
+def _forget_resident() -> None:
+    # In a forked child the resident's thread is gone: the next hand-off starts another.
+    global _resident
+    _resident = None
+
+
 class _Nearby:
     """Keeps a worker on the CPU of the loop thread waiting for it (Linux).
 
@@ -459,7 +585,7 @@ class _Nearby:
         self.getcpu: Callable[[], int] | None = None
         self.cpus: frozenset[int] = frozenset()  # where a free worker may run
 
-    def keep(self, worker: _Worker) -> bool:
+    def keep(self, worker: _Worker | _Resident) -> bool:
         """Move idle ``worker`` onto this thread's CPU; whether it was kept there."""
         if not self.on:
             if self.waits == self.OFF:
@@ -483,7 +609,7 @@ class _Nearby:
             worker.cpu = cpu
         return True
 
-    def free(self, worker: _Worker) -> None:
+    def free(self, worker: _Worker | _Resident) -> None:
         """Let ``worker`` run on any CPU the process may use."""
         worker.cpu = -1
         with contextlib.suppress(OSError):  # the thread has ended
@@ -508,12 +634,17 @@ class _Nearby:
 
 _pool = _Pool()
 _nearby = _Nearby()
+_resident: _Resident | None = None
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_resident)
 
 
 def busy_workers() -> int:
     """Worker threads inside a call now, calls whose caller gave up included."""
     with _pool.lock:
-        return _pool.workers - len(_pool.idle)
+        busy = _pool.workers - len(_pool.idle)
+    resident = _resident
+    return busy + (resident is not None and resident.owner.locked())
 
 
 def _expire(future: asyncio.Future[Any]) -> None:

@@ -20,14 +20,30 @@ pytestmark = pytest.mark.anyio
 WHO = contextvars.ContextVar("WHO", default="nobody")
 
 
-async def test_the_function_runs_in_another_thread_with_the_callers_context() -> None:
+def without_resident(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every hand-off through the pool, as where there is no eventfd."""
+    monkeypatch.setattr(_threads, "_resident", None)
+    monkeypatch.setattr(_threads, "_start_resident", lambda: None)
+
+
+@pytest.fixture(params=["resident", "pool"])
+def handoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """What every hand-off must do, checked on both paths: the resident worker
+    (one call from a quiet loop) and the pool (batches, and all calls where
+    there is no resident)."""
+    if request.param == "pool":
+        without_resident(monkeypatch)
+    return str(request.param)
+
+
+async def test_the_function_runs_in_another_thread_with_the_callers_context(handoff: str) -> None:
     WHO.set("caller")
     seen = await run_in_worker(lambda: (threading.get_ident(), WHO.get()))
     assert seen[0] != threading.get_ident()
     assert seen[1] == "caller"
 
 
-async def test_an_exception_reaches_the_caller() -> None:
+async def test_an_exception_reaches_the_caller(handoff: str) -> None:
     def fail() -> None:
         raise KeyError("lost")
 
@@ -35,13 +51,13 @@ async def test_an_exception_reaches_the_caller() -> None:
         await run_in_worker(fail)
 
 
-async def test_anyio_from_thread_works_inside_the_function() -> None:
+async def test_anyio_from_thread_works_inside_the_function(handoff: str) -> None:
     done = anyio.Event()
     await run_in_worker(lambda: anyio.from_thread.run_sync(done.set))
     assert done.is_set()
 
 
-async def test_a_cancelled_caller_stops_waiting_and_the_thread_runs_on() -> None:
+async def test_a_cancelled_caller_stops_waiting_and_the_thread_runs_on(handoff: str) -> None:
     gate = threading.Event()
     finished = threading.Event()
 
@@ -59,7 +75,7 @@ async def test_a_cancelled_caller_stops_waiting_and_the_thread_runs_on() -> None
     assert await anyio.to_thread.run_sync(finished.wait, 10)
 
 
-async def test_a_sync_tool_times_out_without_blocking_the_loop() -> None:
+async def test_a_sync_tool_times_out_without_blocking_the_loop(handoff: str) -> None:
     gate = threading.Event()
 
     @tool(timeout=0.05)
@@ -75,7 +91,7 @@ async def test_a_sync_tool_times_out_without_blocking_the_loop() -> None:
     assert result.text == "Tool stuck timed out after 0.05 seconds"
 
 
-async def test_many_calls_at_once_all_finish() -> None:
+async def test_many_calls_at_once_all_finish(handoff: str) -> None:
     barrier = threading.Barrier(20, timeout=10)
     answers: list[int] = []
 
@@ -89,7 +105,7 @@ async def test_many_calls_at_once_all_finish() -> None:
     assert sorted(answers) == list(range(20))
 
 
-async def test_a_timed_out_call_raises_and_its_late_answer_is_dropped() -> None:
+async def test_a_timed_out_call_raises_and_its_late_answer_is_dropped(handoff: str) -> None:
     gate = threading.Event()
     answered = threading.Event()
 
@@ -120,6 +136,7 @@ async def test_quick_calls_at_once_share_a_few_workers(monkeypatch: pytest.Monke
     # way) would start 40 threads fighting for the GIL; the next waiting call
     # goes to a worker that just finished instead.
     monkeypatch.setattr(_threads, "_pool", _threads._Pool())  # no idle workers of other tests
+    without_resident(monkeypatch)  # the pool's own way with many calls
     used: set[int] = set()
 
     def quick() -> None:
@@ -137,7 +154,7 @@ async def test_quick_calls_at_once_share_a_few_workers(monkeypatch: pytest.Monke
     assert 1 <= len(used) <= 4, len(used)  # a worker per call started 8-9 here
 
 
-async def test_a_blocking_call_leaves_the_loop_running() -> None:
+async def test_a_blocking_call_leaves_the_loop_running(handoff: str) -> None:
     # The function can only return once another task on the loop let it go:
     # a loop held up by the call would leave it waiting out its 10 seconds.
     entered = threading.Event()
@@ -168,6 +185,7 @@ async def test_calls_of_one_loop_iteration_go_over_together(
     # Tool calls made while the loop has other work are handed to a worker
     # at the end of the iteration, in one batch: one GIL hand-over for all.
     monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    without_resident(monkeypatch)  # batches are the pool's
     sizes: list[int] = []
     run_batch = _threads._Worker.run_batch
 
@@ -197,6 +215,7 @@ async def test_a_slow_call_in_a_batch_does_not_hold_up_the_others(
     # The first job of a batch blocks until the others have answered: they
     # must leave the batch once the loop stops waiting and run elsewhere.
     monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    without_resident(monkeypatch)  # batches are the pool's
     await run_in_worker(lambda: None)
     others_done = threading.Event()
     answers: list[str] = []
@@ -236,6 +255,7 @@ async def test_answers_left_just_after_the_wait_ran_out_are_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    without_resident(monkeypatch)  # batches are the pool's
     await run_in_worker(lambda: None)
 
     class LateBatch(_threads._Batch):
@@ -255,7 +275,9 @@ async def test_answers_left_just_after_the_wait_ran_out_are_kept(
             await run_in_worker(fail)
 
 
-async def test_every_way_an_answer_can_come_back_gives_it(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_every_way_an_answer_can_come_back_gives_it(
+    monkeypatch: pytest.MonkeyPatch, handoff: str
+) -> None:
     # With no wait at all the loop gives up at once, so answers come back
     # every way: answered in time, from a job running then, or from one that
     # went back to the pool; each caller gets its own.
@@ -275,7 +297,7 @@ async def test_every_way_an_answer_can_come_back_gives_it(monkeypatch: pytest.Mo
     assert sorted(answers) == list(range(200))
 
 
-async def test_a_time_limit_shorter_than_the_wait_is_kept() -> None:
+async def test_a_time_limit_shorter_than_the_wait_is_kept(handoff: str) -> None:
     gate = threading.Event()
     try:
         with pytest.raises(TimeoutError):
@@ -290,6 +312,7 @@ async def test_after_a_wait_ran_out_the_next_calls_go_without_one(
     # A slow tool called again and again must not cost the loop a wait each
     # time: once a wait ran out, the next call is handed over and awaited.
     monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    without_resident(monkeypatch)  # batches are the pool's
     await run_in_worker(lambda: None)
     waited: list[int] = []
     run_batch = _threads._Worker.run_batch
@@ -336,3 +359,112 @@ def test_a_loop_closed_before_its_batch_went_over_is_forgotten() -> None:
         assert running.run_until_complete(job.future) == 2  # its own batch still goes over
     finally:
         running.close()
+
+
+# -- the resident worker: one call from a quiet loop ------------------------------
+
+
+@pytest.fixture
+def resident(monkeypatch: pytest.MonkeyPatch) -> _threads._Resident:
+    """A resident of the test's own, and a pool with no idle workers."""
+    if not hasattr(_threads.os, "eventfd"):
+        pytest.fail("the resident needs eventfd (Linux); these tests run where it is")
+    fresh = _threads._Resident()
+    monkeypatch.setattr(_threads, "_resident", fresh)
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())
+    return fresh
+
+
+async def test_a_quiet_loops_call_goes_to_the_resident(resident: _threads._Resident) -> None:
+    for _ in range(3):
+        assert await run_in_worker(threading.get_native_id) == resident.tid
+    assert _threads._pool.workers == 0  # the pool started no thread
+    assert not resident.owner.locked()
+
+
+async def test_a_slow_call_on_the_resident_is_answered_through_its_future(
+    resident: _threads._Resident,
+) -> None:
+    entered, gate = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        entered.set()
+        gate.wait(10)
+        return threading.get_native_id()
+
+    async def meanwhile() -> None:
+        assert await anyio.to_thread.run_sync(entered.wait, 10)
+        # The resident is busy: this call goes to a pool worker.
+        assert await run_in_worker(threading.get_native_id) != resident.tid
+        assert _threads.busy_workers() >= 1
+        gate.set()
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(meanwhile)
+            assert await run_in_worker(slow) == resident.tid
+    # Free again once its call returned (after the wait that ran out, the
+    # next hand-off goes without one; the one after waits on the resident).
+    assert await anyio.to_thread.run_sync(lambda: resident.owner.acquire(timeout=10))
+    resident.owner.release()
+    _threads._pool.skip = 0
+    assert await run_in_worker(threading.get_native_id) == resident.tid
+
+
+async def test_a_gathered_call_that_outlasts_the_wait_keeps_its_own_future(
+    resident: _threads._Resident,
+) -> None:
+    # A call made while the loop has other work is gathered, with a future the
+    # caller awaits, and handed over at the end of the iteration: alone in its
+    # batch it goes to the resident, and if it outlasts the wait the answer
+    # must come through that same future.
+    gate = threading.Event()
+
+    async def release() -> None:
+        await anyio.sleep(0.05)
+        gate.set()
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(release)
+            asyncio.get_running_loop().call_soon(lambda: None)  # the loop is not idle
+            assert await run_in_worker(lambda: gate.wait(10)) is True
+
+
+async def test_an_answer_left_just_after_the_residents_wait_ran_out_is_kept(
+    resident: _threads._Resident,
+) -> None:
+    resident.done = _LateWait()  # type: ignore[assignment]
+    with anyio.fail_after(10):
+        assert await run_in_worker(lambda: "kept") == "kept"
+    assert not resident.owner.locked()
+
+
+FORK_SCRIPT = r"""
+import asyncio, os, threading
+from agentkit import _threads
+
+async def here():
+    return await _threads.run_in_worker(threading.get_native_id)
+
+parent = asyncio.run(here())
+assert parent == _threads._resident.tid
+child = os.fork()
+if child == 0:
+    # The resident's thread did not come along: a new one must serve the child.
+    tid = asyncio.run(asyncio.wait_for(here(), 10))
+    os._exit(0 if tid != parent else 3)
+status = os.waitpid(child, 0)[1]
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_child_gets_a_resident_of_its_own() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0", out.stderr

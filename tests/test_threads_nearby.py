@@ -34,6 +34,11 @@ def anyio_backend() -> str:
 @pytest.fixture
 def nearby(monkeypatch: pytest.MonkeyPatch) -> _threads._Nearby:
     """A fresh ``_Nearby``, already past its start-up count."""
+    # A resident of its own: one another test's _Nearby kept somewhere would
+    # look kept to this one. A pool of its own: another test's slow call may
+    # have left the next hand-offs to go without a wait (the pool's skip).
+    monkeypatch.setattr(_threads, "_resident", None)
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())
     _warm_up()
     fresh = _threads._Nearby()
     monkeypatch.setattr(_threads, "_nearby", fresh)
@@ -42,8 +47,8 @@ def nearby(monkeypatch: pytest.MonkeyPatch) -> _threads._Nearby:
 
 
 def _warm_up() -> None:
-    # The pool's first call starts a worker and goes on; only a call that
-    # finds an idle worker waits for it, and only those are kept nearby.
+    # The first call starts the resident worker (and the pool's first call a
+    # worker of its own); only a call that waits for a worker keeps it nearby.
     async def one() -> None:
         await run_in_worker(lambda: None)
 
@@ -89,7 +94,7 @@ async def test_a_job_run_while_the_loop_goes_on_runs_anywhere(
     everywhere = _my_cpus()
     assert len(await run_in_worker(_my_cpus)) == 1
     # The next hand-off goes without a wait (as after a wait that ran out),
-    # to the same idle worker, still kept on one CPU.
+    # to an idle pool worker, which runs beside the loop, anywhere.
     monkeypatch.setattr(_threads._pool, "skip", 1)
     assert await run_in_worker(_my_cpus) == everywhere
 
@@ -97,7 +102,9 @@ async def test_a_job_run_while_the_loop_goes_on_runs_anywhere(
 async def test_no_affinity_call_is_made_before_the_start_up_count(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await run_in_worker(_my_cpus)  # an idle worker from now on
+    monkeypatch.setattr(_threads, "_resident", None)
+    monkeypatch.setattr(_threads, "_pool", _threads._Pool())  # no skip left by another test
+    await run_in_worker(_my_cpus)  # a resident worker from now on
     fresh = _threads._Nearby()
     monkeypatch.setattr(_threads, "_nearby", fresh)
     monkeypatch.setattr(_threads, "NEARBY_AFTER", 3)
@@ -107,8 +114,8 @@ async def test_no_affinity_call_is_made_before_the_start_up_count(
     await run_in_worker(_my_cpus)
     assert calls == []
     assert fresh.getcpu is None  # ctypes not even looked up
-    for worker in _threads._pool.idle:  # as if never kept anywhere: each needs a call
-        worker.cpu = -1
+    assert _threads._resident is not None
+    _threads._resident.cpu = -1  # as if never kept anywhere: it needs a call
     await run_in_worker(_my_cpus)
     assert fresh.on
     assert len(calls) == 1
@@ -121,8 +128,8 @@ async def test_an_affinity_call_that_fails_turns_it_off_for_good(
         raise PermissionError("not in this cpuset")
 
     monkeypatch.setattr(os, "sched_setaffinity", refuse)
-    for worker in _threads._pool.idle:  # none kept anywhere yet: each needs a call
-        worker.cpu = -1
+    assert _threads._resident is not None
+    _threads._resident.cpu = -1  # not kept anywhere yet: it needs a call
     assert await run_in_worker(lambda: threading.current_thread().name) == "agentkit-tool"
     assert not nearby.on
     assert await run_in_worker(lambda: "still served") == "still served"
@@ -161,6 +168,7 @@ async def test_without_eventfd_workers_use_a_simple_queue(
 ) -> None:
     monkeypatch.delattr(os, "eventfd")
     monkeypatch.setattr(_threads, "_pool", _threads._Pool())  # no workers yet
+    monkeypatch.setattr(_threads, "_resident", None)  # none can start: no eventfd
     assert await run_in_worker(lambda: "first") == "first"  # starts a worker
     (worker,) = _threads._pool.idle
     assert isinstance(worker.queue, queue.SimpleQueue)
