@@ -19,7 +19,7 @@ call on a busy 2-core machine. Here jobs go to a persistent worker in a
   is free: a thread of its own with its fields, eventfd and locks made once,
   so a hand-off touches little memory. In a run the previous hand-off was a
   model call ago and everything on its path is cold; there the pool's path
-  cost 130-170 us a hand-off on a 2-vCPU VM, the resident's 95-135 us, and
+  cost 130-170 us a hand-off on a 2-vCPU VM, the resident's 98-136 us, and
   two bare threads trading an eventfd 40-65 us (``bench/handoff.py``).
 * Calls made while the loop has other work (200 concurrent runs make 20-odd
   tool calls in one loop iteration) wait for the end of the iteration and
@@ -465,8 +465,8 @@ class _Resident:
     a virtual machine each step of the pool's path (an idle stack under its
     lock, a batch with two new locks, a mailbox polled and read, the batch's
     lock per job, the idle stack again) then runs cold: 130-170 us a hand-off
-    against 85-95 us for this path, which touches one thread's few fields,
-    one eventfd and one lock made once (``bench/handoff.py`` shows the curve).
+    against 98-136 us for this path, which touches one thread's few fields,
+    one eventfd and three locks made once (``bench/handoff.py`` shows the curve).
     ``owner`` makes it one caller's at a time, across loops and threads; a
     caller that finds it taken uses the pool.
 
@@ -538,17 +538,20 @@ class _Resident:
             except BaseException as exc:  # handed to the caller, like a thread pool does
                 error = exc
             with self.lock:
-                if not self.abandoned:
+                late = self.abandoned
+                if late:
+                    self.abandoned = False
+                else:
                     job.value, job.error = value, error
                     self.finished = True
                     self.done.release()
-                    continue
-                self.abandoned = False
-            # The caller stopped waiting: answer through the future, then be free.
-            self.job = None
-            _post(job, value, error)
+            if late:
+                # The caller stopped waiting: answer through the future, then be free.
+                self.job = None
+                _post(job, value, error)
+                self.owner.release()
+            # An idle resident must not keep a result (or the caller's context) alive.
             del job, value, error
-            self.owner.release()
 
 
 def _start_resident() -> _Resident | None:

@@ -468,3 +468,20 @@ def test_a_forked_child_gets_a_resident_of_its_own() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0", out.stderr
+
+
+async def test_an_idle_resident_keeps_no_answer_alive(resident: _threads._Resident) -> None:
+    import gc
+    import weakref
+
+    class Answer:
+        pass
+
+    answer = await run_in_worker(Answer)
+    assert await anyio.to_thread.run_sync(lambda: resident.owner.acquire(timeout=10))
+    resident.owner.release()
+    kept = weakref.ref(answer)
+    del answer
+    await anyio.sleep(0.01)  # the resident is past its last step, back in its read
+    gc.collect()
+    assert kept() is None
