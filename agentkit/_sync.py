@@ -49,7 +49,6 @@ __all__ = ["close", "run_in_loop"]
 _runners: dict[threading.Thread, asyncio.Runner] = {}
 _lock = threading.Lock()
 _owner = os.getpid()  # the process the runners belong to (a forked child must not run them)
-_exit_hook = False
 
 
 def run_in_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -80,38 +79,43 @@ def run_in_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 
 def _kept_runner(asyncio: Any) -> asyncio.Runner:
-    global _exit_hook
     if _owner != os.getpid():
         _forget_after_fork()
     thread = threading.current_thread()
     with _lock:
         runner = _runners.get(thread)
-        ended: list[tuple[threading.Thread, asyncio.Runner]] = []
-        if len(_runners) > (runner is not None):  # another thread's loop is kept
-            ended = [(t, r) for t, r in _runners.items() if not t.is_alive()]
-            for t, _ in ended:
-                del _runners[t]
+        # Another thread's loop is kept: take those whose thread has ended.
+        ended = _take_ended() if len(_runners) > (runner is not None) else []
         if runner is None:
             # With a loop factory, the Runner does not make its loop the thread's
             # current one (no set_event_loop), so nothing outside a call sees it.
             runner = _runners[thread] = asyncio.Runner(loop_factory=asyncio.new_event_loop)
-            if not _exit_hook:
-                atexit.register(_close_at_exit)
-                _exit_hook = True
     # No thread runs these loops any more: closing them here runs their last
     # steps (the clients' closing) on this thread, before this call's loop starts.
-    for t, old in ended:
+    _close_all(ended)
+    return runner
+
+
+def _take_ended(also: threading.Thread | None = None) -> list[tuple[threading.Thread, Any]]:
+    """Under ``_lock``: take out the runners of the threads that have ended (and ``also``'s)."""
+    taken = [(t, r) for t, r in _runners.items() if t is also or not t.is_alive()]
+    for t, _ in taken:
+        del _runners[t]
+    return taken
+
+
+def _close_all(taken: list[tuple[threading.Thread, Any]]) -> None:
+    for t, runner in taken:
         try:
-            old.close()
+            runner.close()
         except Exception:  # someone else's leftovers must not fail this call
             import logging
 
             logging.getLogger("agentkit").warning(
-                "closing the event loop run_sync kept for the ended thread %s failed",
+                "closing the event loop run_sync kept for the thread %s failed",
                 t.name,
                 exc_info=True,
             )
-    return runner
 
 
 def close() -> None:
@@ -125,13 +129,9 @@ def close() -> None:
 def _close_at_exit() -> None:
     if _owner != os.getpid():
         return  # a forked child's copy of the parent's hook: the loops are the parent's
-    current = threading.current_thread()
     with _lock:
-        done = [(t, r) for t, r in _runners.items() if t is current or not t.is_alive()]
-        for t, _ in done:
-            del _runners[t]
-    for _, runner in done:
-        runner.close()
+        done = _take_ended(also=threading.current_thread())
+    _close_all(done)
 
 
 def _forget_after_fork() -> None:
@@ -145,3 +145,7 @@ def _forget_after_fork() -> None:
     _owner = os.getpid()
     for runner in runners:
         runner.get_loop().close()
+
+
+# Registered with the module, which the runner imports on the first run.
+atexit.register(_close_at_exit)
