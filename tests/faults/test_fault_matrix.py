@@ -51,7 +51,7 @@ from .matrix import (
     servers,
 )
 
-#: No case may take longer than this (s): a deadline of 0.2 s, retried once, and slack.
+#: No case may take longer than this (s): a deadline of 0.5 s, retried once, and slack.
 BOUND = 5.0
 
 
